@@ -1,0 +1,57 @@
+// sLSTM: exponential gating with a stabiliser m; gates i, f, z, o; states h, c, n, m.
+// m carries no gradient. Twin of Cells/SLSTMCell.swift.
+#pragma once
+#include "cell_common.cuh"
+
+namespace flashrnn {
+
+struct SLSTMCell {
+    static constexpr int kGatesR = 4, kGatesW = 4, kGatesT = 4, kStates = 4;
+    static constexpr int kRecurrentGateOffset = 0, kInputGateOffset = 0;
+
+    struct Gates { float i, f, z, o, m; };
+
+    FLASHRNN_HD static Gates gates(const float (&pre)[4], const float (&previous)[4]) {
+        const float log_f = log_sigmoid(pre[1]) + previous[3];
+        // A fresh state (n == 0) takes the input gate's stabiliser, per element.
+        const float m = previous[2] == 0.0f ? pre[0] : fmaxf(pre[0], log_f);
+        Gates g;
+        g.i = fminf(expf(pre[0] - m), 1.0f);
+        g.f = fminf(expf(log_f - m), 1.0f);
+        g.z = tanhf(pre[2]);
+        g.o = sigmoid(pre[3]);
+        g.m = m;
+        return g;
+    }
+
+    FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
+        const Gates g = gates(pre, previous);
+        const float c = g.f * previous[1] + g.i * g.z;
+        const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
+        next[0] = g.o * c / n;
+        next[1] = c;
+        next[2] = n;
+        next[3] = g.m;
+    }
+
+    FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
+                                     float (&dPre)[4], float (&dPrevious)[4]) {
+        const Gates g = gates(pre, previous);
+        const float c = g.f * previous[1] + g.i * g.z;
+        const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
+        const float h = g.o * c / n;
+        const float dh = dNew[0];
+        const float dc = dNew[1] + dh * g.o / n;
+        const float dn = dNew[2] - dh * h / n;
+        dPre[0] = g.i * (g.z * dc + dn);
+        dPre[1] = g.f * (dc * previous[1] + dn * previous[2]) * (1.0f - sigmoid(pre[1]));
+        dPre[2] = dc * g.i * (1.0f - g.z * g.z);
+        dPre[3] = dh * (c / n) * g.o * (1.0f - g.o);
+        dPrevious[0] = 0.0f;
+        dPrevious[1] = dc * g.f;
+        dPrevious[2] = dn * g.f;
+        dPrevious[3] = 0.0f;
+    }
+};
+
+}  // namespace flashrnn
