@@ -7,7 +7,8 @@ import Dispatch
 public struct CPUBackend: RecurrentBackend {
     public let name = "cpu"
     public let supportedDTypes: [DType] = [.float64, .float32]
-    /// Upper bound on worker threads; nil means all active processors.
+    /// Upper bound on worker threads; nil means `FLASHRNN_CPU_THREADS` when set, else all
+    /// active processors.
     public var threads: Int?
 
     public init(threads: Int? = nil) { self.threads = threads }
@@ -37,7 +38,7 @@ public struct CPUBackend: RecurrentBackend {
     struct Unit: Sendable { var head: Int; var rows: Range<Int> }
 
     func units(_ shape: ProblemShape) -> [Unit] {
-        let workers = max(1, threads ?? activeProcessorCount())
+        let workers = workerCount
         // Enough slices that every worker has work; at least 4 rows each where possible
         // so the per-step product keeps its row blocking.
         let wantedSlices = max(1, (2 * workers + shape.heads - 1) / shape.heads)
@@ -52,8 +53,15 @@ public struct CPUBackend: RecurrentBackend {
         return result
     }
 
+    /// Threads this backend runs on.
+    var workerCount: Int {
+        if let threads { return max(1, threads) }
+        if let text = getenv("FLASHRNN_CPU_THREADS"), let n = Int(String(cString: text)), n >= 1 { return n }
+        return activeProcessorCount()
+    }
+
     func parallel(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        if count == 1 || threads == 1 {
+        if count == 1 || workerCount == 1 {
             for i in 0..<count { body(i) }
         } else {
             DispatchQueue.concurrentPerform(iterations: count, execute: body)
