@@ -1,6 +1,18 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The CPU backend's float32 kernels are written with SIMD8<Float> and fused multiply-add; on
+// x86-64 they need AVX2 and FMA enabled at compile time (without them each fused multiply-add
+// becomes a library call). Every x86-64 CPU since 2013–2015 has both. Set
+// FLASHRNN_PORTABLE_X86=1 to build for baseline x86-64 instead.
+#if arch(x86_64)
+let coreSwiftSettings: [SwiftSetting] = Context.environment["FLASHRNN_PORTABLE_X86"] == nil
+    ? [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+    : []
+#else
+let coreSwiftSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "FlashRNN",
     platforms: [.macOS(.v14)],
@@ -16,7 +28,8 @@ let package = Package(
         // API, tensors, cells and the CPU reference backend: pure Swift, no C or CUDA.
         .target(
             name: "FlashRNNCore",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: coreSwiftSettings
         ),
         // The umbrella the users import: re-exports the core and chooses backends.
         .target(name: "FlashRNN", dependencies: ["FlashRNNCore"]),

@@ -11,6 +11,11 @@ public struct CPUBackend: RecurrentBackend {
     /// active processors.
     public var threads: Int?
 
+    /// Recurrent work per step (B·G_R·D² multiply-adds) from which the float32 path splits a
+    /// head over a team of threads; nil means ``Float32Plan/minimumStepWorkForTeam``. Tests set
+    /// it to 0 to exercise the team on small problems.
+    var minimumStepWorkForTeam: Int?
+
     public init(threads: Int? = nil) { self.threads = threads }
 
     public func limitation(for problem: RecurrentProblem, dtype: DType) -> String? { nil }
@@ -18,7 +23,9 @@ public struct CPUBackend: RecurrentBackend {
     public func forward(_ problem: RecurrentProblem, dtype: DType, saveForBackward: Bool) throws -> ForwardResult {
         switch dtype {
         case .float64: try forward(problem, Double.self, saveForBackward: saveForBackward)
-        case .float32: try forward(problem, Float.self, saveForBackward: saveForBackward)
+        case .float32:
+            if #available(macOS 15.0, *) { try forwardFloat32(problem, saveForBackward: saveForBackward) }
+            else { try forward(problem, Float.self, saveForBackward: saveForBackward) }
         default: throw FlashRNNError.unsupportedDType(backend: name, dtype: dtype, supported: supportedDTypes)
         }
     }
