@@ -35,6 +35,9 @@ public struct CPUBackend: RecurrentBackend {
             return try backward(saved, context.problem, dStates: dStates, dLast: dLast)
         }
         if let saved = context.saved as? CPUSaved<Float> {
+            if #available(macOS 15.0, *) {
+                return try backwardFloat32(saved, context.problem, dStates: dStates, dLast: dLast)
+            }
             return try backward(saved, context.problem, dStates: dStates, dLast: dLast)
         }
         throw FlashRNNError.invalidContext("this backward context was not made by the cpu backend")

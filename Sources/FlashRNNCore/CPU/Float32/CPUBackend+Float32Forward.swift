@@ -27,7 +27,7 @@ extension CPUBackend {
         let s0 = try problem.initialStates?.floats() ?? [Float](repeating: 0, count: S * B * N * D)
         let clip = problem.options.forwardClip.map { Float($0) }
         let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
-        let packed = PackedRecurrent.forward(r, L)
+        let packed = PackedRecurrent.forward(r, L, plan)
         let kind = problem.cell, panelsPerHead = packed.panelsPerHead
 
         // Every element of both is written below.
@@ -83,18 +83,23 @@ private func forwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
     let panels = chunks.count * GR
     // rh[b, panel, 8]: this member's columns of R·h for the step.
     let rh = UnsafeMutablePointer<Float>.allocate(capacity: B * panels * 8)
-    defer { rh.deallocate() }
+    // h_{t-1} of all rows, contiguous: rows of `states` are T·N·D apart, often a multiple of
+    // 4 KiB, and six such rows read together collide in the L1 cache.
+    let hPrevious = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
+    defer { rh.deallocate(); hPrevious.deallocate() }
     let packed = x.packedR + (n * panelsPerHead + chunks.lowerBound * GR) * D * 8
     let isLSTM = C.self == LSTMCell.self
     var passed = 0
     for t in 0..<T {
         // h_{t-1} for all rows, from the initial states or the previous step's output.
-        let a = t == 0 ? UnsafePointer(x.s0 + L.initial(0, 0) + n * D) : UnsafePointer(x.states + L.state(0, 0, t - 1) + n * D)
-        let aRow = t == 0 ? N * D : T * N * D
+        for b in 0..<B {
+            let from = t == 0 ? UnsafePointer(x.s0 + L.initial(0, b) + n * D) : UnsafePointer(x.states + L.state(0, b, t - 1) + n * D)
+            (hPrevious + b * D).update(from: from, count: D)
+        }
         panelProduct(rows: B, panels: panels, k: D,
-                     ProductOperands(a: a, aRow: aRow, aStep: 1, b: packed, bStep: 8, bPanel: D * 8,
+                     ProductOperands(a: hPrevious, aRow: D, aStep: 1, b: packed, bStep: 16, bPanel: 8,
                                      c: rh, cRow: panels * 8, cPanel: 8),
-                     accumulate: false)
+                     accumulate: false, pairedB: true)
         for b in 0..<B {
             let rhRow = rh + b * panels * 8
             let wxRow = x.wx + L.wx(b, t) + n * D
@@ -114,7 +119,7 @@ private func forwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                     let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
                     let cNew = f * loadFloat8(cPrevious + d0, count: count) + i * z
                     var h = o * vectorTanh(cNew)
-                    if let clip { h = h.clamped(lowerBound: Float8(repeating: -clip), upperBound: Float8(repeating: clip)) }
+                    if let clip { h = vectorClamp(h, limit: clip) }
                     storeFloat8(h, hOut + d0, count: count)
                     storeFloat8(cNew, cOut + d0, count: count)
                     if let preRow {

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// How the float32 path splits one problem over threads, and R packed for its products.
 ///
 /// Each head is either run whole by one thread (when there are at least as many heads as
@@ -69,7 +71,8 @@ struct Float32Plan: Sendable {
     }
 }
 
-/// R of every head packed into panels of 8 columns, `[head][panel][K][8]`, zero past D.
+/// R of every head packed into panels of 8 columns, `[head][panel][K][8]`, zero past D, each
+/// team member's panels in pairs from its first panel (a pair interleaved: `[K][2][8]`).
 ///
 /// Forward (`R·h`): K = D_in, and the panels of chunk c are its G_R gates in order, so a
 /// member's columns are contiguous and a chunk's gates come out next to each other.
@@ -78,41 +81,60 @@ struct PackedRecurrent {
     var values: [Float]
     let panelsPerHead: Int, k: Int
 
-    static func forward(_ r: [Float], _ L: CPULayout) -> PackedRecurrent {
+    /// Offset of panel `panel` (of `panelsPerHead`), row `p`, in a head's packed block, for a
+    /// member whose panels are `first..<first+count`.
+    @inline(__always)
+    static func offset(panel: Int, p: Int, first: Int, count: Int, k: Int) -> Int {
+        let local = panel - first
+        let lone = count % 2 == 1 && local == count - 1
+        return lone ? panel * k * 8 + p * 8
+                    : (first + local - local % 2) * k * 8 + p * 16 + (local % 2) * 8
+    }
+
+    static func forward(_ r: [Float], _ L: CPULayout, _ plan: Float32Plan) -> PackedRecurrent {
         let (N, D, GR) = (L.N, L.D, L.GR)
-        let chunks = (D + 7) / 8, panels = chunks * GR
+        let chunks = plan.chunks, panels = chunks * GR
         var values = [Float](repeating: 0, count: N * panels * D * 8)
         values.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { r in
-                for n in 0..<N { for c in 0..<chunks { for g in 0..<GR {
-                    let panel = out.baseAddress! + ((n * panels) + c * GR + g) * D * 8
-                    for lane in 0..<min(8, D - c * 8) {
-                        let row = r.baseAddress! + ((g * N + n) * D + c * 8 + lane) * D
-                        for p in 0..<D { panel[p * 8 + lane] = row[p] }
-                    }
-                } } }
+                for n in 0..<N { for member in 0..<plan.teamSize {
+                    let owned = plan.chunkRange(member: member)
+                    let first = owned.lowerBound * GR, count = owned.count * GR
+                    let head = out.baseAddress! + n * panels * D * 8
+                    for c in owned { for g in 0..<GR {
+                        let panel = c * GR + g
+                        for lane in 0..<min(8, D - c * 8) {
+                            let row = r.baseAddress! + ((g * N + n) * D + c * 8 + lane) * D
+                            for p in 0..<D {
+                                head[offset(panel: panel, p: p, first: first, count: count, k: D) + lane] = row[p]
+                            }
+                        }
+                    } }
+                } }
             }
         }
         return PackedRecurrent(values: values, panelsPerHead: panels, k: D)
     }
 
-    static func backward(_ r: [Float], _ L: CPULayout) -> PackedRecurrent {
+    static func backward(_ r: [Float], _ L: CPULayout, _ plan: Float32Plan) -> PackedRecurrent {
         let (N, D, GR) = (L.N, L.D, L.GR)
-        let chunks = (D + 7) / 8, k = GR * D
+        let chunks = plan.chunks, k = GR * D
         var values = [Float](repeating: 0, count: N * chunks * k * 8)
         values.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { r in
-                for n in 0..<N { for c in 0..<chunks {
-                    let panel = out.baseAddress! + (n * chunks + c) * k * 8
-                    for g in 0..<GR { for dOut in 0..<D {
-                        let row = r.baseAddress! + ((g * N + n) * D + dOut) * D + c * 8
-                        for lane in 0..<min(8, D - c * 8) { panel[(g * D + dOut) * 8 + lane] = row[lane] }
-                    } }
+                for n in 0..<N { for member in 0..<plan.teamSize {
+                    let owned = plan.chunkRange(member: member)
+                    let head = out.baseAddress! + n * chunks * k * 8
+                    for c in owned {
+                        for g in 0..<GR { for dOut in 0..<D {
+                            let row = r.baseAddress! + ((g * N + n) * D + dOut) * D + c * 8
+                            let at = offset(panel: c, p: g * D + dOut, first: owned.lowerBound, count: owned.count, k: k)
+                            for lane in 0..<min(8, D - c * 8) { head[at + lane] = row[lane] }
+                        } }
+                    }
                 } }
             }
         }
         return PackedRecurrent(values: values, panelsPerHead: chunks, k: k)
     }
 }
-
-import Dispatch

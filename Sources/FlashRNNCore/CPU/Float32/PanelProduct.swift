@@ -1,13 +1,16 @@
-/// The float32 matrix-product micro-kernel and its drivers.
+/// The float32 matrix-product micro-kernel and its driver.
 ///
 /// Every product here is `C[rows × 8·panels] (+)= A[rows × K] · B[K × 8·panels]` where a
-/// *panel* is 8 columns of B (one `SIMD8<Float>`). A tile of 4 rows × 3 panels keeps its 12
-/// accumulators in registers over the whole K loop (K innermost): per k it loads 3 vectors of B,
-/// broadcasts 4 elements of A and issues 12 fused multiply-adds.
+/// *panel* is 8 columns of B (one `SIMD8<Float>`). A tile of 6 rows × 2 panels keeps its 12
+/// accumulators in registers over the whole K loop (K innermost): per k it loads 2 vectors of B,
+/// broadcasts 6 elements of A and issues 12 fused multiply-adds. 12 accumulators + 2 B vectors
+/// + 1 broadcast fill the 16 AVX2 registers without spilling (a 4×3 tile spilled one
+/// accumulator and ran at half the rate), and 12 independent chains cover the FMA latency.
 ///
 /// Strides are in elements: `A(i, p) = a[i·aRow + p·aStep]`, `B(p, j) = b[p·bStep + j·bPanel …+8]`,
-/// `C(i, j) = c[i·cRow + j·cPanel …+8]`. A B packed panel by panel has `bStep = 8`,
-/// `bPanel = 8·K`; B read in place from a row-major matrix has `bStep = ldb`, `bPanel = 8`.
+/// `C(i, j) = c[i·cRow + j·cPanel …+8]`. B packed by ``PackedRecurrent`` keeps the two panels
+/// of a pair interleaved (`bStep = 16`, `bPanel = 8`: one cache line per k); B read in place
+/// from a row-major matrix has `bStep = ldb`, `bPanel = 8`.
 struct ProductOperands {
     var a: UnsafePointer<Float>, aRow: Int, aStep: Int
     var b: UnsafePointer<Float>, bStep: Int, bPanel: Int
@@ -23,83 +26,93 @@ struct ProductOperands {
     UnsafeMutableRawPointer(p).storeBytes(of: value, as: Float8.self)
 }
 
-/// One tile of 4 rows (the first `rows` ≤ 4 are stored) × 3 panels.
+/// One tile of 6 rows (the first `rows` ≤ 6 are stored) × 2 panels.
 @inline(never)
-func productTile4x3(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
+func productTile6x2(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
     // Rows past `rows` repeat the last valid row: their results are computed and dropped.
-    var a0 = o.a, a1 = o.a + min(1, rows - 1) * o.aRow
-    var a2 = o.a + min(2, rows - 1) * o.aRow, a3 = o.a + min(3, rows - 1) * o.aRow
+    let last = rows - 1
+    var a0 = o.a, a1 = o.a + min(1, last) * o.aRow, a2 = o.a + min(2, last) * o.aRow
+    var a3 = o.a + min(3, last) * o.aRow, a4 = o.a + min(4, last) * o.aRow, a5 = o.a + min(5, last) * o.aRow
     var b = o.b
     let bp = o.bPanel, step = o.aStep, bStep = o.bStep
-    var c00 = Float8.zero, c01 = Float8.zero, c02 = Float8.zero
-    var c10 = Float8.zero, c11 = Float8.zero, c12 = Float8.zero
-    var c20 = Float8.zero, c21 = Float8.zero, c22 = Float8.zero
-    var c30 = Float8.zero, c31 = Float8.zero, c32 = Float8.zero
+    var c00 = Float8.zero, c01 = Float8.zero, c10 = Float8.zero, c11 = Float8.zero
+    var c20 = Float8.zero, c21 = Float8.zero, c30 = Float8.zero, c31 = Float8.zero
+    var c40 = Float8.zero, c41 = Float8.zero, c50 = Float8.zero, c51 = Float8.zero
     for _ in 0..<k {
-        let b0 = load8(b), b1 = load8(b + bp), b2 = load8(b + 2 * bp)
-        let x0 = Float8(repeating: a0.pointee), x1 = Float8(repeating: a1.pointee)
-        c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2)
-        c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2)
-        let x2 = Float8(repeating: a2.pointee), x3 = Float8(repeating: a3.pointee)
-        c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2)
-        c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2)
-        a0 += step; a1 += step; a2 += step; a3 += step; b += bStep
+        let b0 = load8(b), b1 = load8(b + bp)
+        var x = Float8(repeating: a0.pointee)
+        c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+        x = Float8(repeating: a1.pointee)
+        c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+        x = Float8(repeating: a2.pointee)
+        c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+        x = Float8(repeating: a3.pointee)
+        c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+        x = Float8(repeating: a4.pointee)
+        c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+        x = Float8(repeating: a5.pointee)
+        c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+        a0 += step; a1 += step; a2 += step; a3 += step; a4 += step; a5 += step; b += bStep
     }
     let c = o.c, cr = o.cRow, cp = o.cPanel
     store8(c00, c, accumulate: accumulate); store8(c01, c + cp, accumulate: accumulate)
-    store8(c02, c + 2 * cp, accumulate: accumulate)
-    if rows > 1 {
-        store8(c10, c + cr, accumulate: accumulate); store8(c11, c + cr + cp, accumulate: accumulate)
-        store8(c12, c + cr + 2 * cp, accumulate: accumulate)
-    }
-    if rows > 2 {
-        store8(c20, c + 2 * cr, accumulate: accumulate); store8(c21, c + 2 * cr + cp, accumulate: accumulate)
-        store8(c22, c + 2 * cr + 2 * cp, accumulate: accumulate)
-    }
-    if rows > 3 {
-        store8(c30, c + 3 * cr, accumulate: accumulate); store8(c31, c + 3 * cr + cp, accumulate: accumulate)
-        store8(c32, c + 3 * cr + 2 * cp, accumulate: accumulate)
-    }
+    if rows > 1 { store8(c10, c + cr, accumulate: accumulate); store8(c11, c + cr + cp, accumulate: accumulate) }
+    if rows > 2 { store8(c20, c + 2 * cr, accumulate: accumulate); store8(c21, c + 2 * cr + cp, accumulate: accumulate) }
+    if rows > 3 { store8(c30, c + 3 * cr, accumulate: accumulate); store8(c31, c + 3 * cr + cp, accumulate: accumulate) }
+    if rows > 4 { store8(c40, c + 4 * cr, accumulate: accumulate); store8(c41, c + 4 * cr + cp, accumulate: accumulate) }
+    if rows > 5 { store8(c50, c + 5 * cr, accumulate: accumulate); store8(c51, c + 5 * cr + cp, accumulate: accumulate) }
 }
 
-/// One tile of 4 rows (the first `rows` ≤ 4 are stored) × 1 panel, for the panels left over.
+/// One tile of 6 rows (the first `rows` ≤ 6 are stored) × 1 panel, for an odd panel left over.
 @inline(never)
-func productTile4x1(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
-    var a0 = o.a, a1 = o.a + min(1, rows - 1) * o.aRow
-    var a2 = o.a + min(2, rows - 1) * o.aRow, a3 = o.a + min(3, rows - 1) * o.aRow
+func productTile6x1(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
+    let last = rows - 1
+    var a0 = o.a, a1 = o.a + min(1, last) * o.aRow, a2 = o.a + min(2, last) * o.aRow
+    var a3 = o.a + min(3, last) * o.aRow, a4 = o.a + min(4, last) * o.aRow, a5 = o.a + min(5, last) * o.aRow
     var b = o.b
     let step = o.aStep, bStep = o.bStep
-    var c0 = Float8.zero, c1 = Float8.zero, c2 = Float8.zero, c3 = Float8.zero
+    var c0 = Float8.zero, c1 = Float8.zero, c2 = Float8.zero, c3 = Float8.zero, c4 = Float8.zero, c5 = Float8.zero
     for _ in 0..<k {
         let b0 = load8(b)
         c0 = c0.addingProduct(Float8(repeating: a0.pointee), b0)
         c1 = c1.addingProduct(Float8(repeating: a1.pointee), b0)
         c2 = c2.addingProduct(Float8(repeating: a2.pointee), b0)
         c3 = c3.addingProduct(Float8(repeating: a3.pointee), b0)
-        a0 += step; a1 += step; a2 += step; a3 += step; b += bStep
+        c4 = c4.addingProduct(Float8(repeating: a4.pointee), b0)
+        c5 = c5.addingProduct(Float8(repeating: a5.pointee), b0)
+        a0 += step; a1 += step; a2 += step; a3 += step; a4 += step; a5 += step; b += bStep
     }
     let c = o.c, cr = o.cRow
     store8(c0, c, accumulate: accumulate)
     if rows > 1 { store8(c1, c + cr, accumulate: accumulate) }
     if rows > 2 { store8(c2, c + 2 * cr, accumulate: accumulate) }
     if rows > 3 { store8(c3, c + 3 * cr, accumulate: accumulate) }
+    if rows > 4 { store8(c4, c + 4 * cr, accumulate: accumulate) }
+    if rows > 5 { store8(c5, c + 5 * cr, accumulate: accumulate) }
 }
 
-/// `C (+)= A · B` over `rows` rows and panels `0..<panels`, K = `k`, tile by tile.
-/// Panels outermost so that a tile's K×24 slice of B stays in cache across the row blocks.
-func panelProduct(rows: Int, panels: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
+/// `C (+)= A · B` over `rows` rows and panels `0..<panels`, K = `k`, tile by tile, panels in
+/// pairs from the first. `pairedB`: B is packed with pairs interleaved (`o.bStep` is then the
+/// pair's step, 16, and a lone last panel has step 8); otherwise B is read in place.
+/// Panels outermost so that a tile's K×16 slice of B stays in cache across the row blocks.
+func panelProduct(rows: Int, panels: Int, k: Int, _ o: ProductOperands, accumulate: Bool, pairedB: Bool) {
     var j = 0
     while j < panels {
-        let width = panels - j >= 3 ? 3 : 1
+        let width = panels - j >= 2 ? 2 : 1
         var i = 0
         while i < rows {
             var t = o
             t.a = o.a + i * o.aRow
-            t.b = o.b + j * o.bPanel
             t.c = o.c + i * o.cRow + j * o.cPanel
-            if width == 3 { productTile4x3(rows: min(4, rows - i), k: k, t, accumulate: accumulate) }
-            else { productTile4x1(rows: min(4, rows - i), k: k, t, accumulate: accumulate) }
-            i += 4
+            if pairedB {
+                t.b = o.b + j * k * 8
+                if width == 1 { t.bStep = 8 }
+            } else {
+                t.b = o.b + j * o.bPanel
+            }
+            if width == 2 { productTile6x2(rows: min(6, rows - i), k: k, t, accumulate: accumulate) }
+            else { productTile6x1(rows: min(6, rows - i), k: k, t, accumulate: accumulate) }
+            i += 6
         }
         j += width
     }

@@ -5,8 +5,16 @@ typealias Float8 = SIMD8<Float>
 @inline(__always)
 func vectorExp(_ x: Float8) -> Float8 {
     // exp(x) = 2^n · exp(r), x = n·ln2 + r, |r| ≤ ln2/2; degree-6 polynomial for exp(r).
-    let x = x.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.3))
-    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    // (Written with selects and bit casts: the generic SIMD clamp and rounding conversions
+    // are library calls, not instructions.)
+    var x = x
+    x.replace(with: Float8(repeating: -87.3), where: x .< -87.3)
+    x.replace(with: Float8(repeating: 88.3), where: x .> 88.3)
+    // Adding 1.5·2^23 rounds to the nearest integer (ties to even) and leaves it in the low
+    // mantissa bits.
+    let shifted = x * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
+    let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     // ln2 split in two so that n·ln2 is exact to float32 precision.
     var r = x - n * 0.693_359_375
     r = r + n * 2.121_944_4e-4
@@ -18,8 +26,17 @@ func vectorExp(_ x: Float8) -> Float8 {
     p = p * r + 5.000_000_1e-1
     p = p * (r * r) + r + 1
     // 2^n through the exponent bits; n ∈ [-126, 127] after the clamp.
-    let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
-    return p * unsafeBitCast(bits, to: Float8.self)
+    let scale = (nBits &+ 127) &<< 23
+    return p * unsafeBitCast(scale, to: Float8.self)
+}
+
+/// `min(max(x, -limit), limit)` lane by lane.
+@inline(__always)
+func vectorClamp(_ x: Float8, limit: Float) -> Float8 {
+    var x = x
+    x.replace(with: Float8(repeating: -limit), where: x .< -limit)
+    x.replace(with: Float8(repeating: limit), where: x .> limit)
+    return x
 }
 
 @inline(__always)

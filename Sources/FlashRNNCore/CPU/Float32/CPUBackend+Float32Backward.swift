@@ -1,0 +1,253 @@
+/// What the backward sweep of one float32 pass reads and writes, handed to the team's threads.
+struct Float32BackwardBuffers: @unchecked Sendable {
+    var states: UnsafePointer<Float>, s0: UnsafePointer<Float>, pre: UnsafePointer<Float>
+    var dStates: UnsafePointer<Float>?, dLast: UnsafePointer<Float>?
+    var packedR: UnsafePointer<Float>
+    /// `[N][2][B][G_R·D]`: dG of the step, in two buffers used alternately so that a member
+    /// can write step t−1's while another still reads step t's.
+    var dG: UnsafeMutablePointer<Float>
+    var dPre: UnsafeMutablePointer<Float>, dInitial: UnsafeMutablePointer<Float>
+}
+
+/// The read-only operands of the `dR` product, handed to worker threads.
+struct WeightGradientInputs: @unchecked Sendable {
+    var dPre: UnsafePointer<Float>, states: UnsafePointer<Float>, s0: UnsafePointer<Float>
+}
+
+@available(macOS 15.0, *)
+extension CPUBackend {
+    /// The backward sweep in float32: per step the cell backward on a member's chunks of D,
+    /// a barrier, then its chunks of `dh_{t-1} = dG·R` as one packed product; afterwards
+    /// `dR` as one product over all B·T rows, `db` and `dWx`.
+    func backwardFloat32(_ saved: CPUSaved<Float>, _ problem: RecurrentProblem,
+                         dStates: Tensor?, dLast: Tensor?) throws -> Gradients {
+        let L = saved.layout
+        let (B, T, N, D, S, GR, GW, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GW, L.GT)
+        let rOff = problem.cell.recurrentGateOffset, wOff = problem.cell.inputGateOffset
+        let options = problem.options
+        let dS = try dStates?.floats(), dL = try dLast?.floats()
+        let clip = options.forwardClip.map { Float($0) }
+        let recurrentClip = options.gradientRecurrentClip.map { Float($0) }
+        let cut = options.gradientRecurrentCut
+        let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
+        let packed = cut ? PackedRecurrent(values: [0], panelsPerHead: 0, k: 0) : PackedRecurrent.backward(saved.r, L, plan)
+        let kind = problem.cell
+
+        // Every element of both is written by the sweep.
+        let preCount = B * T * GT * N * D
+        var dPre = [Float](unsafeUninitializedCapacity: preCount) { _, n in n = preCount }
+        var dInitial = [Float](unsafeUninitializedCapacity: S * B * N * D) { _, n in n = S * B * N * D }
+        var dG = [Float](repeating: 0, count: N * 2 * B * GR * D)
+        let none = [Float]()
+
+        saved.states.withUnsafeBufferPointer { states in
+        saved.s0.withUnsafeBufferPointer { s0 in
+        saved.pre.withUnsafeBufferPointer { pre in
+        (dS ?? none).withUnsafeBufferPointer { dS in
+        (dL ?? none).withUnsafeBufferPointer { dL in
+        packed.values.withUnsafeBufferPointer { packedR in
+        dG.withUnsafeMutableBufferPointer { dG in
+        dPre.withUnsafeMutableBufferPointer { dPre in
+        dInitial.withUnsafeMutableBufferPointer { dInitial in
+            let buffers = Float32BackwardBuffers(
+                states: states.baseAddress!, s0: s0.baseAddress!, pre: pre.baseAddress!,
+                dStates: dS.isEmpty ? nil : dS.baseAddress!, dLast: dL.isEmpty ? nil : dL.baseAddress!,
+                packedR: packedR.baseAddress!, dG: dG.baseAddress!, dPre: dPre.baseAddress!,
+                dInitial: dInitial.baseAddress!)
+            plan.run { n, member, barrier in
+                // The cell type travels as its kind: metatypes are not Sendable.
+                func open<Cell: RecurrentCell>(_ cell: Cell.Type) {
+                    backwardHead(cell, L, plan, buffers, head: n, member: member, barrier: barrier,
+                                 clip: clip, recurrentClip: recurrentClip, cut: cut)
+                }
+                open(kind.cellType)
+            }
+        } } } } } } } } }
+
+        if problem.cell == .slstm {
+            // m carries no gradient.
+            for b in 0..<B { for i in 0..<N * D { dInitial[L.initial(3, b) + i] = 0 } }
+        }
+        // dWx in the caller's layout: dPre itself when the layouts agree.
+        let dWx: [Float]
+        if L.inputLayout == .btgnd && GW == GT && wOff == 0 {
+            dWx = dPre
+        } else {
+            var copy = [Float](repeating: 0, count: B * T * GW * N * D)
+            for b in 0..<B { for t in 0..<T { for w in 0..<GW {
+                let from = L.pre(b, t) + (w + wOff) * N * D, to = L.wx(b, t) + w * N * D
+                for i in 0..<N * D { copy[to + i] = dPre[from + i] }
+            } } }
+            dWx = copy
+        }
+        // db[k, n, d] = Σ_{b,t} dPre
+        var db = [Float](repeating: 0, count: GT * N * D)
+        dPre.withUnsafeBufferPointer { dPre in
+            db.withUnsafeMutableBufferPointer { db in
+                let width = GT * N * D
+                for row in 0..<(B * T) {
+                    let from = dPre.baseAddress! + row * width
+                    for i in 0..<width { db[i] += from[i] }
+                }
+            }
+        }
+        let dR = D % 8 == 0 ? recurrentWeightGradientFloat32(saved, dPre: dPre, recurrentGateOffset: rOff)
+                            : recurrentWeightGradient(saved, dPre: dPre, recurrentGateOffset: rOff)
+        return Gradients(dWx: Tensor(shape: problem.wx.shape, floats: dWx),
+                         dR: Tensor(shape: problem.shape.rShape, floats: dR),
+                         db: Tensor(shape: problem.shape.bShape, floats: db),
+                         dInitialStates: Tensor(shape: problem.shape.lastStatesShape, floats: dInitial))
+    }
+
+    /// `dR[k, n] = Σ_{b,t} dG[b, t, k, n, :] ⊗ h_{t-1}[b, n, :]` with the packed micro-kernel,
+    /// reading dG and h in place; split over (head, gate, block of 48 output rows). D % 8 == 0.
+    func recurrentWeightGradientFloat32(_ saved: CPUSaved<Float>, dPre: [Float], recurrentGateOffset rOff: Int) -> [Float] {
+        let L = saved.layout
+        let (B, T, N, D, GR, GT) = (L.B, L.T, L.N, L.D, L.GR, L.GT)
+        let rowBlock = 48, blocks = (D + rowBlock - 1) / rowBlock
+        // Rows of B·T at a time: a 128-row slice of a panel pair of h stays in L1.
+        let depth = 128
+        var dR = [Float](repeating: 0, count: GR * N * D * D)
+        dR.withUnsafeMutableBufferPointer { dROut in
+        dPre.withUnsafeBufferPointer { dPre in
+        saved.states.withUnsafeBufferPointer { states in
+        saved.s0.withUnsafeBufferPointer { s0 in
+            let out = SharedPointer(dROut.baseAddress!)
+            let x = WeightGradientInputs(dPre: dPre.baseAddress!, states: states.baseAddress!, s0: s0.baseAddress!)
+            parallel(N * GR * blocks) { u in
+                let n = u / (GR * blocks), k = (u / blocks) % GR, i0 = (u % blocks) * rowBlock
+                let rows = min(rowBlock, D - i0)
+                let c = out.base + ((k * N + n) * D + i0) * D
+                let column = (k + rOff) * N * D + n * D + i0
+                for b in 0..<B {
+                    // Rows t = 1…T−1: h_{t-1} is in the states, rows N·D apart.
+                    var p0 = 1
+                    while p0 < T {
+                        let depthHere = min(depth, T - p0)
+                        panelProduct(rows: rows, panels: D / 8, k: depthHere,
+                                     ProductOperands(a: x.dPre + L.pre(b, p0) + column, aRow: 1, aStep: GT * N * D,
+                                                     b: x.states + L.state(0, b, p0 - 1) + n * D, bStep: N * D, bPanel: 8,
+                                                     c: c, cRow: D, cPanel: 8),
+                                     accumulate: true, pairedB: false)
+                        p0 += depthHere
+                    }
+                }
+                // Rows t = 0 of every b: h_{-1} is the initial state.
+                panelProduct(rows: rows, panels: D / 8, k: B,
+                             ProductOperands(a: x.dPre + L.pre(0, 0) + column, aRow: 1, aStep: T * GT * N * D,
+                                             b: x.s0 + L.initial(0, 0) + n * D, bStep: N * D, bPanel: 8,
+                                             c: c, cRow: D, cPanel: 8),
+                             accumulate: true, pairedB: false)
+            }
+        } } } }
+        return dR
+    }
+}
+
+/// The backward sweep of head `n` over the chunks of D that `member` owns.
+@available(macOS 15.0, *)
+private func backwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Float32Plan, _ x: Float32BackwardBuffers,
+                                            head n: Int, member: Int, barrier: StepBarrier,
+                                            clip: Float?, recurrentClip: Float?, cut: Bool) {
+    let (B, T, N, D, S, GR, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GT)
+    let rOff = L.shape.cell.recurrentGateOffset
+    let chunks = plan.chunkRange(member: member)
+    let width = chunks.count * 8
+    // dNext[s, b, width]: what step t+1 sent to step t along direct paths.
+    let dNext = UnsafeMutablePointer<Float>.allocate(capacity: S * B * width)
+    // dRecurrent[b, width]: this member's columns of dG_{t+1}·R.
+    let dRecurrent = UnsafeMutablePointer<Float>.allocate(capacity: B * width)
+    dNext.initialize(repeating: 0, count: S * B * width)
+    dRecurrent.initialize(repeating: 0, count: B * width)
+    defer { dNext.deallocate(); dRecurrent.deallocate() }
+    let k = GR * D
+    let packed = x.packedR + (n * plan.chunks + chunks.lowerBound) * k * 8
+    let isLSTM = C.self == LSTMCell.self
+    let limit = recurrentClip ?? .infinity
+    @inline(__always) func recurrentTerm(_ v: Float8) -> Float8 {
+        cut ? .zero : (recurrentClip == nil ? v : vectorClamp(v, limit: limit))
+    }
+    var passed = 0
+    for t in stride(from: T - 1, through: 0, by: -1) {
+        let dG = x.dG + (n * 2 + t % 2) * B * k
+        for b in 0..<B {
+            let preRow = x.pre + L.pre(b, t) + n * D
+            let dPreRow = x.dPre + L.pre(b, t) + n * D
+            let dGRow = dG + b * k
+            for c in chunks {
+                let d0 = c * 8, count = min(8, D - d0), local = (c - chunks.lowerBound) * 8
+                // The total gradient at the new states of step t.
+                @inline(__always) func total(_ s: Int) -> Float8 {
+                    var g = UnsafeRawPointer(dNext + (s * B + b) * width + local).loadUnaligned(as: Float8.self)
+                    if let dS = x.dStates { g += loadFloat8(dS + L.state(s, b, t) + n * D + d0, count: count) }
+                    if t == T - 1, let dL = x.dLast { g += loadFloat8(dL + L.initial(s, b) + n * D + d0, count: count) }
+                    return g
+                }
+                let recurrent = recurrentTerm(UnsafeRawPointer(dRecurrent + b * width + local).loadUnaligned(as: Float8.self))
+                if isLSTM {
+                    var dh = total(0) + recurrent
+                    let dcNext = total(1)
+                    let gi = loadFloat8(preRow + d0, count: count), gf = loadFloat8(preRow + N * D + d0, count: count)
+                    let gz = loadFloat8(preRow + 2 * N * D + d0, count: count), go = loadFloat8(preRow + 3 * N * D + d0, count: count)
+                    let cPrevious = t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
+                                          : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count)
+                    let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
+                    let cNew = f * cPrevious + i * z
+                    let tc = vectorTanh(cNew)
+                    if let clip {
+                        // The clamp passes gradient only where it did not bind.
+                        let h = o * tc
+                        dh.replace(with: Float8.zero, where: (h .> clip) .| (h .< -clip))
+                    }
+                    let dc = dcNext + dh * o * (1 - tc * tc)
+                    let di = dc * z * i * (1 - i)
+                    let df = dc * cPrevious * f * (1 - f)
+                    let dz = dc * i * (1 - z * z)
+                    let dout = dh * tc * o * (1 - o)
+                    storeFloat8(di, dPreRow + d0, count: count)
+                    storeFloat8(df, dPreRow + N * D + d0, count: count)
+                    storeFloat8(dz, dPreRow + 2 * N * D + d0, count: count)
+                    storeFloat8(dout, dPreRow + 3 * N * D + d0, count: count)
+                    storeFloat8(di, dGRow + d0, count: count)
+                    storeFloat8(df, dGRow + D + d0, count: count)
+                    storeFloat8(dz, dGRow + 2 * D + d0, count: count)
+                    storeFloat8(dout, dGRow + 3 * D + d0, count: count)
+                    UnsafeMutableRawPointer(dNext + b * width + local).storeBytes(of: .zero, as: Float8.self)
+                    UnsafeMutableRawPointer(dNext + (B + b) * width + local).storeBytes(of: dc * f, as: Float8.self)
+                } else {
+                    let totals = (total(0), S > 1 ? total(1) : .zero, S > 2 ? total(2) : .zero, S > 3 ? total(3) : .zero)
+                    for lane in 0..<count {
+                        let d = d0 + lane
+                        var dNewLane = SIMD4<Float>.zero, previous = SIMD4<Float>.zero, p = SIMD4<Float>.zero
+                        for s in 0..<S {
+                            dNewLane[s] = (s == 0 ? totals.0 : s == 1 ? totals.1 : s == 2 ? totals.2 : totals.3)[lane]
+                            previous[s] = t > 0 ? x.states[L.state(s, b, t - 1) + n * D + d] : x.s0[L.initial(s, b) + n * D + d]
+                        }
+                        dNewLane[0] += recurrent[lane]
+                        for g in 0..<GT { p[g] = preRow[g * N * D + d] }
+                        if let clip, abs(C.forward(pre: p, previous: previous)[0]) > clip { dNewLane[0] = 0 }
+                        let (dp, dPrevious) = C.backward(pre: p, previous: previous, dNew: dNewLane)
+                        for s in 0..<S { dNext[(s * B + b) * width + local + lane] = dPrevious[s] }
+                        for g in 0..<GT { dPreRow[g * N * D + d] = dp[g] }
+                        for g in 0..<GR { dGRow[g * D + d] = dp[g + rOff] }
+                    }
+                }
+            }
+        }
+        barrier.wait(&passed)
+        if !cut {
+            // dRecurrent[B, own columns] = dG[B, G_R·D] · R_n[G_R·D, own columns]
+            panelProduct(rows: B, panels: chunks.count, k: k,
+                         ProductOperands(a: dG, aRow: k, aStep: 1, b: packed, bStep: 16, bPanel: 8,
+                                         c: dRecurrent, cRow: width, cPanel: 8),
+                         accumulate: false, pairedB: true)
+        }
+    }
+    // The gradient reaching the initial states.
+    for s in 0..<S { for b in 0..<B { for c in chunks {
+        let d0 = c * 8, count = min(8, D - d0), local = (c - chunks.lowerBound) * 8
+        var g = UnsafeRawPointer(dNext + (s * B + b) * width + local).loadUnaligned(as: Float8.self)
+        if s == 0 { g += recurrentTerm(UnsafeRawPointer(dRecurrent + b * width + local).loadUnaligned(as: Float8.self)) }
+        storeFloat8(g, x.dInitial + L.initial(s, b) + n * D + d0, count: count)
+    } } }
+}
