@@ -2,6 +2,16 @@
 /// (the float32 results are judged against float64 at 1e-5 relative); no libm call per element.
 typealias Float8 = SIMD8<Float>
 
+/// `a·b + c` with one rounding (one FMA instruction with AVX2+FMA).
+@inline(__always)
+func muladd(_ a: Float8, _ b: Float8, _ c: Float8) -> Float8 { c.addingProduct(a, b) }
+
+@inline(__always)
+func muladd(_ a: Float8, _ b: Float8, _ c: Float) -> Float8 { Float8(repeating: c).addingProduct(a, b) }
+
+@inline(__always)
+func muladd(_ a: Float8, _ b: Float, _ c: Float8) -> Float8 { c.addingProduct(a, Float8(repeating: b)) }
+
 @inline(__always)
 func vectorExp(_ x: Float8) -> Float8 {
     // exp(x) = 2^n · exp(r), x = n·ln2 + r, |r| ≤ ln2/2; degree-6 polynomial for exp(r).
@@ -16,15 +26,15 @@ func vectorExp(_ x: Float8) -> Float8 {
     let n = shifted - 12_582_912
     let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     // ln2 split in two so that n·ln2 is exact to float32 precision.
-    var r = x - n * 0.693_359_375
-    r = r + n * 2.121_944_4e-4
+    var r = muladd(n, -0.693_359_375, x)
+    r = muladd(n, 2.121_944_4e-4, r)
     var p = Float8(repeating: 1.987_569_15e-4)
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_9e-3
-    p = p * r + 4.166_579_6e-2
-    p = p * r + 1.666_666_55e-1
-    p = p * r + 5.000_000_1e-1
-    p = p * (r * r) + r + 1
+    p = muladd(p, r, 1.398_199_95e-3)
+    p = muladd(p, r, 8.333_451_9e-3)
+    p = muladd(p, r, 4.166_579_6e-2)
+    p = muladd(p, r, 1.666_666_55e-1)
+    p = muladd(p, r, 5.000_000_1e-1)
+    p = muladd(p, r * r, r) + 1
     // 2^n through the exponent bits; n ∈ [-126, 127] after the clamp.
     let scale = (nBits &+ 127) &<< 23
     return p * unsafeBitCast(scale, to: Float8.self)
@@ -51,11 +61,11 @@ func vectorTanh(_ x: Float8) -> Float8 {
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
     let x2 = x * x
     var p = Float8(repeating: -5.704_988_7e-3)
-    p = p * x2 + 2.063_908_8e-2
-    p = p * x2 - 5.373_971_0e-2
-    p = p * x2 + 1.333_144_2e-1
-    p = p * x2 - 3.333_328_19e-1
-    let small = p * x2 * x + x
+    p = muladd(p, x2, 2.063_908_8e-2)
+    p = muladd(p, x2, -5.373_971_0e-2)
+    p = muladd(p, x2, 1.333_144_2e-1)
+    p = muladd(p, x2, -3.333_328_19e-1)
+    let small = muladd(p * x2, x, x)
     let e = vectorExp(2 * ax)
     var large = 1 - 2 / (e + 1)
     large.replace(with: -large, where: x .< 0)
