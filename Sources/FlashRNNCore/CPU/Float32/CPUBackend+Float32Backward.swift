@@ -3,10 +3,13 @@ struct Float32BackwardBuffers: @unchecked Sendable {
     var states: UnsafePointer<Float>, s0: UnsafePointer<Float>, pre: UnsafePointer<Float>
     var dStates: UnsafePointer<Float>?, dLast: UnsafePointer<Float>?
     var packedR: UnsafePointer<Float>
-    /// `[N][2][B][G_R·D]`: dG of the step, in two buffers used alternately so that a member
-    /// can write step t−1's while another still reads step t's.
+    /// `[N][B][G_R·D]`: dG of the step (the A operand of `dG·R`).
     var dG: UnsafeMutablePointer<Float>
-    var dPre: UnsafeMutablePointer<Float>, dInitial: UnsafeMutablePointer<Float>
+    /// `[N][S][B][D8]` (D8 = D rounded up to 8): what step t+1 sent to step t along direct paths.
+    var dNext: UnsafeMutablePointer<Float>
+    /// `[N][B][D8]`: `dG_{t+1}·R`, the recurrent part of the gradient at h_t.
+    var dRecurrent: UnsafeMutablePointer<Float>
+    var dPre: UnsafeMutablePointer<Float>
 }
 
 /// The read-only operands of the `dR` product, handed to worker threads.
@@ -36,8 +39,11 @@ extension CPUBackend {
         // Every element of both is written by the sweep.
         let preCount = B * T * GT * N * D
         var dPre = [Float](unsafeUninitializedCapacity: preCount) { _, n in n = preCount }
-        var dInitial = [Float](unsafeUninitializedCapacity: S * B * N * D) { _, n in n = S * B * N * D }
-        var dG = [Float](repeating: 0, count: N * 2 * B * GR * D)
+        var dInitial = [Float](repeating: 0, count: S * B * N * D)
+        let D8 = plan.chunks * 8
+        var dG = [Float](repeating: 0, count: N * B * GR * D)
+        var dNext = [Float](repeating: 0, count: N * S * B * D8)
+        var dRecurrent = [Float](repeating: 0, count: N * B * D8)
         let none = [Float]()
 
         saved.states.withUnsafeBufferPointer { states in
@@ -47,22 +53,37 @@ extension CPUBackend {
         (dL ?? none).withUnsafeBufferPointer { dL in
         packed.values.withUnsafeBufferPointer { packedR in
         dG.withUnsafeMutableBufferPointer { dG in
+        dNext.withUnsafeMutableBufferPointer { dNext in
+        dRecurrent.withUnsafeMutableBufferPointer { dRecurrent in
         dPre.withUnsafeMutableBufferPointer { dPre in
-        dInitial.withUnsafeMutableBufferPointer { dInitial in
             let buffers = Float32BackwardBuffers(
                 states: states.baseAddress!, s0: s0.baseAddress!, pre: pre.baseAddress!,
                 dStates: dS.isEmpty ? nil : dS.baseAddress!, dLast: dL.isEmpty ? nil : dL.baseAddress!,
-                packedR: packedR.baseAddress!, dG: dG.baseAddress!, dPre: dPre.baseAddress!,
-                dInitial: dInitial.baseAddress!)
-            plan.run { n, member, barrier in
+                packedR: packedR.baseAddress!, dG: dG.baseAddress!, dNext: dNext.baseAddress!,
+                dRecurrent: dRecurrent.baseAddress!, dPre: dPre.baseAddress!)
+            // Per step, from t = T−1 down: the cell backward, then (unless cut) dG·R.
+            let perStep = cut ? 1 : 2
+            plan.run(phases: perStep * T) { phase, n, group in
+                let t = T - 1 - phase / perStep
+                if phase % perStep == 1 {
+                    recurrentProductUnit(L, plan, buffers, head: n, group: group)
+                    return
+                }
                 // The cell type travels as its kind: metatypes are not Sendable.
                 func open<Cell: RecurrentCell>(_ cell: Cell.Type) {
-                    backwardHead(cell, L, plan, buffers, head: n, member: member, barrier: barrier,
-                                 clip: clip, recurrentClip: recurrentClip, cut: cut)
+                    backwardCellUnit(cell, L, plan, buffers, step: t, head: n, group: group,
+                                     clip: clip, recurrentClip: recurrentClip, cut: cut)
                 }
                 open(kind.cellType)
             }
-        } } } } } } } } }
+        } } } } } } } } } }
+
+        // The gradient reaching the initial states.
+        for n in 0..<N { for s in 0..<S { for b in 0..<B { for d in 0..<D {
+            var g = dNext[((n * S + s) * B + b) * D8 + d]
+            if s == 0 { g += recurrentTerm(dRecurrent[(n * B + b) * D8 + d], cut: cut, clip: recurrentClip) }
+            dInitial[L.initial(s, b) + n * D + d] = g
+        } } } }
 
         if problem.cell == .slstm {
             // m carries no gradient.
@@ -144,110 +165,104 @@ extension CPUBackend {
     }
 }
 
-/// The backward sweep of head `n` over the chunks of D that `member` owns.
-@available(macOS 15.0, *)
-private func backwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Float32Plan, _ x: Float32BackwardBuffers,
-                                            head n: Int, member: Int, barrier: StepBarrier,
-                                            clip: Float?, recurrentClip: Float?, cut: Bool) {
+@inline(__always)
+private func recurrentTerm(_ v: Float, cut: Bool, clip: Float?) -> Float {
+    if cut { return 0 }
+    if let clip { return min(max(v, -clip), clip) }
+    return v
+}
+
+/// `dRecurrent[:, chunks of the group] = dG · R_n[:, those columns]` for head n.
+private func recurrentProductUnit(_ L: CPULayout, _ plan: Float32Plan, _ x: Float32BackwardBuffers,
+                                  head n: Int, group: Int) {
+    let (B, D, GR) = (L.B, L.D, L.GR)
+    let chunks = plan.groupRange(group), k = GR * D, D8 = plan.chunks * 8
+    panelProduct(rows: B, panels: chunks.count, k: k,
+                 ProductOperands(a: x.dG + n * B * k, aRow: k, aStep: 1,
+                                 b: x.packedR + (n * plan.chunks + chunks.lowerBound) * k * 8, bStep: 16, bPanel: 8,
+                                 c: x.dRecurrent + n * B * D8 + chunks.lowerBound * 8, cRow: D8, cPanel: 8),
+                 accumulate: false, pairedB: true)
+}
+
+/// The cell backward of step t, head n, on the chunks of group `group`: the pre-activation
+/// gradients (into dPre and dG) and what goes to step t−1 along direct paths.
+private func backwardCellUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Float32Plan, _ x: Float32BackwardBuffers,
+                                                step t: Int, head n: Int, group: Int,
+                                                clip: Float?, recurrentClip: Float?, cut: Bool) {
     let (B, T, N, D, S, GR, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GT)
     let rOff = L.shape.cell.recurrentGateOffset
-    let chunks = plan.chunkRange(member: member)
-    let width = chunks.count * 8
-    // dNext[s, b, width]: what step t+1 sent to step t along direct paths.
-    let dNext = UnsafeMutablePointer<Float>.allocate(capacity: S * B * width)
-    // dRecurrent[b, width]: this member's columns of dG_{t+1}·R.
-    let dRecurrent = UnsafeMutablePointer<Float>.allocate(capacity: B * width)
-    dNext.initialize(repeating: 0, count: S * B * width)
-    dRecurrent.initialize(repeating: 0, count: B * width)
-    defer { dNext.deallocate(); dRecurrent.deallocate() }
-    let k = GR * D
-    let packed = x.packedR + (n * plan.chunks + chunks.lowerBound) * k * 8
+    let chunks = plan.groupRange(group)
+    let D8 = plan.chunks * 8, k = GR * D
+    let dNext = x.dNext + n * S * B * D8, dRecurrent = x.dRecurrent + n * B * D8
     let isLSTM = C.self == LSTMCell.self
     let limit = recurrentClip ?? .infinity
     @inline(__always) func recurrentTerm(_ v: Float8) -> Float8 {
         cut ? .zero : (recurrentClip == nil ? v : vectorClamp(v, limit: limit))
     }
-    var passed = 0
-    for t in stride(from: T - 1, through: 0, by: -1) {
-        let dG = x.dG + (n * 2 + t % 2) * B * k
-        for b in 0..<B {
-            let preRow = x.pre + L.pre(b, t) + n * D
-            let dPreRow = x.dPre + L.pre(b, t) + n * D
-            let dGRow = dG + b * k
-            for c in chunks {
-                let d0 = c * 8, count = min(8, D - d0), local = (c - chunks.lowerBound) * 8
-                // The total gradient at the new states of step t.
-                @inline(__always) func total(_ s: Int) -> Float8 {
-                    var g = UnsafeRawPointer(dNext + (s * B + b) * width + local).loadUnaligned(as: Float8.self)
-                    if let dS = x.dStates { g += loadFloat8(dS + L.state(s, b, t) + n * D + d0, count: count) }
-                    if t == T - 1, let dL = x.dLast { g += loadFloat8(dL + L.initial(s, b) + n * D + d0, count: count) }
-                    return g
+    let dG = x.dG + n * B * k
+    for b in 0..<B {
+        let preRow = x.pre + L.pre(b, t) + n * D
+        let dPreRow = x.dPre + L.pre(b, t) + n * D
+        let dGRow = dG + b * k
+        for c in chunks {
+            let d0 = c * 8, count = min(8, D - d0), local = c * 8
+            let width = D8
+            // The total gradient at the new states of step t.
+            @inline(__always) func total(_ s: Int) -> Float8 {
+                var g = UnsafeRawPointer(dNext + (s * B + b) * width + local).loadUnaligned(as: Float8.self)
+                if let dS = x.dStates { g += loadFloat8(dS + L.state(s, b, t) + n * D + d0, count: count) }
+                if t == T - 1, let dL = x.dLast { g += loadFloat8(dL + L.initial(s, b) + n * D + d0, count: count) }
+                return g
+            }
+            let recurrent = recurrentTerm(UnsafeRawPointer(dRecurrent + b * width + local).loadUnaligned(as: Float8.self))
+            if isLSTM {
+                var dh = total(0) + recurrent
+                let dcNext = total(1)
+                let gi = loadFloat8(preRow + d0, count: count), gf = loadFloat8(preRow + N * D + d0, count: count)
+                let gz = loadFloat8(preRow + 2 * N * D + d0, count: count), go = loadFloat8(preRow + 3 * N * D + d0, count: count)
+                let cPrevious = t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
+                                      : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count)
+                let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
+                let cNew = f * cPrevious + i * z
+                let tc = vectorTanh(cNew)
+                if let clip {
+                    // The clamp passes gradient only where it did not bind.
+                    let h = o * tc
+                    dh.replace(with: Float8.zero, where: (h .> clip) .| (h .< -clip))
                 }
-                let recurrent = recurrentTerm(UnsafeRawPointer(dRecurrent + b * width + local).loadUnaligned(as: Float8.self))
-                if isLSTM {
-                    var dh = total(0) + recurrent
-                    let dcNext = total(1)
-                    let gi = loadFloat8(preRow + d0, count: count), gf = loadFloat8(preRow + N * D + d0, count: count)
-                    let gz = loadFloat8(preRow + 2 * N * D + d0, count: count), go = loadFloat8(preRow + 3 * N * D + d0, count: count)
-                    let cPrevious = t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
-                                          : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count)
-                    let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
-                    let cNew = f * cPrevious + i * z
-                    let tc = vectorTanh(cNew)
-                    if let clip {
-                        // The clamp passes gradient only where it did not bind.
-                        let h = o * tc
-                        dh.replace(with: Float8.zero, where: (h .> clip) .| (h .< -clip))
+                let dc = dcNext + dh * o * (1 - tc * tc)
+                let di = dc * z * i * (1 - i)
+                let df = dc * cPrevious * f * (1 - f)
+                let dz = dc * i * (1 - z * z)
+                let dout = dh * tc * o * (1 - o)
+                storeFloat8(di, dPreRow + d0, count: count)
+                storeFloat8(df, dPreRow + N * D + d0, count: count)
+                storeFloat8(dz, dPreRow + 2 * N * D + d0, count: count)
+                storeFloat8(dout, dPreRow + 3 * N * D + d0, count: count)
+                storeFloat8(di, dGRow + d0, count: count)
+                storeFloat8(df, dGRow + D + d0, count: count)
+                storeFloat8(dz, dGRow + 2 * D + d0, count: count)
+                storeFloat8(dout, dGRow + 3 * D + d0, count: count)
+                UnsafeMutableRawPointer(dNext + b * width + local).storeBytes(of: .zero, as: Float8.self)
+                UnsafeMutableRawPointer(dNext + (B + b) * width + local).storeBytes(of: dc * f, as: Float8.self)
+            } else {
+                let totals = (total(0), S > 1 ? total(1) : .zero, S > 2 ? total(2) : .zero, S > 3 ? total(3) : .zero)
+                for lane in 0..<count {
+                    let d = d0 + lane
+                    var dNewLane = SIMD4<Float>.zero, previous = SIMD4<Float>.zero, p = SIMD4<Float>.zero
+                    for s in 0..<S {
+                        dNewLane[s] = (s == 0 ? totals.0 : s == 1 ? totals.1 : s == 2 ? totals.2 : totals.3)[lane]
+                        previous[s] = t > 0 ? x.states[L.state(s, b, t - 1) + n * D + d] : x.s0[L.initial(s, b) + n * D + d]
                     }
-                    let dc = dcNext + dh * o * (1 - tc * tc)
-                    let di = dc * z * i * (1 - i)
-                    let df = dc * cPrevious * f * (1 - f)
-                    let dz = dc * i * (1 - z * z)
-                    let dout = dh * tc * o * (1 - o)
-                    storeFloat8(di, dPreRow + d0, count: count)
-                    storeFloat8(df, dPreRow + N * D + d0, count: count)
-                    storeFloat8(dz, dPreRow + 2 * N * D + d0, count: count)
-                    storeFloat8(dout, dPreRow + 3 * N * D + d0, count: count)
-                    storeFloat8(di, dGRow + d0, count: count)
-                    storeFloat8(df, dGRow + D + d0, count: count)
-                    storeFloat8(dz, dGRow + 2 * D + d0, count: count)
-                    storeFloat8(dout, dGRow + 3 * D + d0, count: count)
-                    UnsafeMutableRawPointer(dNext + b * width + local).storeBytes(of: .zero, as: Float8.self)
-                    UnsafeMutableRawPointer(dNext + (B + b) * width + local).storeBytes(of: dc * f, as: Float8.self)
-                } else {
-                    let totals = (total(0), S > 1 ? total(1) : .zero, S > 2 ? total(2) : .zero, S > 3 ? total(3) : .zero)
-                    for lane in 0..<count {
-                        let d = d0 + lane
-                        var dNewLane = SIMD4<Float>.zero, previous = SIMD4<Float>.zero, p = SIMD4<Float>.zero
-                        for s in 0..<S {
-                            dNewLane[s] = (s == 0 ? totals.0 : s == 1 ? totals.1 : s == 2 ? totals.2 : totals.3)[lane]
-                            previous[s] = t > 0 ? x.states[L.state(s, b, t - 1) + n * D + d] : x.s0[L.initial(s, b) + n * D + d]
-                        }
-                        dNewLane[0] += recurrent[lane]
-                        for g in 0..<GT { p[g] = preRow[g * N * D + d] }
-                        if let clip, abs(C.forward(pre: p, previous: previous)[0]) > clip { dNewLane[0] = 0 }
-                        let (dp, dPrevious) = C.backward(pre: p, previous: previous, dNew: dNewLane)
-                        for s in 0..<S { dNext[(s * B + b) * width + local + lane] = dPrevious[s] }
-                        for g in 0..<GT { dPreRow[g * N * D + d] = dp[g] }
-                        for g in 0..<GR { dGRow[g * D + d] = dp[g + rOff] }
-                    }
+                    dNewLane[0] += recurrent[lane]
+                    for g in 0..<GT { p[g] = preRow[g * N * D + d] }
+                    if let clip, abs(C.forward(pre: p, previous: previous)[0]) > clip { dNewLane[0] = 0 }
+                    let (dp, dPrevious) = C.backward(pre: p, previous: previous, dNew: dNewLane)
+                    for s in 0..<S { dNext[(s * B + b) * width + local + lane] = dPrevious[s] }
+                    for g in 0..<GT { dPreRow[g * N * D + d] = dp[g] }
+                    for g in 0..<GR { dGRow[g * D + d] = dp[g + rOff] }
                 }
             }
         }
-        barrier.wait(&passed)
-        if !cut {
-            // dRecurrent[B, own columns] = dG[B, G_R·D] · R_n[G_R·D, own columns]
-            panelProduct(rows: B, panels: chunks.count, k: k,
-                         ProductOperands(a: dG, aRow: k, aStep: 1, b: packed, bStep: 16, bPanel: 8,
-                                         c: dRecurrent, cRow: width, cPanel: 8),
-                         accumulate: false, pairedB: true)
-        }
     }
-    // The gradient reaching the initial states.
-    for s in 0..<S { for b in 0..<B { for c in chunks {
-        let d0 = c * 8, count = min(8, D - d0), local = (c - chunks.lowerBound) * 8
-        var g = UnsafeRawPointer(dNext + (s * B + b) * width + local).loadUnaligned(as: Float8.self)
-        if s == 0 { g += recurrentTerm(UnsafeRawPointer(dRecurrent + b * width + local).loadUnaligned(as: Float8.self)) }
-        storeFloat8(g, x.dInitial + L.initial(s, b) + n * D + d0, count: count)
-    } } }
 }

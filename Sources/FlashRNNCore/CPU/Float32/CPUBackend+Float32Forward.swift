@@ -1,9 +1,13 @@
 /// Read-only inputs and shared outputs of one float32 pass, handed to the team's threads.
-/// Each thread writes only the chunks of D it owns.
+/// Each unit writes only its own chunks of D.
 struct Float32Buffers: @unchecked Sendable {
     var wx: UnsafePointer<Float>, bias: UnsafePointer<Float>, s0: UnsafePointer<Float>
     var packedR: UnsafePointer<Float>
     var states: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>?
+    /// `[N][2][B][D]`: h of the previous and of the current step, contiguous (rows of `states`
+    /// are T·N·D apart, often a multiple of 4 KiB, and six such rows read together collide in
+    /// the L1 cache). Step t writes buffer t % 2 and reads the other.
+    var h: UnsafeMutablePointer<Float>
 }
 
 @available(macOS 15.0, *)
@@ -34,6 +38,10 @@ extension CPUBackend {
         var states = [Float](unsafeUninitializedCapacity: S * B * T * N * D) { _, n in n = S * B * T * N * D }
         let preCount = saveForBackward ? B * T * GT * N * D : 0
         var pre = [Float](unsafeUninitializedCapacity: preCount) { _, n in n = preCount }
+        var h = [Float](repeating: 0, count: N * 2 * B * D)
+        for n in 0..<N { for b in 0..<B { for d in 0..<D {
+            h[(n * 2 + 1) * B * D + b * D + d] = s0[L.initial(0, b) + n * D + d]
+        } } }
 
         wx.withUnsafeBufferPointer { wx in
         bias.withUnsafeBufferPointer { bias in
@@ -41,21 +49,22 @@ extension CPUBackend {
         packed.values.withUnsafeBufferPointer { packedR in
         states.withUnsafeMutableBufferPointer { states in
         pre.withUnsafeMutableBufferPointer { pre in
+        h.withUnsafeMutableBufferPointer { h in
             let buffers = Float32Buffers(wx: wx.baseAddress!, bias: bias.baseAddress!, s0: s0.baseAddress!,
                                          packedR: packedR.baseAddress!, states: states.baseAddress!,
-                                         pre: saveForBackward ? pre.baseAddress! : nil)
-            plan.run { n, member, barrier in
+                                         pre: saveForBackward ? pre.baseAddress! : nil, h: h.baseAddress!)
+            plan.run(phases: T) { t, n, group in
                 // The cell type travels as its kind: metatypes are not Sendable.
                 let run = { (cell: any RecurrentCell.Type) in
                     func open<Cell: RecurrentCell>(_ cell: Cell.Type) {
-                        forwardHead(cell, L, plan, buffers, head: n, member: member, barrier: barrier,
+                        forwardUnit(cell, L, plan, buffers, step: t, head: n, group: group,
                                     panelsPerHead: panelsPerHead, clip: clip)
                     }
                     open(cell)
                 }
                 run(kind.cellType)
             }
-        } } } } } }
+        } } } } } } }
 
         var last = [Float](repeating: 0, count: S * B * N * D)
         for s in 0..<S { for b in 0..<B {
@@ -72,30 +81,21 @@ extension CPUBackend {
     }
 }
 
-/// All T steps of head `n` for the chunks of D that `member` owns.
-@available(macOS 15.0, *)
-private func forwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Float32Plan, _ x: Float32Buffers,
-                                           head n: Int, member: Int, barrier: StepBarrier,
+/// Step t of head n for the chunks of group `group`: their gate columns of `R·h_{t-1}`, then
+/// the cell on them.
+private func forwardUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Float32Plan, _ x: Float32Buffers,
+                                           step t: Int, head n: Int, group: Int,
                                            panelsPerHead: Int, clip: Float?) {
-    let (B, T, N, D, S, GR, GW, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GW, L.GT)
+    let (B, N, D, S, GR, GW, GT) = (L.B, L.N, L.D, L.S, L.GR, L.GW, L.GT)
     let rOff = L.shape.cell.recurrentGateOffset, wOff = L.shape.cell.inputGateOffset
-    let chunks = plan.chunkRange(member: member)
+    let chunks = plan.groupRange(group)
     let panels = chunks.count * GR
-    // rh[b, panel, 8]: this member's columns of R·h for the step.
-    let rh = UnsafeMutablePointer<Float>.allocate(capacity: B * panels * 8)
-    // h_{t-1} of all rows, contiguous: rows of `states` are T·N·D apart, often a multiple of
-    // 4 KiB, and six such rows read together collide in the L1 cache.
-    let hPrevious = UnsafeMutablePointer<Float>.allocate(capacity: B * D)
-    defer { rh.deallocate(); hPrevious.deallocate() }
     let packed = x.packedR + (n * panelsPerHead + chunks.lowerBound * GR) * D * 8
+    let hPrevious = x.h + (n * 2 + (t + 1) % 2) * B * D, hNext = x.h + (n * 2 + t % 2) * B * D
     let isLSTM = C.self == LSTMCell.self
-    var passed = 0
-    for t in 0..<T {
-        // h_{t-1} for all rows, from the initial states or the previous step's output.
-        for b in 0..<B {
-            let from = t == 0 ? UnsafePointer(x.s0 + L.initial(0, b) + n * D) : UnsafePointer(x.states + L.state(0, b, t - 1) + n * D)
-            (hPrevious + b * D).update(from: from, count: D)
-        }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: B * panels * 8) { scratch in
+        // rh[b, panel, 8]: this unit's columns of R·h for the step.
+        let rh = scratch.baseAddress!
         panelProduct(rows: B, panels: panels, k: D,
                      ProductOperands(a: hPrevious, aRow: D, aStep: 1, b: packed, bStep: 16, bPanel: 8,
                                      c: rh, cRow: panels * 8, cPanel: 8),
@@ -121,6 +121,7 @@ private func forwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                     var h = o * vectorTanh(cNew)
                     if let clip { h = vectorClamp(h, limit: clip) }
                     storeFloat8(h, hOut + d0, count: count)
+                    storeFloat8(h, hNext + b * D + d0, count: count)
                     storeFloat8(cNew, cOut + d0, count: count)
                     if let preRow {
                         storeFloat8(gi, preRow + d0, count: count)
@@ -145,11 +146,11 @@ private func forwardHead<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                         var next = C.forward(pre: p, previous: previous)
                         if let clip { next[0] = min(max(next[0], -clip), clip) }
                         for s in 0..<S { x.states[L.state(s, b, t) + n * D + d] = next[s] }
+                        hNext[b * D + d] = next[0]
                         if let preRow { for k in 0..<GT { preRow[k * N * D + d] = p[k] } }
                     }
                 }
             }
         }
-        barrier.wait(&passed)
     }
 }

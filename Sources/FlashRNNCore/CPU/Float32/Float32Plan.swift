@@ -1,17 +1,20 @@
 import Dispatch
 
-/// How the float32 path splits one problem over threads, and R packed for its products.
+/// How the float32 path splits one problem over threads.
 ///
-/// Each head is either run whole by one thread (when there are at least as many heads as
-/// threads: no synchronisation at all) or by a team of threads that split its D outputs in
-/// chunks of 8 (one SIMD8 each): a member owns the same chunks for all T steps, so it owns
-/// those columns of R (they stay in its caches) and its part of every state. Members meet at
-/// one barrier per step, where the new h (forward) or dG (backward) becomes visible to all.
+/// Time steps are *phases* (backward: two per step, the cell and then `dG·R`); a phase is
+/// split into *units* of (head, group of chunks of 8 along D). A unit of the forward is the
+/// product `R·h` for its chunks' gate columns followed by the cell on those chunks, so it
+/// needs nothing from other units of its phase. With at least as many heads as threads, each
+/// head runs whole on one thread (no synchronisation at all); otherwise, when a step has
+/// enough work, all threads share every phase (``PhaseSchedule``).
 struct Float32Plan: Sendable {
     let heads: Int, headDim: Int
     /// Chunks of 8 along D (the last one may be partial).
     let chunks: Int
-    /// Threads on one head.
+    /// Chunks per unit.
+    let groupChunks: Int
+    /// Threads sharing each phase; 1 when heads run in parallel or the work is small.
     let teamSize: Int
     /// Heads run concurrently, each by one thread.
     let headsInParallel: Bool
@@ -22,67 +25,64 @@ struct Float32Plan: Sendable {
         headDim = shape.headDim
         chunks = (shape.headDim + 7) / 8
         self.workers = workers
-        let gates = shape.cell.gatesR
-        // A step of less recurrent work than this is not worth a barrier per step (measured:
-        // see docs/performance-cpu.md).
-        let stepWork = shape.batch * gates * shape.headDim * shape.headDim
+        // A step of less recurrent work than this is not worth synchronising threads each
+        // step (see docs/performance-cpu.md).
+        let stepWork = shape.batch * shape.cell.gatesR * shape.headDim * shape.headDim
         if workers > 1 && shape.heads >= workers {
-            teamSize = 1; headsInParallel = true
+            teamSize = 1; headsInParallel = true; groupChunks = chunks
         } else if workers > 1 && stepWork >= (minimumStepWork ?? Float32Plan.minimumStepWorkForTeam) {
-            teamSize = min(workers, chunks); headsInParallel = false
+            // About four units per thread and phase: small enough that a stalled thread
+            // holds little, large enough that claiming one costs nothing.
+            teamSize = workers; headsInParallel = false
+            groupChunks = max(1, chunks * shape.heads / (4 * workers))
         } else {
-            teamSize = 1; headsInParallel = false
+            teamSize = 1; headsInParallel = false; groupChunks = chunks
         }
     }
 
     static let minimumStepWorkForTeam = 1 << 18
 
-    /// The chunks member `member` of a team owns.
-    func chunkRange(member: Int) -> Range<Int> {
-        (chunks * member / teamSize)..<(chunks * (member + 1) / teamSize)
-    }
+    var groups: Int { (chunks + groupChunks - 1) / groupChunks }
 
-    /// Runs `body(head, member)` for every head and team member, with the concurrency the plan
-    /// says; `barrier` is shared by the members working on the same head.
+    /// The chunks of group `g`.
+    func groupRange(_ g: Int) -> Range<Int> { (g * groupChunks)..<min(chunks, (g + 1) * groupChunks) }
+
+    /// Runs `body(phase, head, group)` for every phase in order and every unit of it.
     @available(macOS 15.0, *)
-    func run(_ body: @escaping @Sendable (_ head: Int, _ member: Int, _ barrier: StepBarrier) -> Void) {
+    func run(phases: Int, _ body: @escaping @Sendable (_ phase: Int, _ head: Int, _ group: Int) -> Void) {
+        let groups = self.groups, heads = self.heads
         if headsInParallel {
             let workers = min(heads, self.workers)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var n = w
-                while n < heads { body(n, 0, StepBarrier(parties: 1)); n += workers }
+                for n in stride(from: w, to: heads, by: workers) {
+                    for phase in 0..<phases { for g in 0..<groups { body(phase, n, g) } }
+                }
             }
             return
         }
-        for n in 0..<heads {
-            let barrier = StepBarrier(parties: teamSize)
-            if !runTeam(teamSize, { member in body(n, member, barrier) }) {
-                // No threads to be had: one member runs every chunk.
-                let single = Float32Plan(copying: self, teamSize: 1)
-                single.run(body)
+        if teamSize > 1 {
+            let schedule = PhaseSchedule(phases: phases, unitsPerPhase: heads * groups)
+            if runTeam(teamSize, { _ in schedule.work { phase, u in body(phase, u / groups, u % groups) } }) {
                 return
             }
+            // No threads to be had: run the phases here.
         }
-    }
-
-    private init(copying other: Float32Plan, teamSize: Int) {
-        heads = other.heads; headDim = other.headDim; chunks = other.chunks; workers = 1
-        self.teamSize = teamSize; headsInParallel = false
+        for phase in 0..<phases { for n in 0..<heads { for g in 0..<groups { body(phase, n, g) } } }
     }
 }
 
 /// R of every head packed into panels of 8 columns, `[head][panel][K][8]`, zero past D, each
-/// team member's panels in pairs from its first panel (a pair interleaved: `[K][2][8]`).
+/// unit's panels in pairs from its first panel (a pair interleaved: `[K][2][8]`).
 ///
 /// Forward (`R·h`): K = D_in, and the panels of chunk c are its G_R gates in order, so a
-/// member's columns are contiguous and a chunk's gates come out next to each other.
+/// unit's columns are contiguous and a chunk's gates come out next to each other.
 /// Backward (`Rᵀ·dG`): K = G_R·D_out (gate-major), one panel per chunk of D_in.
 struct PackedRecurrent {
     var values: [Float]
     let panelsPerHead: Int, k: Int
 
     /// Offset of panel `panel` (of `panelsPerHead`), row `p`, in a head's packed block, for a
-    /// member whose panels are `first..<first+count`.
+    /// unit whose panels are `first..<first+count`.
     @inline(__always)
     static func offset(panel: Int, p: Int, first: Int, count: Int, k: Int) -> Int {
         let local = panel - first
@@ -97,8 +97,8 @@ struct PackedRecurrent {
         var values = [Float](repeating: 0, count: N * panels * D * 8)
         values.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { r in
-                for n in 0..<N { for member in 0..<plan.teamSize {
-                    let owned = plan.chunkRange(member: member)
+                for n in 0..<N { for group in 0..<plan.groups {
+                    let owned = plan.groupRange(group)
                     let first = owned.lowerBound * GR, count = owned.count * GR
                     let head = out.baseAddress! + n * panels * D * 8
                     for c in owned { for g in 0..<GR {
@@ -122,8 +122,8 @@ struct PackedRecurrent {
         var values = [Float](repeating: 0, count: N * chunks * k * 8)
         values.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { r in
-                for n in 0..<N { for member in 0..<plan.teamSize {
-                    let owned = plan.chunkRange(member: member)
+                for n in 0..<N { for group in 0..<plan.groups {
+                    let owned = plan.groupRange(group)
                     let head = out.baseAddress! + n * chunks * k * 8
                     for c in owned {
                         for g in 0..<GR { for dOut in 0..<D {

@@ -5,29 +5,39 @@ import Glibc
 import Darwin
 #endif
 
-/// A barrier the members of a team pass once per time step.
+/// Runs `phases` phases of `unitsPerPhase` independent units each, in order: no unit of a
+/// phase starts before every unit of the phase before it has finished.
 ///
-/// Steps are a few microseconds at small D, so waiting spins on an atomic counter instead of
-/// sleeping in the kernel; after a while it yields, so a member whose partner was descheduled
-/// (a busy machine) gives its core back instead of burning it.
+/// Threads claim units one at a time from a shared counter instead of owning a fixed share:
+/// on a busy machine a thread that loses its core for a while stalls the step only by the
+/// one unit it holds, and the other thread does the rest. Waiting spins on an atomic (steps
+/// are microseconds at small D) and yields after a while, so a waiting thread gives its core
+/// back when its partner was descheduled.
 @available(macOS 15.0, *)
-final class StepBarrier: Sendable {
-    private let arrivals = Atomic<Int>(0)
-    let parties: Int
+final class PhaseSchedule: Sendable {
+    private let claimed = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    let phases: Int, unitsPerPhase: Int
 
-    init(parties: Int) { self.parties = parties }
+    init(phases: Int, unitsPerPhase: Int) {
+        self.phases = phases; self.unitsPerPhase = unitsPerPhase
+    }
 
-    /// Blocks until every party has called `wait` as often as this caller; `passed` counts
-    /// this caller's calls.
-    func wait(_ passed: inout Int) {
-        passed += 1
-        if parties == 1 { return }
-        let target = passed * parties
-        arrivals.wrappingAdd(1, ordering: .acquiringAndReleasing)
-        var spins = 0
-        while arrivals.load(ordering: .acquiring) < target {
-            spins += 1
-            if spins >= 4096 { sched_yield(); spins = 0 }
+    /// Claims and runs units until none are left. Every thread of the team calls this.
+    func work(_ body: (_ phase: Int, _ unit: Int) -> Void) {
+        let total = phases * unitsPerPhase
+        while true {
+            let index = claimed.wrappingAdd(1, ordering: .relaxed).oldValue
+            if index >= total { return }
+            let phase = index / unitsPerPhase
+            let ready = phase * unitsPerPhase
+            var spins = 0
+            while finished.load(ordering: .acquiring) < ready {
+                spins += 1
+                if spins >= 2048 { sched_yield(); spins = 0 }
+            }
+            body(phase, index - ready)
+            finished.wrappingAdd(1, ordering: .releasing)
         }
     }
 }
