@@ -35,6 +35,9 @@ extension CPUBackend {
         let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
         let packed = cut ? PackedRecurrent(values: [0], panelsPerHead: 0, k: 0) : PackedRecurrent.backward(saved.r, L, plan)
         let kind = problem.cell
+        guard kind != .lstm || saved.preHoldsLSTMGates else {
+            throw FlashRNNError.invalidContext("this float32 lstm context does not hold the gate activations")
+        }
 
         // Every element of both is written by the sweep.
         let preCount = B * T * GT * N * D
@@ -218,11 +221,11 @@ private func backwardCellUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ pla
             if isLSTM {
                 var dh = total(0) + recurrent
                 let dcNext = total(1)
-                let gi = loadFloat8(preRow + d0, count: count), gf = loadFloat8(preRow + N * D + d0, count: count)
-                let gz = loadFloat8(preRow + 2 * N * D + d0, count: count), go = loadFloat8(preRow + 3 * N * D + d0, count: count)
+                // The gate activations, saved by the float32 forward (preHoldsLSTMGates).
+                let i = loadFloat8(preRow + d0, count: count), f = loadFloat8(preRow + N * D + d0, count: count)
+                let z = loadFloat8(preRow + 2 * N * D + d0, count: count), o = loadFloat8(preRow + 3 * N * D + d0, count: count)
                 let cPrevious = t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
                                       : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count)
-                let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
                 let cNew = f * cPrevious + i * z
                 let tc = vectorTanh(cNew)
                 if let clip {

@@ -73,7 +73,8 @@ extension CPUBackend {
         } }
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: .float32, backend: self,
-                              saved: CPUSaved(layout: L, r: r, s0: s0, states: states, pre: pre))
+                              saved: CPUSaved(layout: L, r: r, s0: s0, states: states, pre: pre,
+                                              preHoldsLSTMGates: problem.cell == .lstm))
             : nil
         return ForwardResult(states: Tensor(shape: problem.shape.statesShape, floats: states),
                              lastStates: Tensor(shape: problem.shape.lastStatesShape, floats: last),
@@ -124,10 +125,11 @@ private func forwardUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                     storeFloat8(h, hNext + b * D + d0, count: count)
                     storeFloat8(cNew, cOut + d0, count: count)
                     if let preRow {
-                        storeFloat8(gi, preRow + d0, count: count)
-                        storeFloat8(gf, preRow + N * D + d0, count: count)
-                        storeFloat8(gz, preRow + 2 * N * D + d0, count: count)
-                        storeFloat8(go, preRow + 3 * N * D + d0, count: count)
+                        // The activations, for backward (CPUSaved.preHoldsLSTMGates).
+                        storeFloat8(i, preRow + d0, count: count)
+                        storeFloat8(f, preRow + N * D + d0, count: count)
+                        storeFloat8(z, preRow + 2 * N * D + d0, count: count)
+                        storeFloat8(o, preRow + 3 * N * D + d0, count: count)
                     }
                 }
             } else {

@@ -40,7 +40,7 @@ struct Float32Plan: Sendable {
         }
     }
 
-    static let minimumStepWorkForTeam = 1 << 18
+    static let minimumStepWorkForTeam = 1 << 20
 
     var groups: Int { (chunks + groupChunks - 1) / groupChunks }
 
