@@ -12,9 +12,13 @@ public struct CPUBackend: RecurrentBackend {
     public var threads: Int?
 
     /// Recurrent work per step (B·G_R·D² multiply-adds) from which the float32 path splits a
-    /// head over a team of threads; nil means ``Float32Plan/minimumStepWorkForTeam``. Tests set
-    /// it to 0 to exercise the team on small problems.
-    var minimumStepWorkForTeam: Int?
+    /// head over a team of threads; nil means `FLASHRNN_CPU_TEAM_MIN_WORK` when set (for
+    /// benchmark rounds), else ``Float32Plan/minimumStepWorkForTeam``. Tests set it to 0 to
+    /// exercise the team on small problems.
+    var minimumStepWorkForTeam: Int? = {
+        guard let text = getenv("FLASHRNN_CPU_TEAM_MIN_WORK") else { return nil }
+        return Int(String(cString: text))
+    }()
 
     public init(threads: Int? = nil) { self.threads = threads }
 

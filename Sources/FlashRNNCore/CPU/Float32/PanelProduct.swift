@@ -63,6 +63,37 @@ func productTile6x2(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
     if rows > 5 { store8(c50, c + 5 * cr, accumulate: accumulate); store8(c51, c + 5 * cr + cp, accumulate: accumulate) }
 }
 
+/// One tile of 4 rows (the first `rows` ≤ 4 are stored) × 2 panels, for the last rows of a
+/// product (B = 16 is 6 + 6 + 4: a 6-row tile there would compute a third for nothing).
+/// Eight accumulators still cover the FMA latency (4 cycles, 2 pipes).
+@inline(never)
+func productTile4x2(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
+    let last = rows - 1
+    var a0 = o.a, a1 = o.a + min(1, last) * o.aRow, a2 = o.a + min(2, last) * o.aRow
+    var a3 = o.a + min(3, last) * o.aRow
+    var b = o.b
+    let bp = o.bPanel, step = o.aStep, bStep = o.bStep
+    var c00 = Float8.zero, c01 = Float8.zero, c10 = Float8.zero, c11 = Float8.zero
+    var c20 = Float8.zero, c21 = Float8.zero, c30 = Float8.zero, c31 = Float8.zero
+    for _ in 0..<k {
+        let b0 = load8(b), b1 = load8(b + bp)
+        var x = Float8(repeating: a0.pointee)
+        c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+        x = Float8(repeating: a1.pointee)
+        c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+        x = Float8(repeating: a2.pointee)
+        c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+        x = Float8(repeating: a3.pointee)
+        c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+        a0 += step; a1 += step; a2 += step; a3 += step; b += bStep
+    }
+    let c = o.c, cr = o.cRow, cp = o.cPanel
+    store8(c00, c, accumulate: accumulate); store8(c01, c + cp, accumulate: accumulate)
+    if rows > 1 { store8(c10, c + cr, accumulate: accumulate); store8(c11, c + cr + cp, accumulate: accumulate) }
+    if rows > 2 { store8(c20, c + 2 * cr, accumulate: accumulate); store8(c21, c + 2 * cr + cp, accumulate: accumulate) }
+    if rows > 3 { store8(c30, c + 3 * cr, accumulate: accumulate); store8(c31, c + 3 * cr + cp, accumulate: accumulate) }
+}
+
 /// One tile of 6 rows (the first `rows` ≤ 6 are stored) × 1 panel, for an odd panel left over.
 @inline(never)
 func productTile6x1(rows: Int, k: Int, _ o: ProductOperands, accumulate: Bool) {
@@ -110,8 +141,10 @@ func panelProduct(rows: Int, panels: Int, k: Int, _ o: ProductOperands, accumula
             } else {
                 t.b = o.b + j * o.bPanel
             }
-            if width == 2 { productTile6x2(rows: min(6, rows - i), k: k, t, accumulate: accumulate) }
-            else { productTile6x1(rows: min(6, rows - i), k: k, t, accumulate: accumulate) }
+            let left = rows - i
+            if width == 1 { productTile6x1(rows: min(6, left), k: k, t, accumulate: accumulate) }
+            else if left <= 4 { productTile4x2(rows: left, k: k, t, accumulate: accumulate) }
+            else { productTile6x2(rows: min(6, left), k: k, t, accumulate: accumulate) }
             i += 6
         }
         j += width
