@@ -9,8 +9,8 @@ import Darwin
 /// phase starts before every unit of the phase before it has finished.
 ///
 /// Threads claim units one at a time from a shared counter instead of owning a fixed share:
-/// on a busy machine a thread that loses its core for a while stalls the step only by the
-/// one unit it holds, and the other thread does the rest. Waiting spins on an atomic (steps
+/// on a busy machine a thread that loses its core while running a unit stalls the step only
+/// by that unit, and the other thread does the rest. Waiting spins on an atomic (steps
 /// are microseconds at small D) and yields after a while, so a waiting thread gives its core
 /// back when its partner was descheduled.
 @available(macOS 15.0, *)
@@ -24,18 +24,24 @@ final class PhaseSchedule: Sendable {
     }
 
     /// Claims and runs units until none are left. Every thread of the team calls this.
+    ///
+    /// A unit is claimed only once its phase is open, so a thread that waits (and perhaps
+    /// yields its core) never holds a unit the other thread would then have to wait for.
     func work(_ body: (_ phase: Int, _ unit: Int) -> Void) {
         let total = phases * unitsPerPhase
+        var spins = 0
         while true {
-            let index = claimed.wrappingAdd(1, ordering: .relaxed).oldValue
+            let index = claimed.load(ordering: .relaxed)
             if index >= total { return }
             let phase = index / unitsPerPhase
             let ready = phase * unitsPerPhase
-            var spins = 0
-            while finished.load(ordering: .acquiring) < ready {
+            if finished.load(ordering: .acquiring) < ready {
                 spins += 1
                 if spins >= 2048 { sched_yield(); spins = 0 }
+                continue
             }
+            guard claimed.compareExchange(expected: index, desired: index + 1, ordering: .relaxed).exchanged else { continue }
+            spins = 0
             body(phase, index - ready)
             finished.wrappingAdd(1, ordering: .releasing)
         }
