@@ -31,16 +31,18 @@ struct Float32Plan: Sendable {
         if workers > 1 && shape.heads >= workers {
             teamSize = 1; headsInParallel = true; groupChunks = chunks
         } else if workers > 1 && stepWork >= (minimumStepWork ?? Float32Plan.minimumStepWorkForTeam) {
-            // About four units per thread and phase: small enough that a stalled thread
-            // holds little, large enough that claiming one costs nothing.
+            // About four units per thread and phase, small enough that a stalled thread
+            // holds little, but at least 2^17 multiply-adds each so that claiming one and
+            // waiting at the end of the phase stay small beside it.
             teamSize = workers; headsInParallel = false
-            groupChunks = max(1, chunks * shape.heads / (4 * workers))
+            let chunkWork = shape.batch * shape.cell.gatesR * shape.headDim * 8
+            groupChunks = min(chunks, max(1, chunks * shape.heads / (4 * workers), ((1 << 17) + chunkWork - 1) / chunkWork))
         } else {
             teamSize = 1; headsInParallel = false; groupChunks = chunks
         }
     }
 
-    static let minimumStepWorkForTeam = 1 << 20
+    static let minimumStepWorkForTeam = 1 << 18
 
     var groups: Int { (chunks + groupChunks - 1) / groupChunks }
 
