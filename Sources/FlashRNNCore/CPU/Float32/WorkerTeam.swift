@@ -37,7 +37,7 @@ final class PhaseSchedule: Sendable {
             let ready = phase * unitsPerPhase
             if finished.load(ordering: .acquiring) < ready {
                 spins += 1
-                if spins >= 2048 { sched_yield(); spins = 0 }
+                if spins >= 1 << 16 { sched_yield(); spins = 0 }
                 continue
             }
             guard claimed.compareExchange(expected: index, desired: index + 1, ordering: .relaxed).exchanged else { continue }
