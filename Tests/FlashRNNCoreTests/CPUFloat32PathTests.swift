@@ -19,8 +19,9 @@ import Testing
         RecurrentOptions(gradientRecurrentClip: 0.05),
         RecurrentOptions(inputLayout: .tbgnd),
     ]
-    /// (threads, team threshold): one thread; a team on every head; heads in parallel.
-    static let splits: [(Int, Int?)] = [(1, nil), (2, 0), (3, 0)]
+    /// (threads, team threshold): one thread; a team sharing every step (2 and 3 threads);
+    /// heads in parallel without a team (where N ≥ threads).
+    static let splits: [(Int, Int?)] = [(1, nil), (2, 0), (3, 0), (2, Int.max)]
 
     @Test(arguments: CellKind.allCases, shapes)
     func float32MatchesFloat64(cell: CellKind, shape: Case) throws {

@@ -72,12 +72,18 @@ extension CPUBackend {
                     recurrentProductUnit(L, plan, buffers, head: n, group: group)
                     return
                 }
-                // The cell type travels as its kind: metatypes are not Sendable.
-                func open<Cell: RecurrentCell>(_ cell: Cell.Type) {
-                    backwardCellUnit(cell, L, plan, buffers, step: t, head: n, group: group,
-                                     clip: clip, recurrentClip: recurrentClip, cut: cut)
+                // The cell type travels as its kind (metatypes are not Sendable); each case is a
+                // concrete call, so the cell code is specialised.
+                switch kind {
+                case .lstm: backwardCellUnit(LSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                             clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .slstm: backwardCellUnit(SLSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .gru: backwardCellUnit(GRUCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                            clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .elman: backwardCellUnit(ElmanCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
                 }
-                open(kind.cellType)
             }
         } } } } } } } } } }
 

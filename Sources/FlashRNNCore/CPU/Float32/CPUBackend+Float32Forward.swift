@@ -54,15 +54,18 @@ extension CPUBackend {
                                          packedR: packedR.baseAddress!, states: states.baseAddress!,
                                          pre: saveForBackward ? pre.baseAddress! : nil, h: h.baseAddress!)
             plan.run(phases: T) { t, n, group in
-                // The cell type travels as its kind: metatypes are not Sendable.
-                let run = { (cell: any RecurrentCell.Type) in
-                    func open<Cell: RecurrentCell>(_ cell: Cell.Type) {
-                        forwardUnit(cell, L, plan, buffers, step: t, head: n, group: group,
-                                    panelsPerHead: panelsPerHead, clip: clip)
-                    }
-                    open(cell)
+                // The cell type travels as its kind (metatypes are not Sendable); each case is a
+                // concrete call, so the cell code is specialised.
+                switch kind {
+                case .lstm: forwardUnit(LSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                        panelsPerHead: panelsPerHead, clip: clip)
+                case .slstm: forwardUnit(SLSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                         panelsPerHead: panelsPerHead, clip: clip)
+                case .gru: forwardUnit(GRUCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                       panelsPerHead: panelsPerHead, clip: clip)
+                case .elman: forwardUnit(ElmanCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                         panelsPerHead: panelsPerHead, clip: clip)
                 }
-                run(kind.cellType)
             }
         } } } } } } }
 

@@ -5,9 +5,9 @@ import Dispatch
 /// Time steps are *phases* (backward: two per step, the cell and then `dG·R`); a phase is
 /// split into *units* of (head, group of chunks of 8 along D). A unit of the forward is the
 /// product `R·h` for its chunks' gate columns followed by the cell on those chunks, so it
-/// needs nothing from other units of its phase. With at least as many heads as threads, each
-/// head runs whole on one thread (no synchronisation at all); otherwise, when a step has
-/// enough work, all threads share every phase (``PhaseSchedule``).
+/// needs nothing from other units of its phase. When a step has enough work, all threads
+/// share every phase (``PhaseSchedule``); otherwise, with at least as many heads as threads,
+/// each head runs whole on one thread (no synchronisation at all), else one thread runs all.
 struct Float32Plan: Sendable {
     let heads: Int, headDim: Int
     /// Chunks of 8 along D (the last one may be partial).
@@ -27,16 +27,18 @@ struct Float32Plan: Sendable {
         self.workers = workers
         // A step of less recurrent work than this is not worth synchronising threads each
         // step (see docs/performance-cpu.md).
-        let stepWork = shape.batch * shape.cell.gatesR * shape.headDim * shape.headDim
-        if workers > 1 && shape.heads >= workers {
-            teamSize = 1; headsInParallel = true; groupChunks = chunks
-        } else if workers > 1 && stepWork >= (minimumStepWork ?? Float32Plan.minimumStepWorkForTeam) {
+        let stepWork = shape.batch * shape.cell.gatesR * shape.headDim * shape.headDim * shape.heads
+        if workers > 1 && stepWork >= (minimumStepWork ?? Float32Plan.minimumStepWorkForTeam) {
             // About four units per thread and phase, small enough that a stalled thread
             // holds little, but at least 2^17 multiply-adds each so that claiming one and
-            // waiting at the end of the phase stay small beside it.
+            // waiting at the end of the phase stay small beside it. All heads share each
+            // phase, so a step reads its rows of Wx and writes its states contiguously.
             teamSize = workers; headsInParallel = false
             let chunkWork = shape.batch * shape.cell.gatesR * shape.headDim * 8
             groupChunks = min(chunks, max(1, chunks * shape.heads / (4 * workers), ((1 << 17) + chunkWork - 1) / chunkWork))
+        } else if workers > 1 && shape.heads >= workers {
+            // Little work per step: each head whole on one thread, no synchronisation.
+            teamSize = 1; headsInParallel = true; groupChunks = chunks
         } else {
             teamSize = 1; headsInParallel = false; groupChunks = chunks
         }
