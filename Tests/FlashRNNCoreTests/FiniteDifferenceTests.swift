@@ -29,7 +29,10 @@ let gradientShapes: [(B: Int, T: Int, N: Int, D: Int)] = [(1, 1, 1, 1), (2, 3, 2
             let inputs = RecurrenceInputs.random(shape, initialStates: variant != .noInitialStates, rng: &rng)
             var options = RecurrentOptions()
             if variant == .timeMajor { options.inputLayout = .tbgnd }
-            if variant == .forwardClip { options.forwardClip = try #require(Self.bindingForwardClip(inputs), "\(shape)") }
+            if variant == .forwardClip {
+                let clip = try #require(Self.bindingForwardClip(inputs), "no usable clip value for \(shape)")
+                options.forwardClip = clip
+            }
             let withOne = variant == .initialWithOne
             let (dS, dL) = randomOutputGradients(shape, rng: &rng)
 
@@ -125,7 +128,10 @@ let gradientShapes: [(B: Int, T: Int, N: Int, D: Int)] = [(1, 1, 1, 1), (2, 3, 2
             let inputs = RecurrenceInputs.random(shape, initialStates: true, rng: &rng)
             let (dS, dL) = randomOutputGradients(shape, rng: &rng, hOnly: false)
             var options = RecurrentOptions()
-            if clip { options.forwardClip = try #require(Self.bindingForwardClip(inputs)) }
+            if clip {
+                let value = try #require(Self.bindingForwardClip(inputs), "no usable clip value for \(shape)")
+                options.forwardClip = value
+            }
             let (result, grads) = try cpuForwardBackward(inputs, options: options, dStates: dS, dLast: dL)
             let reference = ReferenceRecurrence(inputs: inputs, forwardClip: options.forwardClip)
             let expected = reference.backward(dStates: dS, dLast: dL)
