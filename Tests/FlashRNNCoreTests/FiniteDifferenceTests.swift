@@ -9,6 +9,7 @@ enum GradientVariant: String, CaseIterable, Sendable, CustomTestStringConvertibl
     case initialWithOne      // initial states given as [S, B, 1, N, D]
     case timeMajor           // inputLayout = .tbgnd
     case forwardClip         // a clip value that binds some elements of h
+    case combined            // forwardClip, .tbgnd and [S, B, 1, N, D] initial states together
 
     var testDescription: String { rawValue }
 }
@@ -28,12 +29,12 @@ let gradientShapes: [(B: Int, T: Int, N: Int, D: Int)] = [(1, 1, 1, 1), (2, 3, 2
             var rng = TestRandom(seed: seed("fd \(shape) \(variant)"))
             let inputs = RecurrenceInputs.random(shape, initialStates: variant != .noInitialStates, rng: &rng)
             var options = RecurrentOptions()
-            if variant == .timeMajor { options.inputLayout = .tbgnd }
-            if variant == .forwardClip {
+            if variant == .timeMajor || variant == .combined { options.inputLayout = .tbgnd }
+            if variant == .forwardClip || variant == .combined {
                 let clip = try #require(Self.bindingForwardClip(inputs), "no usable clip value for \(shape)")
                 options.forwardClip = clip
             }
-            let withOne = variant == .initialWithOne
+            let withOne = variant == .initialWithOne || variant == .combined
             let (dS, dL) = randomOutputGradients(shape, rng: &rng)
 
             let problem = try inputs.problem(options: options, initialStatesWithOne: withOne)
@@ -57,7 +58,7 @@ let gradientShapes: [(B: Int, T: Int, N: Int, D: Int)] = [(1, 1, 1, 1), (2, 3, 2
                 }
             }
             var dWx = try grads.dWx.doubles()
-            if variant == .timeMajor { dWx = swapLeadingDims(dWx, T, B) }
+            if options.inputLayout == .tbgnd { dWx = swapLeadingDims(dWx, T, B) }
             let label = "\(shape) \(variant)"
             #expect(relativeError(dWx, try numeric(\.wx)) <= Self.tolerance, "dWx \(label)")
             #expect(relativeError(try grads.dR.doubles(), try numeric(\.r)) <= Self.tolerance, "dR \(label)")
