@@ -25,7 +25,7 @@ import Testing
 
     @Test(arguments: CellKind.allCases, shapes)
     func float32MatchesFloat64(cell: CellKind, shape: Case) throws {
-        var rng = SeededRandom(seed: UInt64(shape.B * 1000 + shape.D * 10 + shape.N))
+        var rng = TestRandom(seed: seed("float32 path \(cell) \(shape)"))
         let (B, T, N, D) = (shape.B, shape.T, shape.N, shape.D)
         func normal(_ count: Int, _ scale: Double = 1) -> [Double] { (0..<count).map { _ in rng.normal() * scale } }
         let wx = normal(B * T * cell.gatesW * N * D)
@@ -66,22 +66,3 @@ import Testing
         }
     }
 }
-
-/// Deterministic normal draws (SplitMix64 and Box–Muller) for these tests.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-    mutating func normal() -> Double {
-        (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform())
-    }
-}
-
-import Foundation
