@@ -1,0 +1,197 @@
+// Persistent forward sweep for a head that fits one SM: one CTA runs all T steps of one
+// (head n, batch slice of 8) with R resident on chip. Warp w owns output features
+// d ∈ [16w, 16w+16) of every recurrent gate; per step it computes
+//   pre[G_R·16 features, 8 batch] = R[G_R, 16 features, D] · h_{t-1}[D, 8 batch]   (mma.sync, fp32 acc)
+// then the cell's pointwise update on those registers, and writes h_t into the other half of a
+// double-buffered shared-memory tile, so a step needs exactly one __syncthreads.
+// R fragments: the first AREG tiles (of G_R · DP/kK) live in registers, the rest in shared
+// memory in fragment order (one conflict-free 16-byte load per lane).
+#pragma once
+#include "fused_mma.cuh"
+#include "fused_params.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+// Shared memory of one CTA of the forward sweep, in bytes.
+template <class Cell, typename Store, int DP, int AREG>
+struct ForwardShape {
+    using M = MmaTraits<Store>;
+    static constexpr int kWarps = DP / 16;
+    static constexpr int kThreads = kWarps * 32;
+    static constexpr int kTiles = Cell::kGatesR * (DP / M::kK);          // A tiles per warp
+    static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
+    static constexpr int kSharedTiles = kTiles - kRegisterTiles;
+    using HTile = OperandTile<Store, DP>;                                 // [8 batch, DP] h_{t-1}
+    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * HTile::kWords * 4;
+    static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
+};
+
+template <typename Store>
+__device__ __forceinline__ float load_or_zero(const Store* base, long long index, bool valid) {
+    return valid ? to_float(base[index]) : 0.0f;
+}
+
+template <class Cell, typename Store, int DP, int AREG>
+__device__ __forceinline__ void forward_sweep(const FusedParams& p) {
+    using Shape = ForwardShape<Cell, Store, DP, AREG>;
+    using M = MmaTraits<Store>;
+    using HTile = typename Shape::HTile;
+    constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, S = Cell::kStates;
+    constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
+    constexpr int KT = DP / M::kK;
+    constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+
+    extern __shared__ uint4 shared[];
+    uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
+    unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, HTile]
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    const int n = blockIdx.x, batch0 = blockIdx.y * 8;
+    const int B = p.B, T = p.T, N = p.N, D = p.D;
+    const long long ND = (long long)N * D;
+
+    // R fragments of this warp's features, all gates, all of K.
+    unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
+    const Store* R = address<const Store>(p.r);
+    auto loadTile = [&](int i, unsigned (&frag)[4]) {
+        const int k = i / KT, kt = i % KT;
+        const Store* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
+        load_a_fragment<Store>(frag, [&](int row, int col) {
+            return (row < D && col < D) ? to_float(Rk[(long long)row * D + col]) : 0.0f;
+        }, warp * 16, kt * M::kK);
+    };
+#pragma unroll
+    for (int i = 0; i < kRegTiles; ++i) loadTile(i, a[i]);
+    // Not unrolled: the shared tiles pass through registers one at a time.
+#pragma unroll 1
+    for (int i = kRegTiles; i < kTiles; ++i) {
+        unsigned frag[4];
+        loadTile(i, frag);
+        rShared[((i - kRegTiles) * kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
+    }
+
+
+    // This thread's four (feature d, batch b) cells, the C-fragment positions.
+    int dOf[4], bOf[4];
+    bool valid[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+        dOf[e] = warp * 16 + g + 8 * (e >> 1);
+        bOf[e] = batch0 + 2 * q + (e & 1);
+        valid[e] = dOf[e] < D && bOf[e] < B;
+    }
+
+    const Store* bias = address<const Store>(p.bias);
+    float biasOf[GT][4];
+#pragma unroll
+    for (int k = 0; k < GT; ++k)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) biasOf[k][e] = load_or_zero(bias, (long long)k * ND + n * D + dOf[e], dOf[e] < D);
+
+    const Store* s0 = address<const Store>(p.s0);
+    float state[4][4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+#pragma unroll
+        for (int s = 0; s < 4; ++s)
+            state[e][s] = (s < S && s0 != nullptr)
+                ? load_or_zero(s0, ((long long)s * B + bOf[e]) * ND + n * D + dOf[e], valid[e]) : 0.0f;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) HTile::store(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
+
+    const Store* wx = address<const Store>(p.wx);
+    auto loadWx = [&](int t, float (&w)[GW][4]) {
+#pragma unroll
+        for (int j = 0; j < GW; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+                w[j][e] = load_or_zero(wx, bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[e], valid[e]);
+    };
+    float wxNow[GW][4];
+    loadWx(0, wxNow);
+
+    Store* states = address<Store>(p.states);
+    Store* last = address<Store>(p.last);
+    float* preOut = address<float>(p.pre);
+    const float clip = p.forwardClip;
+    const bool hasClip = p.hasForwardClip != 0;
+    __syncthreads();
+
+    for (int t = 0; t < T; ++t) {
+        const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
+        unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
+        // Issued before the product so the loads overlap it.
+        float wxNext[GW][4];
+        if (t + 1 < T) loadWx(t + 1, wxNext);
+
+        float acc[GR][4];
+#pragma unroll
+        for (int k = 0; k < GR; ++k)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[k][e] = 0.0f;
+#pragma unroll
+        for (int kt = 0; kt < KT; ++kt) {
+            unsigned b0, b1;
+            HTile::load_b(hNow, kt * M::kK, b0, b1);
+#pragma unroll
+            for (int k = 0; k < GR; ++k) {
+                const int i = k * KT + kt;
+                if (i < kRegTiles) {
+                    M::mma(acc[k], a[i < kRegTiles ? i : 0], b0, b1);
+                } else {
+                    unsigned frag[4];
+                    load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
+                    M::mma(acc[k], frag, b0, b1);
+                }
+            }
+        }
+
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+            for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][e];
+#pragma unroll
+            for (int k = 0; k < GR; ++k) pre[k + kROff] += acc[k][e];
+#pragma unroll
+            for (int j = 0; j < GW; ++j) pre[j + kWOff] += wxNow[j][e];
+            float next[4];
+            Cell::forward(pre, state[e], next);
+            if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
+            if (!valid[e]) {
+#pragma unroll
+                for (int s = 0; s < 4; ++s) next[s] = 0.0f;
+            }
+#pragma unroll
+            for (int s = 0; s < 4; ++s) state[e][s] = next[s];
+            HTile::store(hNext, 2 * q + (e & 1), dOf[e], next[0]);
+            if (valid[e]) {
+                const long long cell = n * D + dOf[e];
+#pragma unroll
+                for (int s = 0; s < S; ++s)
+                    states[(((long long)s * B + bOf[e]) * T + t) * ND + cell] = from_float<Store>(next[s]);
+                if (preOut != nullptr) {
+#pragma unroll
+                    for (int k = 0; k < GT; ++k)
+                        preOut[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] = pre[k];
+                }
+                if (t == T - 1) {
+#pragma unroll
+                    for (int s = 0; s < S; ++s)
+                        last[((long long)s * B + bOf[e]) * ND + cell] = from_float<Store>(next[s]);
+                }
+            }
+        }
+        if (t + 1 < T) {
+#pragma unroll
+            for (int j = 0; j < GW; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) wxNow[j][e] = wxNext[j][e];
+        }
+        __syncthreads();
+    }
+}
+
+}  // namespace fused
+}  // namespace flashrnn
