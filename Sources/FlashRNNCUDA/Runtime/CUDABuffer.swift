@@ -10,12 +10,17 @@ public final class CUDABuffer: DeviceBuffer, @unchecked Sendable {
     public var byteCount: Int { count * dtype.byteSize }
     public var deviceName: String { "cuda:\(runtime.device)" }
 
-    /// Uninitialised memory for `count` elements.
+    /// When set, every new buffer is filled with NaN, so outputs a kernel never wrote show up
+    /// in checks (`flashrnn check` sets it). Off by default: it costs a fill per allocation.
+    nonisolated(unsafe) public static var poisonNewBuffers = false
+
+    /// Uninitialised memory for `count` elements (NaN-filled under ``poisonNewBuffers``).
     public init(runtime: CUDARuntime, dtype: DType, count: Int) throws {
         self.runtime = runtime
         self.dtype = dtype
         self.count = count
         self.address = try runtime.allocate(bytes: count * dtype.byteSize)
+        if CUDABuffer.poisonNewBuffers { try poison() }
     }
 
     deinit { runtime.free(address) }
