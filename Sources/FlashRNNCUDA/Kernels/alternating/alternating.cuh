@@ -1,0 +1,284 @@
+// The cudaAlternating backend: one launch per time step, captured in a CUDA graph.
+//
+// Compile-time parameters: Cell (cells/*.cuh), S (storage type, common/storage.cuh),
+// BT (batch rows per block), WARPS (warps per block). Run-time: everything in
+// FlashRNNStepParams, read through a device pointer so one captured graph serves every call
+// of a shape, and the step index t as the only other argument.
+//
+// Forward step t, one warp per (head n, output row d), one block per (n, WARPS rows, BT batch rows):
+//   acc[k][b] = Σ_q R[k, n, d, q] · h_t[b, n, q]     (h in shared memory, R read once per block)
+// then the lane b applies the cell to (b, n, d). The product and the pointwise cell share one
+// launch, so a step is a single graph node; states are kept in float32 between steps
+// (states32) and also written to the output in the storage type.
+//
+// Backward step t (t = T-1 … 0, then -1 for the initial state), one warp per (n, input row q):
+//   rec[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG_{t+1}[b, k, n, d]    (dG tile in shared memory)
+// then the cell backward of step t at (b, n, q); the direct-path gradients ping-pong
+// between two float32 slots by the parity of t.
+#pragma once
+
+namespace flashrnn {
+
+typedef FlashRNNStepParams Params;
+
+__device__ __forceinline__ float warp_sum(float v) {
+    #pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+__device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
+    return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
+}
+
+// states32[s][0] = s0 (or zeros).
+template <class Cell, class S>
+__global__ void init_states(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = Cell::kStates * p->B * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const int s = static_cast<int>(i / (p->B * ND));
+        const long long rest = i - s * p->B * ND;
+        const int b = static_cast<int>(rest / ND);
+        const long long nd = rest - b * ND;
+        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+    }
+}
+
+template <class Cell, class S, int BT, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restrict__ p, int t) {
+    extern __shared__ float h_tile[];  // [BT][D]
+    constexpr int GR = Cell::kGatesR;
+    const int B = p->B, T = p->T, N = p->N, D = p->D;
+    const long long ND = static_cast<long long>(N) * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int chunks = (D + WARPS - 1) / WARPS;
+    const int n = blockIdx.x / chunks;
+    const int d = (blockIdx.x % chunks) * WARPS + warp;
+    const int b0 = blockIdx.y * BT;
+    const int nb = min(BT, B - b0);
+
+    const float* h = f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D);
+    for (int i = threadIdx.x; i < nb * D; i += blockDim.x) {
+        const int bi = i / D, q = i - bi * D;
+        h_tile[i] = h[bi * ND + q];
+    }
+    __syncthreads();
+    if (d >= D) return;
+
+    float acc[GR][BT];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[k][bi] = 0.0f;
+    const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
+    for (int q = lane; q < D; q += 32) {
+        float rv[GR];
+        #pragma unroll
+        for (int k = 0; k < GR; ++k) rv[k] = S::load(R + ((static_cast<long long>(k) * N + n) * D + d) * D + q);
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) {
+            if (bi < nb) {
+                const float hv = h_tile[bi * D + q];
+                #pragma unroll
+                for (int k = 0; k < GR; ++k) acc[k][bi] += rv[k] * hv;
+            }
+        }
+    }
+    #pragma unroll
+    for (int k = 0; k < GR; ++k)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[k][bi] = warp_sum(acc[k][bi]);
+
+    if (lane >= nb) return;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + d;
+    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+    #pragma unroll
+    for (int k = 0; k < GR; ++k)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi)
+            if (bi == lane) pre[k + Cell::kRecurrentGateOffset] += acc[k][bi];
+    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * B + b : static_cast<long long>(b) * T + t)
+                             * Cell::kGatesW * ND;
+    #pragma unroll
+    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+    float previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    #pragma unroll
+    for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+    float next[4];
+    Cell::forward(pre, previous, next);
+    if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
+    #pragma unroll
+    for (int s = 0; s < Cell::kStates; ++s) {
+        f32(p->states32)[states32_index(p, s, t + 1, b, nd)] = next[s];
+        store_at<S>(p->states, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd, next[s]);
+    }
+    if (p->savePre) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k)
+            f32(p->pre32)[((static_cast<long long>(t) * B + b) * Cell::kGatesT + k) * ND + nd] = pre[k];
+    }
+}
+
+// last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
+template <class Cell, class S>
+__global__ void copy_last(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = Cell::kStates * p->B * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const int s = static_cast<int>(i / (p->B * ND));
+        const long long rest = i - s * p->B * ND;
+        const int b = static_cast<int>(rest / ND);
+        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, rest - b * ND)]);
+    }
+}
+
+// rT[k][n][q][d] = R[k][n][d][q]
+template <class Cell, class S>
+__global__ void transpose_r(const Params* __restrict__ p) {
+    const long long D = p->D;
+    const long long total = Cell::kGatesR * p->N * D * D;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const long long matrix = i / (D * D), rest = i - matrix * D * D;
+        const long long q = rest / D, d = rest - q * D;
+        store_at<S>(p->rT, i, load_at<S>(p->r, matrix * D * D + d * D + q));
+    }
+}
+
+template <class Cell, class S, int BT, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __restrict__ p, int t) {
+    extern __shared__ float dg_tile[];  // [BT][G_R][D]
+    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates;
+    const int B = p->B, T = p->T, N = p->N, D = p->D;
+    const long long ND = static_cast<long long>(N) * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int chunks = (D + WARPS - 1) / WARPS;
+    const int n = blockIdx.x / chunks;
+    const int q = (blockIdx.x % chunks) * WARPS + warp;
+    const int b0 = blockIdx.y * BT;
+    const int nb = min(BT, B - b0);
+    const bool recurrent = t + 1 < T && !p->recurrentCut;
+    const float* dPre = f32(p->dPre32);
+
+    if (recurrent) {
+        const float* dG = dPre + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
+        for (int i = threadIdx.x; i < nb * GR * D; i += blockDim.x) {
+            const int bi = i / (GR * D), rest = i - bi * GR * D;
+            const int k = rest / D, dd = rest - k * D;
+            dg_tile[i] = dG[bi * GT * ND + (k + Cell::kRecurrentGateOffset) * ND + dd];
+        }
+    }
+    __syncthreads();
+    if (q >= D) return;
+
+    float acc[BT];
+    #pragma unroll
+    for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+    if (recurrent) {
+        const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
+        #pragma unroll
+        for (int k = 0; k < GR; ++k) {
+            const typename S::Bits* row = RT + ((static_cast<long long>(k) * N + n) * D + q) * D;
+            for (int dd = lane; dd < D; dd += 32) {
+                const float r = S::load(row + dd);
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi)
+                    if (bi < nb) acc[bi] += r * dg_tile[(bi * GR + k) * D + dd];
+            }
+        }
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[bi] = warp_sum(acc[bi]);
+    }
+    if (lane >= nb) return;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + q;
+    float rec = 0.0f;
+    #pragma unroll
+    for (int bi = 0; bi < BT; ++bi)
+        if (bi == lane) rec = acc[bi];
+    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
+    float* direct = f32(p->dDirect32);
+    const long long slot = SN * B * ND;
+
+    if (t < 0) {
+        #pragma unroll
+        for (int s = 0; s < SN; ++s) {
+            float g = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
+            if (s == 0) g += rec;
+            store_at<S>(p->dInitial, (static_cast<long long>(s) * B + b) * ND + nd, g);
+        }
+        return;
+    }
+    float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const long long from = ((t + 1) & 1) * slot, to = (t & 1) * slot;
+    #pragma unroll
+    for (int s = 0; s < SN; ++s) {
+        float g = t + 1 < T ? direct[from + s * B * ND + b * ND + nd] : 0.0f;
+        if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
+        if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
+        dNew[s] = g;
+        previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+    }
+    dNew[0] += rec;
+    #pragma unroll
+    for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
+    if (p->hasForwardClip) {
+        // The clamp passes gradient only where it did not bind.
+        float next[4];
+        Cell::forward(pre, previous, next);
+        if (fabsf(next[0]) > p->forwardClip) dNew[0] = 0.0f;
+    }
+    float dPreOut[4], dPrevious[4];
+    Cell::backward(pre, previous, dNew, dPreOut, dPrevious);
+    #pragma unroll
+    for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd] = dPreOut[k];
+    #pragma unroll
+    for (int s = 0; s < SN; ++s) direct[to + s * B * ND + b * ND + nd] = dPrevious[s];
+}
+
+// dWx in the caller's layout from the W-gate pre-activation gradients.
+template <class Cell, class S>
+__global__ void finish_dwx(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = static_cast<long long>(p->B) * p->T * Cell::kGatesW * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const long long row = i / (Cell::kGatesW * ND), rest = i - row * Cell::kGatesW * ND;
+        const int w = static_cast<int>(rest / ND);
+        const long long nd = rest - w * ND;
+        long long t, b;
+        if (p->inputLayoutTB) { t = row / p->B; b = row - t * p->B; } else { b = row / p->T; t = row - b * p->T; }
+        const float g = f32(p->dPre32)[((t * p->B + b) * Cell::kGatesT + w + Cell::kInputGateOffset) * ND + nd];
+        store_at<S>(p->dWx, i, g);
+    }
+}
+
+// db32[col] += Σ over a slice of the T·B rows of dPre32[row][col]; col = (k, n, d).
+template <class Cell>
+__global__ void reduce_db(const Params* __restrict__ p, int rowsPerSlice) {
+    const long long columns = Cell::kGatesT * static_cast<long long>(p->N) * p->D;
+    const long long col = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+    if (col >= columns) return;
+    const long long rows = static_cast<long long>(p->T) * p->B;
+    const long long first = static_cast<long long>(blockIdx.y) * rowsPerSlice;
+    const long long last = min(rows, first + rowsPerSlice);
+    float sum = 0.0f;
+    for (long long row = first; row < last; ++row) sum += f32(p->dPre32)[row * columns + col];
+    atomicAdd(f32(p->db32) + col, sum);
+}
+
+// dst[i] = src[i] in the storage type.
+template <class S>
+__global__ void convert_from_f32(unsigned long long src, unsigned long long dst, long long count) {
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < count;
+         i += static_cast<long long>(gridDim.x) * blockDim.x)
+        store_at<S>(dst, i, f32(src)[i]);
+}
+
+}  // namespace flashrnn
