@@ -44,10 +44,10 @@ public enum RNN {
 /// Automatic choice: `cudaFused` if it is available and supports the problem, else
 /// `cudaAlternating`, else `cpu`; each fallback's reason is reported once on stderr.
 public enum BackendRegistry {
-    /// The fused backend, set by its module when built in (nil: not part of this build).
-    nonisolated(unsafe) public static var fusedBackend: (any RecurrentBackend)?
+    /// The fused backend (nil: not part of this build).
+    nonisolated(unsafe) public static var fusedBackend: (any RecurrentBackend)? = CUDAFusedBackend()
     /// Why the fused backend is unavailable on this machine, when it is built in.
-    nonisolated(unsafe) public static var fusedUnavailableReason: () -> String? = { nil }
+    nonisolated(unsafe) public static var fusedUnavailableReason: () -> String? = { CUDAFusedBackend.unavailableReason() }
 
     /// Why each backend is unavailable on this machine, or nil for those that are.
     public static func availability() -> [(BackendChoice, String?)] {

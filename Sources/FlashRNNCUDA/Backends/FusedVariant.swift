@@ -52,45 +52,34 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
             + 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4
     }
 
-    /// The CUDA spelling of the storage type.
-    var storageTypeName: String {
-        switch dtype {
-        case .float32: "float"
-        case .float16: "__half"
-        case .bfloat16: "__nv_bfloat16"
-        case .float64: "double"
-        }
-    }
-
-    var cellTypeName: String {
-        switch cell {
-        case .lstm: "flashrnn::LSTMCell"
-        case .slstm: "flashrnn::SLSTMCell"
-        case .gru: "flashrnn::GRUCell"
-        case .elman: "flashrnn::ElmanCell"
-        }
-    }
-
-    /// The translation unit NVRTC compiles; the kernels are instantiated by name expression.
-    static let mainSource = "#include \"fused/fused_entry.cuh\"\n"
-
     public var forwardKernelName: String {
-        "&flashrnn::fused::forward_kernel<\(cellTypeName), \(storageTypeName), \(paddedHeadDim), \(forwardRegisterTiles)>"
+        "&flashrnn::fused::forward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
     public var backwardKernelName: String {
-        "&flashrnn::fused::backward_kernel<\(cellTypeName), \(storageTypeName), \(paddedHeadDim), \(backwardRegisterTiles)>"
+        "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storageTypeName)>" }
-    public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storageTypeName)>" }
+    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage)>" }
+    public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
+    private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F32" }
+
+    /// The NVRTC module of this variant.
+    public var spec: KernelModuleSpec {
+        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
+                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n",
+                         nameExpressions: kernelNames)
+    }
 
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }
 
     /// Why the fused backend cannot run a head of `headDim` in `dtype`, or nil.
     /// `sharedMemoryLimit` is the device's opt-in shared memory per block.
     public static func limitation(cell: CellKind, headDim: Int, dtype: DType, sharedMemoryLimit: Int = 227 * 1024) -> String? {
-        guard dtype != .float64 else {
-            return "cudaFused computes in float32, float16 or bfloat16, not float64; use the cpu backend for float64"
+        guard dtypes.contains(dtype) else {
+            return dtype == .float32
+                ? "cudaFused computes float32 products in TF32 (about 1e-4 relative error), which misses the spec's "
+                    + "float32 tolerance of 1e-5: use cudaAlternating for float32"
+                : "cudaFused computes in float16 or bfloat16, not \(dtype)"
         }
         guard headDim <= maxHeadDim else {
             return "cudaFused keeps a head on one SM, which holds D ≤ \(maxHeadDim); D = \(headDim) needs a "
@@ -105,11 +94,15 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// Storage types the fused backend computes in. float32 would run its products in TF32
+    /// (the kernels support it, `MmaTraits<F32>`), which misses the spec's 1e-5 for float32.
+    public static let dtypes: [DType] = [.float16, .bfloat16]
+
     /// Every variant the backend can select, for ahead-of-time compilation and spill checks.
     public static var all: [FusedVariant] {
         var result: [FusedVariant] = []
         for cell in CellKind.allCases {
-            for dtype in [DType.float32, .float16, .bfloat16] {
+            for dtype in dtypes {
                 for dp in stride(from: 16, through: maxHeadDim, by: 16) {
                     result.append(FusedVariant(cell: cell, dtype: dtype, headDim: dp))
                 }

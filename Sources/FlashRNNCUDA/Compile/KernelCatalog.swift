@@ -56,6 +56,7 @@ public enum KernelCatalog {
         for cell in CellKind.allCases {
             for dtype in dtypes { specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype)) }
         }
+        specs += FusedVariant.all.map(\.spec)
         return specs
     }
 }

@@ -44,6 +44,43 @@ typedef struct FlashRNNStepParams {
     unsigned long long db32;      // [G_T, N, D] float32 accumulator
 } FlashRNNStepParams;
 
+// The fused backend's persistent sweeps (Kernels/fused). One struct for forward and backward.
+typedef struct FlashRNNFusedParams {
+    int B, T, N, D;
+    int hasForwardClip, hasGradientClip, gradientCut, padding0;
+    float forwardClip, gradientClip;
+    long long wxStrideB;          // elements between consecutive b in wx and dWx
+    long long wxStrideT;          // elements between consecutive t in wx and dWx
+    // Forward inputs and outputs, storage dtype unless noted.
+    unsigned long long wx;        // [B, T, G_W, N, D] or [T, B, G_W, N, D]
+    unsigned long long r;         // [G_R, N, D_out, D_in]
+    unsigned long long bias;      // [G_T, N, D]
+    unsigned long long s0;        // [S, B, N, D], 0 means zeros
+    unsigned long long states;    // [S, B, T, N, D]
+    unsigned long long last;      // [S, B, N, D]
+    unsigned long long pre;       // [B, T, G_T, N, D] float32 pre-activations, 0 for inference
+    // Backward.
+    unsigned long long dStates;   // [S, B, T, N, D], 0 means zeros
+    unsigned long long dLast;     // [S, B, N, D], 0 means zeros
+    unsigned long long dWx;       // shape and layout of wx
+    unsigned long long dGR;       // [B, T, G_R, N, D] float32 recurrent-gate gradients, for dR
+    unsigned long long db;        // [G_T, N, D] float32 accumulator (zeroed first)
+    unsigned long long dInitial;  // [S, B, N, D]
+} FlashRNNFusedParams;
+
+// The fused backend's dR = Σ dG ⊗ h_{t-1} product and the float32 → storage conversion.
+typedef struct FlashRNNWeightGradientParams {
+    int B, T, N, D;
+    int GR, GT, rowsPerBlock, padding0;
+    unsigned long long dGR;       // [B, T, G_R, N, D] float32
+    unsigned long long states;    // [S, B, T, N, D]; state 0 is h
+    unsigned long long s0;        // [S, B, N, D], 0 means zeros
+    unsigned long long dR32;      // [G_R, N, D, D] float32 accumulator (zeroed first)
+    unsigned long long db32;      // [G_T, N, D] float32
+    unsigned long long dR;        // [G_R, N, D, D] storage dtype
+    unsigned long long db;        // [G_T, N, D] storage dtype
+} FlashRNNWeightGradientParams;
+
 #ifdef __cplusplus
 }
 #endif

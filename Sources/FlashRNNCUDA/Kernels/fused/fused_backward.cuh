@@ -13,24 +13,24 @@
 namespace flashrnn {
 namespace fused {
 
-template <class Cell, typename Store, int DP, int AREG>
+template <class Cell, class S, int DP, int AREG>
 struct BackwardShape {
-    using M = MmaTraits<Store>;
+    using M = MmaTraits<S>;
     static constexpr int kWarps = DP / 16;
     static constexpr int kThreads = kWarps * 32;
     static constexpr int kTiles = Cell::kGatesR * (DP / M::kK);          // A tiles of Rᵀ per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
-    using GTile = OperandTile<Store, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
+    using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
     static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * GTile::kWords * 4;
 };
 
-template <class Cell, typename Store, int DP, int AREG>
+template <class Cell, class S, int DP, int AREG>
 __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
-    using Shape = BackwardShape<Cell, Store, DP, AREG>;
-    using M = MmaTraits<Store>;
+    using Shape = BackwardShape<Cell, S, DP, AREG>;
+    using M = MmaTraits<S>;
     using GTile = typename Shape::GTile;
-    constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, S = Cell::kStates;
+    constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int KT = DP / M::kK;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
@@ -46,13 +46,13 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 
     // Rᵀ fragments: rows are input features p, K runs over (gate k, output feature d) = k·DP + d.
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
-    const Store* R = address<const Store>(p.r);
+    const typename S::Bits* R = address<const typename S::Bits>(p.r);
     auto loadTile = [&](int i, unsigned (&frag)[4]) {
         const int k = i / KT;
-        const Store* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
-        load_a_fragment<Store>(frag, [&](int row, int col) {
+        const typename S::Bits* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
+        load_a_fragment<S>(frag, [&](int row, int col) {
             const int d = col - k * DP;
-            return (row < D && d < D) ? to_float(Rk[(long long)d * D + row]) : 0.0f;
+            return (row < D && d < D) ? S::load(Rk + ((long long)d * D + row)) : 0.0f;
         }, warp * 16, i * M::kK);
     };
 #pragma unroll
@@ -75,14 +75,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
 
-    const Store* states = address<const Store>(p.states);
-    const Store* s0 = address<const Store>(p.s0);
-    const Store* dStates = address<const Store>(p.dStates);
-    const Store* dLast = address<const Store>(p.dLast);
+    const typename S::Bits* states = address<const typename S::Bits>(p.states);
+    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
+    const typename S::Bits* dStates = address<const typename S::Bits>(p.dStates);
+    const typename S::Bits* dLast = address<const typename S::Bits>(p.dLast);
     const float* preIn = address<const float>(p.pre);
     float* dGR = address<float>(p.dGR);
     float* db = address<float>(p.db);
-    Store* dWx = address<Store>(p.dWx);
+    typename S::Bits* dWx = address<typename S::Bits>(p.dWx);
     const bool cut = p.gradientCut != 0;
     const bool hasGradientClip = p.hasGradientClip != 0, hasForwardClip = p.hasForwardClip != 0;
     const float gradientClip = p.gradientClip, forwardClip = p.forwardClip;
@@ -142,11 +142,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
-                if (s < S && valid[e]) {
-                    if (t > 0) prev = to_float(states[(((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell]);
-                    else if (s0 != nullptr) prev = to_float(s0[((long long)s * B + bOf[e]) * ND + cell]);
-                    if (dStates != nullptr) ext = to_float(dStates[(((long long)s * B + bOf[e]) * T + t) * ND + cell]);
-                    if (t == T - 1 && dLast != nullptr) ext += to_float(dLast[((long long)s * B + bOf[e]) * ND + cell]);
+                if (s < kS && valid[e]) {
+                    if (t > 0) prev = S::load(states + ((((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell));
+                    else if (s0 != nullptr) prev = S::load(s0 + (((long long)s * B + bOf[e]) * ND + cell));
+                    if (dStates != nullptr) ext = S::load(dStates + ((((long long)s * B + bOf[e]) * T + t) * ND + cell));
+                    if (t == T - 1 && dLast != nullptr) ext += S::load(dLast + (((long long)s * B + bOf[e]) * ND + cell));
                 }
                 previous[e][s] = prev;
                 external[e][s] = ext;
@@ -186,7 +186,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             if (valid[e]) {
 #pragma unroll
                 for (int j = 0; j < GW; ++j)
-                    dWx[bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + cell] = from_float<Store>(dPre[j + kWOff]);
+                    S::store(dWx + (bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[j + kWOff]);
             }
 #pragma unroll
             for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
@@ -197,15 +197,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
     float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (!cut) recurrentProduct(gTiles, recurrent);
-    Store* dInitial = address<Store>(p.dInitial);
+    typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
         if (!valid[e]) continue;
         const long long cell = n * D + dOf[e];
 #pragma unroll
-        for (int s = 0; s < S; ++s) {
+        for (int s = 0; s < kS; ++s) {
             float v = dNext[e][s] + (s == 0 ? recurrent[e] : 0.0f);
-            dInitial[((long long)s * B + bOf[e]) * ND + cell] = from_float<Store>(v);
+            S::store(dInitial + (((long long)s * B + bOf[e]) * ND + cell), v);
         }
     }
 

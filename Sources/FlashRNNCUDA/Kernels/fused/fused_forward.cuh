@@ -14,30 +14,38 @@ namespace flashrnn {
 namespace fused {
 
 // Shared memory of one CTA of the forward sweep, in bytes.
-template <class Cell, typename Store, int DP, int AREG>
+template <class Cell, class S, int DP, int AREG>
 struct ForwardShape {
-    using M = MmaTraits<Store>;
+    using M = MmaTraits<S>;
     static constexpr int kWarps = DP / 16;
     static constexpr int kThreads = kWarps * 32;
     static constexpr int kTiles = Cell::kGatesR * (DP / M::kK);          // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
-    using HTile = OperandTile<Store, DP>;                                 // [8 batch, DP] h_{t-1}
+    using HTile = OperandTile<S, DP>;                                 // [8 batch, DP] h_{t-1}
     static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * HTile::kWords * 4;
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
 };
 
-template <typename Store>
-__device__ __forceinline__ float load_or_zero(const Store* base, long long index, bool valid) {
-    return valid ? to_float(base[index]) : 0.0f;
+// Steps ahead that the forward sweep asks L2 to fetch Wx.
+constexpr int kPrefetchSteps = 8;
+
+template <typename T>
+__device__ __forceinline__ void prefetch_l2(const T* p) {
+    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
 }
 
-template <class Cell, typename Store, int DP, int AREG>
+template <class S>
+__device__ __forceinline__ float load_or_zero(const typename S::Bits* base, long long index, bool valid) {
+    return valid ? S::load(base + index) : 0.0f;
+}
+
+template <class Cell, class S, int DP, int AREG>
 __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
-    using Shape = ForwardShape<Cell, Store, DP, AREG>;
-    using M = MmaTraits<Store>;
+    using Shape = ForwardShape<Cell, S, DP, AREG>;
+    using M = MmaTraits<S>;
     using HTile = typename Shape::HTile;
-    constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, S = Cell::kStates;
+    constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int KT = DP / M::kK;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
@@ -53,12 +61,12 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 
     // R fragments of this warp's features, all gates, all of K.
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
-    const Store* R = address<const Store>(p.r);
+    const typename S::Bits* R = address<const typename S::Bits>(p.r);
     auto loadTile = [&](int i, unsigned (&frag)[4]) {
         const int k = i / KT, kt = i % KT;
-        const Store* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
-        load_a_fragment<Store>(frag, [&](int row, int col) {
-            return (row < D && col < D) ? to_float(Rk[(long long)row * D + col]) : 0.0f;
+        const typename S::Bits* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
+        load_a_fragment<S>(frag, [&](int row, int col) {
+            return (row < D && col < D) ? S::load(Rk + ((long long)row * D + col)) : 0.0f;
         }, warp * 16, kt * M::kK);
     };
 #pragma unroll
@@ -82,48 +90,54 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
 
-    const Store* bias = address<const Store>(p.bias);
+    const typename S::Bits* bias = address<const typename S::Bits>(p.bias);
     float biasOf[GT][4];
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) biasOf[k][e] = load_or_zero(bias, (long long)k * ND + n * D + dOf[e], dOf[e] < D);
+        for (int e = 0; e < 4; ++e) biasOf[k][e] = load_or_zero<S>(bias, (long long)k * ND + n * D + dOf[e], dOf[e] < D);
 
-    const Store* s0 = address<const Store>(p.s0);
+    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
     float state[4][4];
 #pragma unroll
     for (int e = 0; e < 4; ++e)
 #pragma unroll
         for (int s = 0; s < 4; ++s)
-            state[e][s] = (s < S && s0 != nullptr)
-                ? load_or_zero(s0, ((long long)s * B + bOf[e]) * ND + n * D + dOf[e], valid[e]) : 0.0f;
+            state[e][s] = (s < kS && s0 != nullptr)
+                ? load_or_zero<S>(s0, ((long long)s * B + bOf[e]) * ND + n * D + dOf[e], valid[e]) : 0.0f;
 #pragma unroll
     for (int e = 0; e < 4; ++e) HTile::store(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
 
-    const Store* wx = address<const Store>(p.wx);
+    const typename S::Bits* wx = address<const typename S::Bits>(p.wx);
     auto loadWx = [&](int t, float (&w)[GW][4]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e)
-                w[j][e] = load_or_zero(wx, bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[e], valid[e]);
+                w[j][e] = load_or_zero<S>(wx, bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[e], valid[e]);
     };
-    float wxNow[GW][4];
-    loadWx(0, wxNow);
-
-    Store* states = address<Store>(p.states);
-    Store* last = address<Store>(p.last);
+    typename S::Bits* states = address<typename S::Bits>(p.states);
+    typename S::Bits* last = address<typename S::Bits>(p.last);
     float* preOut = address<float>(p.pre);
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
     __syncthreads();
 
-    for (int t = 0; t < T; ++t) {
+    // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
+    // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
+    auto step = [&](int t, const float (&use)[GW][4], float (&fetch)[GW][4]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
         unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
-        // Issued before the product so the loads overlap it.
-        float wxNext[GW][4];
-        if (t + 1 < T) loadWx(t + 1, wxNext);
+        // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead.
+        if (t + 1 < T) loadWx(t + 1, fetch);
+        if (t + kPrefetchSteps < T && g == 0) {
+#pragma unroll
+            for (int j = 0; j < GW; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e)
+                    if (valid[e])
+                        prefetch_l2(wx + (bOf[e] * p.wxStrideB + (t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[e]));
+        }
 
         float acc[GR][4];
 #pragma unroll
@@ -155,7 +169,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int k = 0; k < GR; ++k) pre[k + kROff] += acc[k][e];
 #pragma unroll
-            for (int j = 0; j < GW; ++j) pre[j + kWOff] += wxNow[j][e];
+            for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
             float next[4];
             Cell::forward(pre, state[e], next);
             if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
@@ -169,8 +183,8 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             if (valid[e]) {
                 const long long cell = n * D + dOf[e];
 #pragma unroll
-                for (int s = 0; s < S; ++s)
-                    states[(((long long)s * B + bOf[e]) * T + t) * ND + cell] = from_float<Store>(next[s]);
+                for (int s = 0; s < kS; ++s)
+                    S::store(states + ((((long long)s * B + bOf[e]) * T + t) * ND + cell), next[s]);
                 if (preOut != nullptr) {
 #pragma unroll
                     for (int k = 0; k < GT; ++k)
@@ -178,19 +192,22 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 }
                 if (t == T - 1) {
 #pragma unroll
-                    for (int s = 0; s < S; ++s)
-                        last[((long long)s * B + bOf[e]) * ND + cell] = from_float<Store>(next[s]);
+                    for (int s = 0; s < kS; ++s)
+                        S::store(last + (((long long)s * B + bOf[e]) * ND + cell), next[s]);
                 }
             }
         }
-        if (t + 1 < T) {
-#pragma unroll
-            for (int j = 0; j < GW; ++j)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) wxNow[j][e] = wxNext[j][e];
-        }
         __syncthreads();
+    };
+
+    float wxA[GW][4], wxB[GW][4];
+    loadWx(0, wxA);
+    int t = 0;
+    for (; t + 1 < T; t += 2) {
+        step(t, wxA, wxB);
+        step(t + 1, wxB, wxA);
     }
+    if (t < T) step(t, wxA, wxB);
 }
 
 }  // namespace fused

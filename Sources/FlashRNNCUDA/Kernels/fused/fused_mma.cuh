@@ -1,5 +1,6 @@
 // Tensor-core vocabulary of the fused kernels: one warp-level product
-// C[16×8] += A[16×K] · B[K×8] with float32 accumulation (mma.sync), per storage type:
+// C[16×8] += A[16×K] · B[K×8] with float32 accumulation (mma.sync, inline PTX, no CUDA headers),
+// per storage type:
 //   bfloat16 / float16: m16n8k16, A and B in the storage type;
 //   float32:            m16n8k8 on TF32 (10-bit mantissa), so float32 runs to the TF32 tolerance.
 // Fragment ownership (PTX ISA, "Matrix Fragments for mma.m16n8k*"), with g = lane / 4, q = lane % 4:
@@ -8,20 +9,10 @@
 // thread's four accumulators are the same (feature, batch) cells for every gate: the pointwise
 // cell update runs on the product's registers with no exchange.
 #pragma once
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
+#include "../common/storage.cuh"
 
 namespace flashrnn {
 namespace fused {
-
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-
-template <typename Store> __device__ __forceinline__ Store from_float(float x);
-template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
-template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 
 __device__ __forceinline__ unsigned to_tf32(float x) {
     unsigned r;
@@ -29,48 +20,51 @@ __device__ __forceinline__ unsigned to_tf32(float x) {
     return r;
 }
 
-// Traits per storage type. kK: the K extent of one product; Operand: what one 32-bit register of
-// the B operand is built from in shared memory (two 16-bit values, or one TF32 value).
-template <typename Store> struct MmaTraits;
+// Traits per storage type (common/storage.cuh). kK: the K extent of one product; kPerWord:
+// operand elements per 32-bit shared-memory word (two 16-bit values, or one TF32 value).
+template <class S> struct MmaTraits;
 
-template <> struct MmaTraits<__nv_bfloat16> {
+template <> struct MmaTraits<BF16> {
     static constexpr int kK = 16;
-    static constexpr int kPerWord = 2;   // operand elements per 32-bit shared-memory word
+    static constexpr int kPerWord = 2;
+    // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half: the lower index goes second.
     __device__ __forceinline__ static unsigned pack(float lo, float hi) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        return *reinterpret_cast<unsigned*>(&v);
+        unsigned r;
+        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+        return r;
     }
     __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
         asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-                     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
 };
 
-template <> struct MmaTraits<__half> {
+template <> struct MmaTraits<F16> {
     static constexpr int kK = 16;
     static constexpr int kPerWord = 2;
     __device__ __forceinline__ static unsigned pack(float lo, float hi) {
-        __half2 v = __floats2half2_rn(lo, hi);
-        return *reinterpret_cast<unsigned*>(&v);
+        unsigned r;
+        asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+        return r;
     }
     __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
         asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-                     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
 };
 
-template <> struct MmaTraits<float> {
+template <> struct MmaTraits<F32> {
     static constexpr int kK = 8;
     static constexpr int kPerWord = 1;
     __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
         asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-                     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
 };
 
@@ -78,18 +72,17 @@ template <> struct MmaTraits<float> {
 // loop-invariant loads out of the time loop into registers, which would defeat the split
 // between register-resident and shared-resident R tiles.
 __device__ __forceinline__ void load_shared_fragment(unsigned (&a)[4], const uint4* address) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(address));
-    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
+    asm volatile("{ .reg .u64 s; cvta.to.shared.u64 s, %4; ld.shared.v4.u32 {%0,%1,%2,%3}, [s]; }"
+                 : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "l"(address));
 }
 
 // The A fragment of rows [row0, row0+16) × columns [col0, col0+kK) of a matrix read through
 // `at(row, col)` (which returns 0 outside the matrix).
-template <typename Store, typename At>
+template <class S, typename At>
 __device__ __forceinline__ void load_a_fragment(unsigned (&a)[4], At at, int row0, int col0) {
     const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-    if constexpr (MmaTraits<Store>::kK == 16) {
-        using M = MmaTraits<Store>;
+    if constexpr (MmaTraits<S>::kK == 16) {
+        using M = MmaTraits<S>;
         const int c = col0 + 2 * q;
         a[0] = M::pack(at(row0 + g, c), at(row0 + g, c + 1));
         a[1] = M::pack(at(row0 + g + 8, c), at(row0 + g + 8, c + 1));
@@ -106,9 +99,9 @@ __device__ __forceinline__ void load_a_fragment(unsigned (&a)[4], At at, int row
 
 // A batch-major operand tile in shared memory: 8 columns (batch) × K values, stored per column.
 // Row stride in words ≡ 4 (mod 8) so the 32 lanes of a B-fragment load hit 32 distinct banks.
-template <typename Store, int K>
+template <class S, int K>
 struct OperandTile {
-    using M = MmaTraits<Store>;
+    using M = MmaTraits<S>;
     static constexpr int kWordsPerColumn = K / M::kPerWord + 4;
     static constexpr int kWords = 8 * kWordsPerColumn;   // [8 batch, K]
 
@@ -128,8 +121,7 @@ struct OperandTile {
     // Stores value v at (batch column, k) in the operand format (TF32 bits for float32).
     __device__ __forceinline__ static void store(unsigned* tile, int column, int k, float v) {
         if constexpr (M::kPerWord == 2) {
-            Store* base = reinterpret_cast<Store*>(tile + column * kWordsPerColumn);
-            base[k] = from_float<Store>(v);
+            S::store(reinterpret_cast<typename S::Bits*>(tile + column * kWordsPerColumn) + k, v);
         } else {
             tile[column * kWordsPerColumn + k] = to_tf32(v);
         }

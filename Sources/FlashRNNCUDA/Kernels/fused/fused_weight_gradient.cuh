@@ -13,7 +13,7 @@ constexpr int kWeightTile = 64;        // d and p extent of one CTA's output til
 constexpr int kWeightRows = 16;        // rows staged in shared memory at a time
 constexpr int kWeightThreads = 256;    // each thread owns a 4 × 4 block of the tile
 
-template <typename Store>
+template <class S>
 __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     __shared__ float gS[kWeightRows][kWeightTile];   // [rows, d]
     __shared__ float hS[kWeightRows][kWeightTile];   // [rows, p]
@@ -25,8 +25,8 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     const long long rows = (long long)B * T;
     const long long rowBegin = (long long)blockIdx.z * p.rowsPerBlock;
     const long long rowEnd = min(rows, rowBegin + p.rowsPerBlock);
-    const Store* states = address<const Store>(p.states);
-    const Store* s0 = address<const Store>(p.s0);
+    const typename S::Bits* states = address<const typename S::Bits>(p.states);
+    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
     const float* dGR = address<const float>(p.dGR);
     const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 
@@ -40,8 +40,8 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
                 if (d0 + c < D) gv = dGR[(row * GR + k) * ND + n * D + d0 + c];
                 if (p0 + c < D) {
                     const long long b = row / T, t = row % T;
-                    if (t > 0) hv = to_float(states[(b * T + t - 1) * ND + n * D + p0 + c]);
-                    else if (s0 != nullptr) hv = to_float(s0[b * ND + n * D + p0 + c]);
+                    if (t > 0) hv = S::load(states + ((b * T + t - 1) * ND + n * D + p0 + c));
+                    else if (s0 != nullptr) hv = S::load(s0 + (b * ND + n * D + p0 + c));
                 }
             }
             gS[rr][c] = gv;
@@ -69,17 +69,17 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
         }
 }
 
-template <typename Store>
+template <class S>
 __device__ __forceinline__ void finish_gradients(const WeightGradientParams& p) {
     const long long rCount = (long long)p.GR * p.N * p.D * p.D, bCount = (long long)p.GT * p.N * p.D;
-    Store* dR = address<Store>(p.dR);
-    Store* db = address<Store>(p.db);
+    typename S::Bits* dR = address<typename S::Bits>(p.dR);
+    typename S::Bits* db = address<typename S::Bits>(p.db);
     const float* dR32 = address<const float>(p.dR32);
     const float* db32 = address<const float>(p.db32);
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rCount + bCount;
          i += (long long)gridDim.x * blockDim.x) {
-        if (i < rCount) dR[i] = from_float<Store>(dR32[i]);
-        else db[i - rCount] = from_float<Store>(db32[i - rCount]);
+        if (i < rCount) S::store(dR + (i), dR32[i]);
+        else S::store(db + (i - rCount), db32[i - rCount]);
     }
 }
 
