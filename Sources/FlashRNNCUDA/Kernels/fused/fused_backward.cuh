@@ -7,8 +7,8 @@
 // recurrent-gate gradients for the dR product, and as per-thread partial sums of db reduced once
 // at the end.
 #pragma once
-#include "fused_mma.cuh"
-#include "fused_params.cuh"
+#include "fused/fused_mma.cuh"
+#include "fused/fused_params.cuh"
 
 namespace flashrnn {
 namespace fused {

@@ -4,14 +4,14 @@
 // dimension padded to a multiple of 16) and AREG (R tiles per warp kept in registers; the rest
 // sit in shared memory). Backends/FusedVariant.swift chooses them.
 #pragma once
-#include "../common/storage.cuh"
-#include "../cells/lstm.cuh"
-#include "../cells/slstm.cuh"
-#include "../cells/gru.cuh"
-#include "../cells/elman.cuh"
-#include "fused_forward.cuh"
-#include "fused_backward.cuh"
-#include "fused_weight_gradient.cuh"
+#include "common/storage.cuh"
+#include "cells/lstm.cuh"
+#include "cells/slstm.cuh"
+#include "cells/gru.cuh"
+#include "cells/elman.cuh"
+#include "fused/fused_forward.cuh"
+#include "fused/fused_backward.cuh"
+#include "fused/fused_weight_gradient.cuh"
 
 namespace flashrnn {
 namespace fused {

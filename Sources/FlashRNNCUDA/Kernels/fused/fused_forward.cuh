@@ -7,8 +7,8 @@
 // R fragments: the first AREG tiles (of G_R · DP/kK) live in registers, the rest in shared
 // memory in fragment order (one conflict-free 16-byte load per lane).
 #pragma once
-#include "fused_mma.cuh"
-#include "fused_params.cuh"
+#include "fused/fused_mma.cuh"
+#include "fused/fused_params.cuh"
 
 namespace flashrnn {
 namespace fused {

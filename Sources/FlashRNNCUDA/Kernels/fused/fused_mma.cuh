@@ -9,7 +9,7 @@
 // thread's four accumulators are the same (feature, batch) cells for every gate: the pointwise
 // cell update runs on the product's registers with no exchange.
 #pragma once
-#include "../common/storage.cuh"
+#include "common/storage.cuh"
 
 namespace flashrnn {
 namespace fused {

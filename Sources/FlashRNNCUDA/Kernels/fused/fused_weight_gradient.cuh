@@ -3,8 +3,8 @@
 // tiled 64 × 64 per CTA with the rows split across CTAs (float32 atomics into dR32), then one
 // pass that converts dR32 and db32 to the storage type.
 #pragma once
-#include "fused_mma.cuh"
-#include "fused_params.cuh"
+#include "fused/fused_mma.cuh"
+#include "fused/fused_params.cuh"
 
 namespace flashrnn {
 namespace fused {
