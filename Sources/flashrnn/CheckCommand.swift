@@ -31,7 +31,7 @@ struct CheckCommand: ParsableCommand {
         CUDABuffer.poisonNewBuffers = true
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
         print("check: seed \(seed); pass = no NaN/Inf, error ≤ 2 × rounded-input error and ≤ cap (fp32 1e-5, fp16 1e-2, bf16 3e-2)")
-        var passed = 0, failed = 0
+        var passed = 0, failed = 0, unsupported = 0
         var caseIndex: UInt64 = 0
         let cells = cell.map { [$0] } ?? CellKind.allCases
         let dtypes = dtype.map { [$0] } ?? [.float32, .float16, .bfloat16]
@@ -49,6 +49,13 @@ struct CheckCommand: ParsableCommand {
                     for dtype in dtypes {
                         var c = template
                         c.backend = backend; c.dtype = dtype
+                        // A shape or dtype the backend declines (with its reason) is listed, not run;
+                        // the automatic backend sends such problems elsewhere.
+                        if let reason = try Self.unsupportedReason(c, inputs: inputs) {
+                            unsupported += 1
+                            print("UNSUPPORTED \(c) [\(c.note)]: \(reason)")
+                            continue
+                        }
                         do {
                             let judgements = try CorrectnessCheck.run(c, inputs: inputs, reference: reference)
                             for (direction, names) in [("forward", ["states", "last"]), ("backward", ["dWx", "dR", "db", "dInitial"])] {
@@ -69,7 +76,16 @@ struct CheckCommand: ParsableCommand {
                 }
             }
         }
-        print("\(passed) passed, \(failed) failed")
+        print("\(passed) passed, \(failed) failed, \(unsupported) cases unsupported by the backend (listed above)")
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Why the backend of `c` declines the case (dtype or shape), or nil when it runs it.
+    static func unsupportedReason(_ c: CheckCase, inputs: CorrectnessCheck.Inputs) throws -> String? {
+        let problem = try RecurrentProblem(cell: c.cell, wx: inputs.wx, r: inputs.r, b: inputs.b,
+                                           initialStates: inputs.s0, options: c.options)
+        let backend = try BackendRegistry.resolve(c.backend, for: problem, dtype: c.dtype)
+        if !backend.supportedDTypes.contains(c.dtype) { return "\(backend.name) does not compute in \(c.dtype)" }
+        return backend.limitation(for: problem, dtype: c.dtype)
     }
 }

@@ -127,12 +127,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         }
     };
 
-    for (int t = T - 1; t >= 0; --t) {
-        const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
-        unsigned* gNext = gTiles + (t & 1) * GTile::kWords;                   // dG_t
-
-        // Loads first, so they overlap the product.
-        float pre[4][4], previous[4][4], external[4][4];
+    // What step t reads besides the product: pre-activations, previous states, output gradients.
+    struct StepInputs { float pre[4][4], previous[4][4], external[4][4]; };
+    auto loadStep = [&](int t, StepInputs& in) {
+        float (&pre)[4][4] = in.pre;
+        float (&previous)[4][4] = in.previous;
+        float (&external)[4][4] = in.external;
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const long long cell = n * D + dOf[e];
@@ -152,6 +152,17 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
                 external[e][s] = ext;
             }
         }
+    };
+
+    // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
+    // alternate (the loop below is unrolled by two) so the loads overlap a whole step.
+    auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
+        const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
+        unsigned* gNext = gTiles + (t & 1) * GTile::kWords;                   // dG_t
+        if (t > 0) loadStep(t - 1, fetch);
+        const float (&pre)[4][4] = use.pre;
+        const float (&previous)[4][4] = use.previous;
+        const float (&external)[4][4] = use.external;
 
         float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
@@ -192,7 +203,16 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
         }
         __syncthreads();
+    };
+
+    StepInputs inA, inB;
+    loadStep(T - 1, inA);
+    int t = T - 1;
+    for (; t >= 1; t -= 2) {
+        step(t, inA, inB);
+        step(t - 1, inB, inA);
     }
+    if (t == 0) step(0, inA, inB);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
     float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
