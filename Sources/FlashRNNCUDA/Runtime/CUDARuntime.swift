@@ -80,6 +80,18 @@ public final class CUDARuntime: @unchecked Sendable {
         var stream: CUhandle?
         try driver.check(driver.cuStreamCreate(&stream, 1 /* CU_STREAM_NON_BLOCKING */), "cuStreamCreate")
 
+        // Keep freed stream-ordered memory in the pool instead of returning it at every
+        // synchronisation, so repeated calls of one shape do not pay for fresh allocations.
+        if let getPool = try? driver.library.symbol("cuDeviceGetDefaultMemPool"),
+           let setAttribute = try? driver.library.symbol("cuMemPoolSetAttribute") {
+            typealias GetPool = @convention(c) (UnsafeMutablePointer<CUhandle?>, Int32) -> Int32
+            typealias SetAttribute = @convention(c) (CUhandle?, Int32, UnsafeMutableRawPointer) -> Int32
+            var pool: CUhandle?
+            try driver.check(unsafeBitCast(getPool, to: GetPool.self)(&pool, device), "cuDeviceGetDefaultMemPool")
+            var threshold = UInt64.max
+            try driver.check(unsafeBitCast(setAttribute, to: SetAttribute.self)(pool, 4 /* RELEASE_THRESHOLD */, &threshold),
+                             "cuMemPoolSetAttribute(CU_MEMPOOL_ATTR_RELEASE_THRESHOLD)")
+        }
         func attribute(_ a: Int32) throws -> Int {
             var value: Int32 = 0
             try driver.check(driver.cuDeviceGetAttribute(&value, a, device), "cuDeviceGetAttribute(\(a))")
