@@ -156,6 +156,9 @@ public enum CorrectnessCheck {
             c(2, 12, 2, 24, s0: true, o: RecurrentOptions(gradientRecurrentClip: 0.1), "recurrent clip"),
             c(2, 12, 2, 24, s0: true, o: RecurrentOptions(gradientRecurrentCut: true), "recurrent cut"),
             c(11, 20, 1, 1, s0: true, "D=1, B>8"),
+            // The fused backend's decomposition boundary: the largest head one SM holds, the first beyond.
+            c(3, 12, 1, 128, s0: true, "D=128, one-SM limit of cudaFused"),
+            c(2, 8, 1, 129, s0: true, "D=129, first D beyond one SM"),
         ]
         if !quick {
             cases += [
