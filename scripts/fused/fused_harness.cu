@@ -145,7 +145,7 @@ struct Runner {
     static constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, S = Cell::kStates;
     Problem P; FusedParams fp{}; WeightGradientParams wp{};
     DevBuf<Store> wx, r, bias, s0, states, last, dS, dL, dWx, dInit, dR, db;
-    DevBuf<float> pre, dGR, db32, dR32;
+    DevBuf<float> pre, dGR, db32, dR32, states32;
     int wgSplits = 1;
 
     void setup(const Problem& p_) {
@@ -154,15 +154,15 @@ struct Runner {
         wx.alloc(BTND * GW); r.alloc((size_t)GR * ND * P.D); bias.alloc(GT * ND); s0.alloc(S * BND);
         states.alloc(S * BTND); last.alloc(S * BND); dS.alloc(S * BTND); dL.alloc(S * BND); dWx.alloc(BTND * GW);
         dInit.alloc(S * BND); dR.alloc((size_t)GR * ND * P.D); db.alloc(GT * ND);
-        pre.alloc(BTND * GT); dGR.alloc(BTND * GR); db32.alloc(GT * ND); dR32.alloc((size_t)GR * ND * P.D);
+        pre.alloc(BTND * GT); states32.alloc(S * BTND); dGR.alloc(BTND * GR); db32.alloc(GT * ND); dR32.alloc((size_t)GR * ND * P.D);
         auto A = [](const void* x) { return (unsigned long long)x; };
-        fp.wx = A(wx.p); fp.r = A(r.p); fp.bias = A(bias.p); fp.s0 = P.s0 ? A(s0.p) : 0; fp.states = A(states.p); fp.last = A(last.p); fp.pre = A(pre.p);
+        fp.wx = A(wx.p); fp.r = A(r.p); fp.bias = A(bias.p); fp.s0 = P.s0 ? A(s0.p) : 0; fp.states = A(states.p); fp.last = A(last.p); fp.pre = A(pre.p); fp.states32 = A(states32.p);
         fp.dStates = A(dS.p); fp.dLast = A(dL.p); fp.dWx = A(dWx.p); fp.dGR = A(dGR.p); fp.db = A(db32.p); fp.dInitial = A(dInit.p);
         fp.wxStrideB = P.tbgnd ? (long long)GW * ND : (long long)P.T * GW * ND;
         fp.wxStrideT = P.tbgnd ? (long long)P.B * GW * ND : (long long)GW * ND;
         fp.B = P.B; fp.T = P.T; fp.N = P.N; fp.D = P.D;
         fp.hasForwardClip = P.fclip >= 0; fp.forwardClip = P.fclip; fp.hasGradientClip = P.gclip >= 0; fp.gradientClip = P.gclip; fp.gradientCut = P.cut;
-        wp.dGR = A(dGR.p); wp.states = A(states.p); wp.s0 = fp.s0; wp.dR32 = A(dR32.p); wp.db32 = A(db32.p); wp.dR = A(dR.p); wp.db = A(db.p);
+        wp.dGR = A(dGR.p); wp.states32 = A(states32.p); wp.s0 = fp.s0; wp.dR32 = A(dR32.p); wp.db32 = A(db32.p); wp.dR = A(dR.p); wp.db = A(db.p);
         wp.B = P.B; wp.T = P.T; wp.N = P.N; wp.D = P.D; wp.GR = GR; wp.GT = GT;
         const int tiles = (P.D + kWeightTile - 1) / kWeightTile;
         const long long rows = (long long)P.B * P.T;
@@ -174,7 +174,7 @@ struct Runner {
         CK(cudaFuncSetAttribute(backward_kernel<Cell, typename StorageOf<Store>::type, DP, AB>, cudaFuncAttributeMaxDynamicSharedMemorySize, BS::kSharedBytes));
     }
     void forward(bool train) {
-        FusedParams q = fp; if (!train) q.pre = 0;
+        FusedParams q = fp; if (!train) { q.pre = 0; q.states32 = 0; }
         dim3 grid(P.N, (P.B + 7) / 8);
         forward_kernel<Cell, typename StorageOf<Store>::type, DP, AF><<<grid, FS::kThreads, FS::kSharedBytes>>>(q);
         CK(cudaGetLastError());
@@ -190,7 +190,7 @@ struct Runner {
         finish_gradients_kernel<typename StorageOf<Store>::type><<<264, 256>>>(wp);
         CK(cudaGetLastError());
     }
-    void release() { for (auto* b : {&wx, &r, &bias, &s0, &states, &last, &dS, &dL, &dWx, &dInit, &dR, &db}) b->release(); for (auto* b : {&pre, &dGR, &db32, &dR32}) b->release(); }
+    void release() { for (auto* b : {&wx, &r, &bias, &s0, &states, &last, &dS, &dL, &dWx, &dInit, &dR, &db}) b->release(); for (auto* b : {&pre, &dGR, &db32, &dR32, &states32}) b->release(); }
 };
 
 static const char* cell_name(int c) { static const char* n[] = {"lstm", "slstm", "gru", "elman"}; return n[c]; }

@@ -80,11 +80,14 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
         let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
         let pre = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: B * T * cell.gatesT * N * D) : nil
+        // Backward reads the states as the forward carried them (float32), not rounded to dtype.
+        let states32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: S * B * T * N * D) : nil
 
         var p = Self.parameters(problem)
         p.wx = wx.cudaBuffer!.address; p.r = r.cudaBuffer!.address; p.bias = b.cudaBuffer!.address
         p.s0 = s0?.cudaBuffer?.address ?? 0
         p.states = states.address; p.last = last.address; p.pre = pre?.address ?? 0
+        p.states32 = states32?.address ?? 0
         try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
                            sharedBytes: variant.forwardSharedBytes, arguments: [p])
 
@@ -98,7 +101,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         }
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: dtype, backend: self,
-                              saved: FusedSaved(wx: wx, r: r, s0: s0, states: states, pre: pre!, hostOutputs: hostOutputs))
+                              saved: FusedSaved(wx: wx, r: r, s0: s0, states32: states32!, pre: pre!, hostOutputs: hostOutputs))
             : nil
         return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
     }
@@ -149,7 +152,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
         var p = Self.parameters(problem)
         p.r = saved.r.cudaBuffer!.address; p.s0 = saved.s0?.cudaBuffer?.address ?? 0
-        p.states = saved.states.address; p.pre = saved.pre.address
+        p.states32 = saved.states32.address; p.pre = saved.pre.address
         p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
         try runtime.launch(kernels.backward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
@@ -158,7 +161,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         // dR: 64 × 64 output tiles per (gate, head), the B·T rows split so the grid fills the device.
         var w = FlashRNNWeightGradientParams()
         w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
-        w.dGR = dGR.address; w.states = saved.states.address; w.s0 = p.s0
+        w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
         let tiles = (D + 63) / 64, rows = B * T
         let base = tiles * tiles * GR * N
@@ -193,11 +196,13 @@ final class FusedSaved: @unchecked Sendable {
     let wx: Tensor
     let r: Tensor
     let s0: Tensor?
-    let states: CUDABuffer
+    /// `[S, B, T, N, D]` float32
+    let states32: CUDABuffer
+    /// `[B, T, G_T, N, D]` float32
     let pre: CUDABuffer
     let hostOutputs: Bool
 
-    init(wx: Tensor, r: Tensor, s0: Tensor?, states: CUDABuffer, pre: CUDABuffer, hostOutputs: Bool) {
-        self.wx = wx; self.r = r; self.s0 = s0; self.states = states; self.pre = pre; self.hostOutputs = hostOutputs
+    init(wx: Tensor, r: Tensor, s0: Tensor?, states32: CUDABuffer, pre: CUDABuffer, hostOutputs: Bool) {
+        self.wx = wx; self.r = r; self.s0 = s0; self.states32 = states32; self.pre = pre; self.hostOutputs = hostOutputs
     }
 }

@@ -59,6 +59,7 @@ typedef struct FlashRNNFusedParams {
     unsigned long long states;    // [S, B, T, N, D]
     unsigned long long last;      // [S, B, N, D]
     unsigned long long pre;       // [B, T, G_T, N, D] float32 pre-activations, 0 for inference
+    unsigned long long states32;  // [S, B, T, N, D] float32 states for backward, 0 for inference
     // Backward.
     unsigned long long dStates;   // [S, B, T, N, D], 0 means zeros
     unsigned long long dLast;     // [S, B, N, D], 0 means zeros
@@ -73,8 +74,8 @@ typedef struct FlashRNNWeightGradientParams {
     int B, T, N, D;
     int GR, GT, rowsPerBlock, padding0;
     unsigned long long dGR;       // [B, T, G_R, N, D] float32
-    unsigned long long states;    // [S, B, T, N, D]; state 0 is h
-    unsigned long long s0;        // [S, B, N, D], 0 means zeros
+    unsigned long long states32;  // [S, B, T, N, D] float32; state 0 is h
+    unsigned long long s0;        // [S, B, N, D] storage dtype, 0 means zeros
     unsigned long long dR32;      // [G_R, N, D, D] float32 accumulator (zeroed first)
     unsigned long long db32;      // [G_T, N, D] float32
     unsigned long long dR;        // [G_R, N, D, D] storage dtype

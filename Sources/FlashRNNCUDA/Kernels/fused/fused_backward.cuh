@@ -75,7 +75,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
 
-    const typename S::Bits* states = address<const typename S::Bits>(p.states);
+    const float* states32 = address<const float>(p.states32);   // unrounded, as the forward carried them
     const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
     const typename S::Bits* dStates = address<const typename S::Bits>(p.dStates);
     const typename S::Bits* dLast = address<const typename S::Bits>(p.dLast);
@@ -143,7 +143,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
                 if (s < kS && valid[e]) {
-                    if (t > 0) prev = S::load(states + ((((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell));
+                    if (t > 0) prev = states32[(((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell];
                     else if (s0 != nullptr) prev = S::load(s0 + (((long long)s * B + bOf[e]) * ND + cell));
                     if (dStates != nullptr) ext = S::load(dStates + ((((long long)s * B + bOf[e]) * T + t) * ND + cell));
                     if (t == T - 1 && dLast != nullptr) ext += S::load(dLast + (((long long)s * B + bOf[e]) * ND + cell));

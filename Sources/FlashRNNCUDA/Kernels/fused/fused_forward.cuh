@@ -119,6 +119,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     typename S::Bits* states = address<typename S::Bits>(p.states);
     typename S::Bits* last = address<typename S::Bits>(p.last);
     float* preOut = address<float>(p.pre);
+    float* states32 = address<float>(p.states32);
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
     __syncthreads();
@@ -189,6 +190,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
                     for (int k = 0; k < GT; ++k)
                         preOut[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] = pre[k];
+#pragma unroll
+                    for (int s = 0; s < kS; ++s)
+                        states32[(((long long)s * B + bOf[e]) * T + t) * ND + cell] = next[s];
                 }
                 if (t == T - 1) {
 #pragma unroll

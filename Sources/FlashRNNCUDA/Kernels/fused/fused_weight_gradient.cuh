@@ -1,4 +1,5 @@
-// dR = Σ_{b,t} dG_t ⊗ h_{t-1}: for every (gate k, head n) a [D × D] product over the B·T rows,
+// dR = Σ_{b,t} dG_t ⊗ h_{t-1} (h in float32 as the forward carried it): for every (gate k,
+// head n) a [D × D] product over the B·T rows,
 //   dR[k, n, d, p] = Σ_rows dGR[row, k, n, d] · h_prev[row, n, p],
 // tiled 64 × 64 per CTA with the rows split across CTAs (float32 atomics into dR32), then one
 // pass that converts dR32 and db32 to the storage type.
@@ -25,7 +26,7 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     const long long rows = (long long)B * T;
     const long long rowBegin = (long long)blockIdx.z * p.rowsPerBlock;
     const long long rowEnd = min(rows, rowBegin + p.rowsPerBlock);
-    const typename S::Bits* states = address<const typename S::Bits>(p.states);
+    const float* states32 = address<const float>(p.states32);
     const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
     const float* dGR = address<const float>(p.dGR);
     const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
@@ -40,7 +41,7 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
                 if (d0 + c < D) gv = dGR[(row * GR + k) * ND + n * D + d0 + c];
                 if (p0 + c < D) {
                     const long long b = row / T, t = row % T;
-                    if (t > 0) hv = S::load(states + ((b * T + t - 1) * ND + n * D + p0 + c));
+                    if (t > 0) hv = states32[(b * T + t - 1) * ND + n * D + p0 + c];
                     else if (s0 != nullptr) hv = S::load(s0 + (b * ND + n * D + p0 + c));
                 }
             }
