@@ -146,7 +146,8 @@ public final class CUDARuntime: @unchecked Sendable {
     /// Stream-ordered allocation; out of memory is a thrown ``CUDAError/outOfMemory(bytes:detail:)``.
     func allocate(bytes: Int) throws -> CUdeviceptr {
         var address: CUdeviceptr = 0
-        let result = driver.cuMemAllocAsync(&address, max(bytes, 1), stream)
+        // Rounded up to whole 8-byte words so 32-bit fills (NaN poisoning) of 16-bit buffers stay in bounds.
+        let result = driver.cuMemAllocAsync(&address, max((bytes + 7) / 8 * 8, 8), stream)
         if result == CUAttribute.outOfMemory {
             let info = try? memoryInfo()
             throw CUDAError.outOfMemory(bytes: bytes, detail: info.map { "\($0.free) of \($0.total) bytes free" } ?? "")
