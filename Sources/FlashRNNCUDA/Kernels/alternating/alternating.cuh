@@ -27,6 +27,92 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// Sums P values (a power of two ≤ 32) across the warp with P - 1 + log2(32/P) shuffles instead
+// of 5·P: each level halves the values a lane keeps (reduce-scatter). Afterwards value j's
+// total is held by lanes j·(32/P) … j·(32/P) + 32/P − 1; returns this lane's total.
+// One level per template instance, so every array index is a compile-time constant (a loop
+// with two induction variables was not unrolled and put the values in local memory).
+template <int P, int W, int O>
+struct ReduceScatterLevel {
+    __device__ __forceinline__ static void run(float (&v)[P], int lane) {
+        const bool upper = (lane & O) != 0;
+        #pragma unroll
+        for (int i = 0; i < W / 2; ++i) {
+            const float send = upper ? v[i] : v[i + W / 2];
+            const float keep = upper ? v[i + W / 2] : v[i];
+            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, O);
+        }
+        ReduceScatterLevel<P, W / 2, O / 2>::run(v, lane);
+    }
+};
+template <int P, int O>
+struct ReduceScatterLevel<P, 1, O> {
+    __device__ __forceinline__ static void run(float (&)[P], int) {}
+};
+
+template <int P>
+__device__ __forceinline__ float warp_reduce_scatter(float (&v)[P], int lane) {
+    ReduceScatterLevel<P, P, 16>::run(v, lane);
+    float total = v[0];
+    #pragma unroll
+    for (int offset = 16 / P; offset > 0; offset >>= 1) total += __shfl_xor_sync(0xffffffffu, total, offset);
+    return total;
+}
+
+template <int N>
+struct NextPowerOfTwo { static constexpr int value = N <= 1 ? 1 : 2 * NextPowerOfTwo<(N + 1) / 2>::value; };
+template <>
+struct NextPowerOfTwo<1> { static constexpr int value = 1; };
+
+// Copies `rows` rows of D floats into tile[r·D + e]; row r starts at
+// src + (r / G)·outer + (r % G + offset)·inner. Eight loads per thread are in flight before
+// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768).
+template <int G>
+__device__ __forceinline__ void load_tile(float* tile, const float* src, int rows, int D,
+                                          long long outer, long long inner, int offset) {
+    constexpr int kBatch = 8;
+    if ((D & 3) == 0) {
+        const int perRow = D >> 2, total = rows * perRow;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            Float4 v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    v[j] = *reinterpret_cast<const Float4*>(src + (r / G) * outer + (r % G + offset) * inner + e);
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    *reinterpret_cast<Float4*>(tile + r * D + e) = v[j];
+                }
+            }
+        }
+    } else {
+        const int total = rows * D;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            float v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / D, e = i - r * D;
+                    v[j] = src[(r / G) * outer + (r % G + offset) * inner + e];
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) tile[i] = v[j];
+            }
+        }
+    }
+}
+
 __device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
 }
@@ -80,11 +166,7 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
     }
 
     // 2. h_t of this block's batch rows into shared memory.
-    const float* h = f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D);
-    for (int i = threadIdx.x; i < nb * D; i += blockDim.x) {
-        const int bi = i / D, q = i - bi * D;
-        h_tile[i] = h[bi * ND + q];
-    }
+    load_tile<1>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
     __syncthreads();
     if (!active) return;
 
@@ -149,18 +231,25 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
             }
         }
     }
+    // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi collects its G_R sums.
+    constexpr int P = NextPowerOfTwo<GR * BT>::value;
+    static_assert(P <= 32, "G_R·BT must fit a warp");
+    float values[P];
     #pragma unroll
     for (int k = 0; k < GR; ++k)
         #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[k][bi] = warp_sum(acc[k][bi]);
+        for (int bi = 0; bi < BT; ++bi) values[k * BT + bi] = acc[k][bi];
+    #pragma unroll
+    for (int j = GR * BT; j < P; ++j) values[j] = 0.0f;
+    const float mine = warp_reduce_scatter<P>(values, lane);
+    float recurrent[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) recurrent[k] = __shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31);
 
     // 4. The cell at (b, n, d).
     if (lane >= nb) return;
     #pragma unroll
-    for (int k = 0; k < GR; ++k)
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi)
-            if (bi == lane) pre[k + Cell::kRecurrentGateOffset] += acc[k][bi];
+    for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
     float next[4];
     Cell::forward(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
@@ -246,11 +335,7 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     // 2. dG_{t+1} of this block's batch rows (the R gates) into shared memory.
     if (recurrent) {
         const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
-        for (int i = threadIdx.x; i < nb * GR * D; i += blockDim.x) {
-            const int bi = i / (GR * D), rest = i - bi * GR * D;
-            const int k = rest / D, dd = rest - k * D;
-            dg_tile[i] = dG[bi * GT * ND + (k + Cell::kRecurrentGateOffset) * ND + dd];
-        }
+        load_tile<GR>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
     }
     __syncthreads();
     if (!active) return;
@@ -315,16 +400,13 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
                 }
             }
         }
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[bi] = warp_sum(acc[bi]);
     }
+    // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+    const float mine = warp_reduce_scatter<BT>(acc, lane);
+    float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
 
     // 4. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;
-    float rec = 0.0f;
-    #pragma unroll
-    for (int bi = 0; bi < BT; ++bi)
-        if (bi == lane) rec = acc[bi];
     if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
     dNew[0] += rec;
     if (t < 0) {
