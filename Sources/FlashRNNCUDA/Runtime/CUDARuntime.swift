@@ -264,6 +264,20 @@ public final class CUDAEventPair {
         _ = runtime.driver.cuEventDestroy(stop)
     }
 
+    /// Records the start event on the runtime's stream.
+    public func recordStart() throws {
+        try runtime.driver.check(runtime.driver.cuEventRecord(start, runtime.stream), "cuEventRecord")
+    }
+
+    /// Records the stop event, waits for it, and returns the milliseconds since ``recordStart()``.
+    public func stopAndElapsed() throws -> Double {
+        try runtime.driver.check(runtime.driver.cuEventRecord(stop, runtime.stream), "cuEventRecord")
+        try runtime.driver.check(runtime.driver.cuEventSynchronize(stop), "cuEventSynchronize")
+        var ms: Float = 0
+        try runtime.driver.check(runtime.driver.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime")
+        return Double(ms)
+    }
+
     /// Milliseconds of stream time between recording before and after `body`.
     public func milliseconds(_ body: () throws -> Void) throws -> Double {
         try runtime.driver.check(runtime.driver.cuEventRecord(start, runtime.stream), "cuEventRecord")
