@@ -4,6 +4,7 @@
 # the PyTorch cuDNN baseline, then a table of ratios. Logs and JSON go to $OUT.
 #
 #   scripts/gpu-round.sh BIN_DIR      (BIN_DIR holds the static `flashrnn` and these scripts)
+# Results: $OUT/results.json (every JSON merged), check.log, bench.log, first-call.log, cudnn.log, info.log.
 # Environment: CHECK_ARGS (default --quick), BENCH_CELLS (default lstm), BENCH_DTYPES
 # (default bfloat16), SKIP_CHECK=1, SKIP_CUDNN=1.
 set -uo pipefail
@@ -11,7 +12,8 @@ BIN=${1:-.device-bin/cuda}
 OUT=${OUT:-/tmp/flashrnn-round}
 mkdir -p "$OUT"
 FLASHRNN="$BIN/flashrnn"
-export FLASHRNN_CACHE_DIR="$OUT/kernel-cache"
+# The kernel cache lives outside $OUT: only 8 files come back from the device machine.
+export FLASHRNN_CACHE_DIR="${TMPDIR:-/tmp}/flashrnn-round-cache"
 rm -rf "$FLASHRNN_CACHE_DIR"
 status=0
 
@@ -71,5 +73,18 @@ for name in ("first-call-cold.json", "first-call-warm.json"):
     if os.path.exists(p):
         for r in json.load(open(p)):
             print(f'{name}: init {r["runtimeInitMs"]:.0f} ms, first forward {r["firstForwardMs"]:.0f} ms, first fw+bw {r["firstForwardBackwardMs"]:.0f} ms')
+PY
+# One results file instead of many (the device machine returns at most 8 files).
+python3 - "$OUT" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+merged = {}
+for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+    name = os.path.basename(path)
+    if name == "results.json":
+        continue
+    merged[name[:-5]] = json.load(open(path))
+    os.remove(path)
+json.dump(merged, open(os.path.join(out, "results.json"), "w"), indent=1)
 PY
 exit $status

@@ -22,7 +22,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         case .success: break
         }
         if case .failure(let error) = NVRTCLibrary.shared { return "\(error)" }
-        if case .failure(let error) = CUBLASContext.shared { return "\(error)" }
+        if case .failure(let error) = CUBLASLibrary.shared { return "\(error)" }
         return nil
     }
 

@@ -1,6 +1,17 @@
 import Foundation
 
-/// cuBLAS loaded on first use, with one handle bound to the runtime's stream.
+/// The cuBLAS library and its symbols (cheap to check; no handle yet).
+enum CUBLASLibrary {
+    static let shared: Result<CUBLASAPI, CUDAError> = {
+        if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
+        do { return .success(try CUBLASAPI(try LoadedLibrary.open(.cublas))) } catch let error as CUDAError {
+            return .failure(error)
+        } catch { return .failure(.cublas(call: "load", code: -1, message: "\(error)")) }
+    }()
+}
+
+/// cuBLAS with one handle bound to the runtime's stream, created on first use (backward only,
+/// so a forward call never pays for the handle).
 final class CUBLASContext: @unchecked Sendable {
     let api: CUBLASAPI
     let handle: OpaquePointer?
@@ -16,7 +27,7 @@ final class CUBLASContext: @unchecked Sendable {
     }()
 
     init(runtime: CUDARuntime) throws {
-        api = try CUBLASAPI(try LoadedLibrary.open(.cublas))
+        api = try CUBLASLibrary.shared.get()
         var handle: OpaquePointer?
         try api.check(api.cublasCreate(&handle), "cublasCreate_v2")
         try api.check(api.cublasSetStream(handle, runtime.stream), "cublasSetStream_v2")

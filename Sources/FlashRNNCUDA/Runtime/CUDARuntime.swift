@@ -146,7 +146,8 @@ public final class CUDARuntime: @unchecked Sendable {
     /// Stream-ordered allocation; out of memory is a thrown ``CUDAError/outOfMemory(bytes:detail:)``.
     func allocate(bytes: Int) throws -> CUdeviceptr {
         var address: CUdeviceptr = 0
-        let result = driver.cuMemAllocAsync(&address, max(bytes, 1), stream)
+        // Rounded up to whole 8-byte words so 32-bit fills (NaN poisoning) of 16-bit buffers stay in bounds.
+        let result = driver.cuMemAllocAsync(&address, max((bytes + 7) / 8 * 8, 8), stream)
         if result == CUAttribute.outOfMemory {
             let info = try? memoryInfo()
             throw CUDAError.outOfMemory(bytes: bytes, detail: info.map { "\($0.free) of \($0.total) bytes free" } ?? "")
@@ -261,6 +262,20 @@ public final class CUDAEventPair {
     deinit {
         _ = runtime.driver.cuEventDestroy(start)
         _ = runtime.driver.cuEventDestroy(stop)
+    }
+
+    /// Records the start event on the runtime's stream.
+    public func recordStart() throws {
+        try runtime.driver.check(runtime.driver.cuEventRecord(start, runtime.stream), "cuEventRecord")
+    }
+
+    /// Records the stop event, waits for it, and returns the milliseconds since ``recordStart()``.
+    public func stopAndElapsed() throws -> Double {
+        try runtime.driver.check(runtime.driver.cuEventRecord(stop, runtime.stream), "cuEventRecord")
+        try runtime.driver.check(runtime.driver.cuEventSynchronize(stop), "cuEventSynchronize")
+        var ms: Float = 0
+        try runtime.driver.check(runtime.driver.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime")
+        return Double(ms)
     }
 
     /// Milliseconds of stream time between recording before and after `body`.

@@ -27,6 +27,92 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// Sums P values (a power of two ≤ 32) across the warp with P - 1 + log2(32/P) shuffles instead
+// of 5·P: each level halves the values a lane keeps (reduce-scatter). Afterwards value j's
+// total is held by lanes j·(32/P) … j·(32/P) + 32/P − 1; returns this lane's total.
+// One level per template instance, so every array index is a compile-time constant (a loop
+// with two induction variables was not unrolled and put the values in local memory).
+template <int P, int W, int O>
+struct ReduceScatterLevel {
+    __device__ __forceinline__ static void run(float (&v)[P], int lane) {
+        const bool upper = (lane & O) != 0;
+        #pragma unroll
+        for (int i = 0; i < W / 2; ++i) {
+            const float send = upper ? v[i] : v[i + W / 2];
+            const float keep = upper ? v[i + W / 2] : v[i];
+            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, O);
+        }
+        ReduceScatterLevel<P, W / 2, O / 2>::run(v, lane);
+    }
+};
+template <int P, int O>
+struct ReduceScatterLevel<P, 1, O> {
+    __device__ __forceinline__ static void run(float (&)[P], int) {}
+};
+
+template <int P>
+__device__ __forceinline__ float warp_reduce_scatter(float (&v)[P], int lane) {
+    ReduceScatterLevel<P, P, 16>::run(v, lane);
+    float total = v[0];
+    #pragma unroll
+    for (int offset = 16 / P; offset > 0; offset >>= 1) total += __shfl_xor_sync(0xffffffffu, total, offset);
+    return total;
+}
+
+template <int N>
+struct NextPowerOfTwo { static constexpr int value = N <= 1 ? 1 : 2 * NextPowerOfTwo<(N + 1) / 2>::value; };
+template <>
+struct NextPowerOfTwo<1> { static constexpr int value = 1; };
+
+// Copies `rows` rows of D floats into tile[r·D + e]; row r starts at
+// src + (r / G)·outer + (r % G + offset)·inner. Eight loads per thread are in flight before
+// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768).
+template <int G>
+__device__ __forceinline__ void load_tile(float* tile, const float* src, int rows, int D,
+                                          long long outer, long long inner, int offset) {
+    constexpr int kBatch = 8;
+    if ((D & 3) == 0) {
+        const int perRow = D >> 2, total = rows * perRow;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            Float4 v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    v[j] = *reinterpret_cast<const Float4*>(src + (r / G) * outer + (r % G + offset) * inner + e);
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    *reinterpret_cast<Float4*>(tile + r * D + e) = v[j];
+                }
+            }
+        }
+    } else {
+        const int total = rows * D;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            float v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / D, e = i - r * D;
+                    v[j] = src[(r / G) * outer + (r % G + offset) * inner + e];
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) tile[i] = v[j];
+            }
+        }
+    }
+}
+
 __device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
 }
@@ -46,10 +132,14 @@ __global__ void init_states(const Params* __restrict__ p) {
     }
 }
 
+// Loads issued before the product so their latency overlaps it: four consecutive elements
+// per lane (16-byte or 8-byte loads) when D is a multiple of 4, U batches in flight per lane.
+constexpr int kUnroll = 4;
+
 template <class Cell, class S, int BT, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float h_tile[];  // [BT][D]
-    constexpr int GR = Cell::kGatesR;
+    constexpr int GR = Cell::kGatesR, U = kUnroll;
     const int B = p->B, T = p->T, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -58,57 +148,108 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
     const int d = (blockIdx.x % chunks) * WARPS + warp;
     const int b0 = blockIdx.y * BT;
     const int nb = min(BT, B - b0);
+    const bool active = d < D;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + d;
 
-    const float* h = f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D);
-    for (int i = threadIdx.x; i < nb * D; i += blockDim.x) {
-        const int bi = i / D, q = i - bi * D;
-        h_tile[i] = h[bi * ND + q];
+    // 1. The cell's other inputs (bias, Wx, previous states), one batch row per lane.
+    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active && lane < nb) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+        const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * B + b : static_cast<long long>(b) * T + t)
+                                 * Cell::kGatesW * ND;
+        #pragma unroll
+        for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+        #pragma unroll
+        for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
     }
-    __syncthreads();
-    if (d >= D) return;
 
+    // 2. h_t of this block's batch rows into shared memory.
+    load_tile<1>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
+    __syncthreads();
+    if (!active) return;
+
+    // 3. acc[k][b] = Σ_q R[k, n, d, q] · h[b, q]
     float acc[GR][BT];
     #pragma unroll
     for (int k = 0; k < GR; ++k)
         #pragma unroll
         for (int bi = 0; bi < BT; ++bi) acc[k][bi] = 0.0f;
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
-    for (int q = lane; q < D; q += 32) {
-        float rv[GR];
-        #pragma unroll
-        for (int k = 0; k < GR; ++k) rv[k] = S::load(R + ((static_cast<long long>(k) * N + n) * D + d) * D + q);
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) {
-            if (bi < nb) {
-                const float hv = h_tile[bi * D + q];
+    const typename S::Bits* rows[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) rows[k] = R + ((static_cast<long long>(k) * N + n) * D + d) * D;
+    if ((D & 3) == 0) {
+        for (int q0 = lane * 4; q0 < D; q0 += 128 * U) {
+            float r[U][GR][4];
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 128 * u;
                 #pragma unroll
-                for (int k = 0; k < GR; ++k) acc[k][bi] += rv[k] * hv;
+                for (int k = 0; k < GR; ++k) {
+                    if (q < D) S::load4(rows[k] + q, r[u][k]);
+                    else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
+                }
+            }
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 128 * u;
+                if (q >= D) break;
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        const Float4 hv = *reinterpret_cast<const Float4*>(&h_tile[bi * D + q]);
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k)
+                            acc[k][bi] += r[u][k][0] * hv.x + r[u][k][1] * hv.y + r[u][k][2] * hv.z + r[u][k][3] * hv.w;
+                    }
+                }
+            }
+        }
+    } else {
+        for (int q0 = lane; q0 < D; q0 += 32 * U) {
+            float r[U][GR];
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 32 * u;
+                #pragma unroll
+                for (int k = 0; k < GR; ++k) r[u][k] = q < D ? S::load(rows[k] + q) : 0.0f;
+            }
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 32 * u;
+                if (q >= D) break;
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        const float hv = h_tile[bi * D + q];
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) acc[k][bi] += r[u][k] * hv;
+                    }
+                }
             }
         }
     }
+    // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi collects its G_R sums.
+    constexpr int P = NextPowerOfTwo<GR * BT>::value;
+    static_assert(P <= 32, "G_R·BT must fit a warp");
+    float values[P];
     #pragma unroll
     for (int k = 0; k < GR; ++k)
         #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[k][bi] = warp_sum(acc[k][bi]);
+        for (int bi = 0; bi < BT; ++bi) values[k * BT + bi] = acc[k][bi];
+    #pragma unroll
+    for (int j = GR * BT; j < P; ++j) values[j] = 0.0f;
+    const float mine = warp_reduce_scatter<P>(values, lane);
+    float recurrent[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) recurrent[k] = __shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31);
 
+    // 4. The cell at (b, n, d).
     if (lane >= nb) return;
-    const int b = b0 + lane;
-    const long long nd = static_cast<long long>(n) * D + d;
-    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     #pragma unroll
-    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-    #pragma unroll
-    for (int k = 0; k < GR; ++k)
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi)
-            if (bi == lane) pre[k + Cell::kRecurrentGateOffset] += acc[k][bi];
-    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * B + b : static_cast<long long>(b) * T + t)
-                             * Cell::kGatesW * ND;
-    #pragma unroll
-    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
-    float previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    #pragma unroll
-    for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+    for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
     float next[4];
     Cell::forward(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
@@ -154,7 +295,7 @@ __global__ void transpose_r(const Params* __restrict__ p) {
 template <class Cell, class S, int BT, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float dg_tile[];  // [BT][G_R][D]
-    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates;
+    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates, U = kUnroll;
     const int B = p->B, T = p->T, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -164,70 +305,115 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     const int b0 = blockIdx.y * BT;
     const int nb = min(BT, B - b0);
     const bool recurrent = t + 1 < T && !p->recurrentCut;
-    const float* dPre = f32(p->dPre32);
+    const bool active = q < D;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + q;
+    float* direct = f32(p->dDirect32);
+    const long long slot = SN * B * ND;
 
-    if (recurrent) {
-        const float* dG = dPre + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
-        for (int i = threadIdx.x; i < nb * GR * D; i += blockDim.x) {
-            const int bi = i / (GR * D), rest = i - bi * GR * D;
-            const int k = rest / D, dd = rest - k * D;
-            dg_tile[i] = dG[bi * GT * ND + (k + Cell::kRecurrentGateOffset) * ND + dd];
+    // 1. The cell's other inputs, one batch row per lane, issued before the product.
+    float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active && lane < nb) {
+        if (t < 0) {
+            #pragma unroll
+            for (int s = 0; s < SN; ++s) dNew[s] = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
+        } else {
+            const long long from = ((t + 1) & 1) * slot;
+            #pragma unroll
+            for (int s = 0; s < SN; ++s) {
+                float g = t + 1 < T ? direct[from + s * B * ND + b * ND + nd] : 0.0f;
+                if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
+                if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
+                dNew[s] = g;
+                previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+            }
+            #pragma unroll
+            for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
         }
     }
-    __syncthreads();
-    if (q >= D) return;
 
+    // 2. dG_{t+1} of this block's batch rows (the R gates) into shared memory.
+    if (recurrent) {
+        const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
+        load_tile<GR>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
+    }
+    __syncthreads();
+    if (!active) return;
+
+    // 3. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
     float acc[BT];
     #pragma unroll
     for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
     if (recurrent) {
         const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
+        const typename S::Bits* rows[GR];
         #pragma unroll
-        for (int k = 0; k < GR; ++k) {
-            const typename S::Bits* row = RT + ((static_cast<long long>(k) * N + n) * D + q) * D;
-            for (int dd = lane; dd < D; dd += 32) {
-                const float r = S::load(row + dd);
+        for (int k = 0; k < GR; ++k) rows[k] = RT + ((static_cast<long long>(k) * N + n) * D + q) * D;
+        if ((D & 3) == 0) {
+            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                float r[U][GR][4];
                 #pragma unroll
-                for (int bi = 0; bi < BT; ++bi)
-                    if (bi < nb) acc[bi] += r * dg_tile[(bi * GR + k) * D + dd];
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    #pragma unroll
+                    for (int k = 0; k < GR; ++k) {
+                        if (dd < D) S::load4(rows[k] + dd, r[u][k]);
+                        else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
+                    }
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            #pragma unroll
+                            for (int k = 0; k < GR; ++k) {
+                                const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                                acc[bi] += r[u][k][0] * g.x + r[u][k][1] * g.y + r[u][k][2] * g.z + r[u][k][3] * g.w;
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            for (int d0 = lane; d0 < D; d0 += 32 * U) {
+                float r[U][GR];
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 32 * u;
+                    #pragma unroll
+                    for (int k = 0; k < GR; ++k) r[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 32 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            #pragma unroll
+                            for (int k = 0; k < GR; ++k) acc[bi] += r[u][k] * dg_tile[(bi * GR + k) * D + dd];
+                        }
+                    }
+                }
             }
         }
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[bi] = warp_sum(acc[bi]);
     }
-    if (lane >= nb) return;
-    const int b = b0 + lane;
-    const long long nd = static_cast<long long>(n) * D + q;
-    float rec = 0.0f;
-    #pragma unroll
-    for (int bi = 0; bi < BT; ++bi)
-        if (bi == lane) rec = acc[bi];
-    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
-    float* direct = f32(p->dDirect32);
-    const long long slot = SN * B * ND;
+    // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+    const float mine = warp_reduce_scatter<BT>(acc, lane);
+    float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
 
+    // 4. The cell backward at (b, n, q), or the initial-state gradient.
+    if (lane >= nb) return;
+    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
+    dNew[0] += rec;
     if (t < 0) {
         #pragma unroll
-        for (int s = 0; s < SN; ++s) {
-            float g = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
-            if (s == 0) g += rec;
-            store_at<S>(p->dInitial, (static_cast<long long>(s) * B + b) * ND + nd, g);
-        }
+        for (int s = 0; s < SN; ++s) store_at<S>(p->dInitial, (static_cast<long long>(s) * B + b) * ND + nd, dNew[s]);
         return;
     }
-    float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    const long long from = ((t + 1) & 1) * slot, to = (t & 1) * slot;
-    #pragma unroll
-    for (int s = 0; s < SN; ++s) {
-        float g = t + 1 < T ? direct[from + s * B * ND + b * ND + nd] : 0.0f;
-        if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
-        if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
-        dNew[s] = g;
-        previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
-    }
-    dNew[0] += rec;
-    #pragma unroll
-    for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
     if (p->hasForwardClip) {
         // The clamp passes gradient only where it did not bind.
         float next[4];
@@ -238,6 +424,7 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     Cell::backward(pre, previous, dNew, dPreOut, dPrevious);
     #pragma unroll
     for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd] = dPreOut[k];
+    const long long to = (t & 1) * slot;
     #pragma unroll
     for (int s = 0; s < SN; ++s) direct[to + s * B * ND + b * ND + nd] = dPrevious[s];
 }

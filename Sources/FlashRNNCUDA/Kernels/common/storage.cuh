@@ -7,19 +7,37 @@
 
 namespace flashrnn {
 
+// 16- and 8-byte vectors for wide loads (no CUDA headers, so no float4/uint2).
+struct alignas(16) Float4 { float x, y, z, w; };
+struct alignas(8) Bits64 { unsigned int x, y; };
+
 struct F32 {
     typedef float Bits;
     static constexpr const char* name = "float32";
     __device__ __forceinline__ static float load(const Bits* p) { return *p; }
     __device__ __forceinline__ static void store(Bits* p, float v) { *p = v; }
+    // Four consecutive elements; p must be 16-byte aligned.
+    __device__ __forceinline__ static void load4(const Bits* p, float (&v)[4]) {
+        const Float4 f = *reinterpret_cast<const Float4*>(p);
+        v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
+    }
 };
 
 struct F16 {
     typedef unsigned short Bits;
-    __device__ __forceinline__ static float load(const Bits* p) {
+    __device__ __forceinline__ static float widen(unsigned short h) {
         float f;
-        asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(*p));
+        asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
         return f;
+    }
+    __device__ __forceinline__ static float load(const Bits* p) { return widen(*p); }
+    // Four consecutive elements; p must be 8-byte aligned.
+    __device__ __forceinline__ static void load4(const Bits* p, float (&v)[4]) {
+        const Bits64 u = *reinterpret_cast<const Bits64*>(p);
+        v[0] = widen(static_cast<unsigned short>(u.x & 0xffffu));
+        v[1] = widen(static_cast<unsigned short>(u.x >> 16));
+        v[2] = widen(static_cast<unsigned short>(u.y & 0xffffu));
+        v[3] = widen(static_cast<unsigned short>(u.y >> 16));
     }
     __device__ __forceinline__ static void store(Bits* p, float v) {
         unsigned short h;
@@ -32,6 +50,14 @@ struct BF16 {
     typedef unsigned short Bits;
     __device__ __forceinline__ static float load(const Bits* p) {
         return __uint_as_float(static_cast<unsigned int>(*p) << 16);
+    }
+    // Four consecutive elements; p must be 8-byte aligned.
+    __device__ __forceinline__ static void load4(const Bits* p, float (&v)[4]) {
+        const Bits64 u = *reinterpret_cast<const Bits64*>(p);
+        v[0] = __uint_as_float(u.x << 16);
+        v[1] = __uint_as_float(u.x & 0xffff0000u);
+        v[2] = __uint_as_float(u.y << 16);
+        v[3] = __uint_as_float(u.y & 0xffff0000u);
     }
     __device__ __forceinline__ static void store(Bits* p, float v) {
         unsigned short h;
