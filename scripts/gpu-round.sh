@@ -41,6 +41,15 @@ for cell in ${BENCH_CELLS:-lstm}; do
   done
 done
 
+echo "== benchmark (fused, head dimensions it runs: D <= 128 of the sweep, B=16 T=1024)"
+for cell in ${BENCH_CELLS:-lstm}; do
+  for dtype in ${BENCH_DTYPES:-bfloat16}; do
+    "$FLASHRNN" gpu-bench --backend cuda-fused --cell "$cell" --dtype "$dtype" \
+        --shapes "16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128" \
+        --warmup 2 --reps 10 --json "$OUT/bench-fused-$cell-$dtype.json" 2>&1 | tee -a "$OUT/bench.log" || status=1
+  done
+done
+
 if [ "${SKIP_CUDNN:-0}" != 1 ]; then
   echo "== cuDNN baseline"
   PYTHONUNBUFFERED=1 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16 \
