@@ -10,4 +10,4 @@ for c in 0 1 2 3; do
     "$ROOT/scripts/fused/fused_harness.cu" -o "$OUTDIR/h$c" &
 done
 wait
-cp "$ROOT/scripts/fused/harness_round.sh" "$ROOT/scripts/fused/cudnn_lstm.py" "$OUTDIR/"
+cp "$ROOT/scripts/fused/fused_round.sh" "$ROOT/scripts/fused/fused_round2.sh" "$ROOT/scripts/cudnn_baseline.py" "$OUTDIR/"

@@ -1,7 +1,7 @@
 // Stand-alone check and timing of the fused kernels, independent of the Swift runtime:
 // float32 host reference (same cell structs, inputs rounded to the storage type) versus the
 // kernels, forward and backward, every cell and storage type; then the upstream head-dimension
-// sweep timed with CUDA events. Built on the GPU machine with nvcc (scripts/fused/harness.sh).
+// sweep timed with CUDA events. Built with nvcc on the CPU machine (scripts/fused/build_harness.sh, nvcc from the CUDA wheels) or on the GPU machine; run by scripts/fused/fused_round.sh.
 #define FLASHRNN_HD __host__ __device__ inline
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
