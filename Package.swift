@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // The CPU backend's float32 kernels are written with SIMD8<Float> and fused multiply-add; on
@@ -31,8 +31,20 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: coreSwiftSettings
         ),
+        // The run-time parameter struct of the kernels: one C header read by Swift and by CUDA.
+        .target(name: "FlashRNNKernelParams"),
+        // Turns the kernel sources into Swift string literals at build time (used by EmbedKernels).
+        .executableTarget(name: "KernelEmbedder"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"]),
+        // CUDA at run time (dlopen): driver, NVRTC, cuBLAS, kernel cache, GPU backends.
+        .target(
+            name: "FlashRNNCUDA",
+            dependencies: ["FlashRNNCore", "FlashRNNKernelParams"],
+            exclude: ["Kernels", "README.md"],
+            plugins: ["EmbedKernels"]
+        ),
         // The umbrella the users import: re-exports the core and chooses backends.
-        .target(name: "FlashRNN", dependencies: ["FlashRNNCore"]),
+        .target(name: "FlashRNN", dependencies: ["FlashRNNCore", "FlashRNNCUDA"]),
         .executableTarget(
             name: "flashrnn",
             dependencies: [
@@ -46,6 +58,10 @@ let package = Package(
             name: "FlashRNNCoreTests",
             dependencies: ["FlashRNNCore", "FlashRNN", "CellTwins"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FlashRNNCUDATests",
+            dependencies: ["FlashRNNCUDA", "FlashRNN"]
         ),
     ],
     swiftLanguageModes: [.v6]

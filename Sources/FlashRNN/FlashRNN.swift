@@ -1,4 +1,6 @@
 @_exported import FlashRNNCore
+@_exported import FlashRNNCUDA
+import Foundation
 
 /// The entry points: run a recurrence forward, and backward from its saved context.
 public enum RNN {
@@ -38,12 +40,20 @@ public enum RNN {
 }
 
 /// Maps a backend choice to an implementation.
+///
+/// Automatic choice: `cudaFused` if it is available and supports the problem, else
+/// `cudaAlternating`, else `cpu`; each fallback's reason is reported once on stderr.
 public enum BackendRegistry {
-    /// Why each GPU backend is unavailable on this machine, or nil for those that are.
+    /// The fused backend (nil: not part of this build).
+    nonisolated(unsafe) public static var fusedBackend: (any RecurrentBackend)? = CUDAFusedBackend()
+    /// Why the fused backend is unavailable on this machine, when it is built in.
+    nonisolated(unsafe) public static var fusedUnavailableReason: () -> String? = { CUDAFusedBackend.unavailableReason() }
+
+    /// Why each backend is unavailable on this machine, or nil for those that are.
     public static func availability() -> [(BackendChoice, String?)] {
         [(.cpu, nil),
-         (.cudaAlternating, "not built into this version"),
-         (.cudaFused, "not built into this version")]
+         (.cudaAlternating, CUDAAlternatingBackend.unavailableReason()),
+         (.cudaFused, fusedBackend == nil ? "not built into this version" : fusedUnavailableReason())]
     }
 
     /// The storage type used when a caller names none: float64 on the CPU, bfloat16 on a GPU.
@@ -58,11 +68,56 @@ public enum BackendRegistry {
     }
 
     public static func resolve(_ choice: BackendChoice, for problem: RecurrentProblem, dtype: DType) throws -> any RecurrentBackend {
+        let (backend, fallbacks) = try resolveExplained(choice, for: problem, dtype: dtype)
+        if !fallbacks.isEmpty { reportFallback("automatic backend: using \(backend.name) (" + fallbacks.joined(separator: "; ") + ")") }
+        return backend
+    }
+
+    /// The backend for `choice`, and for automatic choice why each faster one was passed over.
+    public static func resolveExplained(_ choice: BackendChoice, for problem: RecurrentProblem,
+                                        dtype: DType) throws -> (any RecurrentBackend, [String]) {
         switch choice {
-        case .cpu, .automatic:
-            return CPUBackend()
-        case .cudaAlternating, .cudaFused:
-            throw FlashRNNError.backendUnavailable(backend: choice.rawValue, reason: "not built into this version")
+        case .cpu:
+            return (CPUBackend(), [])
+        case .cudaAlternating:
+            if let reason = CUDAAlternatingBackend.unavailableReason() {
+                throw FlashRNNError.backendUnavailable(backend: choice.rawValue, reason: reason)
+            }
+            return (CUDAAlternatingBackend(), [])
+        case .cudaFused:
+            guard let fused = fusedBackend else {
+                throw FlashRNNError.backendUnavailable(backend: choice.rawValue, reason: "not built into this version")
+            }
+            if let reason = fusedUnavailableReason() {
+                throw FlashRNNError.backendUnavailable(backend: choice.rawValue, reason: reason)
+            }
+            return (fused, [])
+        case .automatic:
+            var passed: [String] = []
+            var candidates: [(any RecurrentBackend, String?)] = []
+            if let fused = fusedBackend { candidates.append((fused, fusedUnavailableReason())) }
+            else { passed.append("cudaFused: not built into this version") }
+            candidates.append((CUDAAlternatingBackend(), CUDAAlternatingBackend.unavailableReason()))
+            for (backend, unavailable) in candidates {
+                if let unavailable { passed.append("\(backend.name): \(unavailable)"); continue }
+                if !backend.supportedDTypes.contains(dtype) {
+                    passed.append("\(backend.name): does not compute in \(dtype)"); continue
+                }
+                if let limit = backend.limitation(for: problem, dtype: dtype) {
+                    passed.append("\(backend.name): \(limit)"); continue
+                }
+                return (backend, passed)
+            }
+            return (CPUBackend(), passed)
         }
+    }
+
+    private static let reportLock = NSLock()
+    nonisolated(unsafe) private static var reported: Set<String> = []
+
+    static func reportFallback(_ message: String) {
+        reportLock.lock(); defer { reportLock.unlock() }
+        guard ProcessInfo.processInfo.environment["FLASHRNN_QUIET"] != "1", reported.insert(message).inserted else { return }
+        FileHandle.standardError.write(Data("flashrnn: \(message)\n".utf8))
     }
 }

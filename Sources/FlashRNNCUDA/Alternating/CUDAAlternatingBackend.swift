@@ -1,0 +1,246 @@
+import Foundation
+import FlashRNNCore
+import FlashRNNKernelParams
+
+extension FlashRNNStepParams: KernelArgument {}
+
+/// Upstream's `cuda` backend, rebuilt: per step one launch that does the batched `R·h` and the
+/// cell (alternating.cuh), the whole time loop captured once per shape in a CUDA graph.
+/// Backward: per step one launch (`Rᵀ·dG` then the cell backward), then `dR` as one cuBLAS
+/// product over all T·B rows and `db` as a reduction. Storage float32/float16/bfloat16,
+/// arithmetic and accumulation float32; states are carried in float32 between steps.
+public struct CUDAAlternatingBackend: RecurrentBackend {
+    public let name = "cudaAlternating"
+    public let supportedDTypes: [DType] = [.float32, .float16, .bfloat16]
+
+    public init() {}
+
+    /// Why this backend cannot run on this machine, or nil.
+    public static func unavailableReason() -> String? {
+        switch CUDARuntime.shared {
+        case .failure(let error): return "\(error)"
+        case .success: break
+        }
+        if case .failure(let error) = NVRTCLibrary.shared { return "\(error)" }
+        if case .failure(let error) = CUBLASLibrary.shared { return "\(error)" }
+        return nil
+    }
+
+    public func limitation(for problem: RecurrentProblem, dtype: DType) -> String? {
+        if let reason = Self.unavailableReason() { return reason }
+        guard let runtime = try? CUDARuntime.get() else { return "CUDA unavailable" }
+        let limit = runtime.properties.sharedMemoryPerBlockOptIn
+        let cell = problem.cell, D = problem.shape.headDim
+        let needed = AlternatingKernels.batchTile * cell.gatesR * D * 4
+        if needed > limit {
+            let maxD = limit / (AlternatingKernels.batchTile * cell.gatesR * 4)
+            return "head dimension D=\(D) needs \(needed) bytes of shared memory per block for \(cell); the device allows \(limit), so D ≤ \(maxD)"
+        }
+        return nil
+    }
+
+    // MARK: Kernels and per-shape state
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var kernelCache: [String: AlternatingKernels] = [:]
+    nonisolated(unsafe) private static var parameterBuffers: [String: CUDABuffer] = [:]
+
+    static func kernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType) throws -> AlternatingKernels {
+        let key = "\(cell)|\(dtype)"
+        lock.lock()
+        if let cached = kernelCache[key] { lock.unlock(); return cached }
+        lock.unlock()
+        let kernels = try AlternatingKernels(runtime: runtime, cell: cell, dtype: dtype)
+        lock.lock(); kernelCache[key] = kernels; lock.unlock()
+        return kernels
+    }
+
+    /// The device copy of the parameters that the graph of `key` reads.
+    static func parameterBuffer(_ runtime: CUDARuntime, key: String) throws -> CUDABuffer {
+        lock.lock(); defer { lock.unlock() }
+        if let buffer = parameterBuffers[key] { return buffer }
+        let buffer = try CUDABuffer(runtime: runtime, dtype: .float32, count: (MemoryLayout<FlashRNNStepParams>.size + 3) / 4)
+        parameterBuffers[key] = buffer
+        return buffer
+    }
+
+    static func upload(_ params: FlashRNNStepParams, to buffer: CUDABuffer, _ runtime: CUDARuntime) throws {
+        var copy = params
+        try withUnsafeBytes(of: &copy) { try runtime.upload($0.baseAddress!, to: buffer.address, bytes: $0.count) }
+    }
+
+    static func gridStride(_ count: Int) -> (Int, Int, Int) { (max(1, min((count + 255) / 256, 132 * 8)), 1, 1) }
+
+    // MARK: Forward
+
+    public func forward(_ problem: RecurrentProblem, dtype: DType, saveForBackward: Bool) throws -> ForwardResult {
+        let runtime = try CUDARuntime.get()
+        try runtime.makeCurrent()
+        let kernels = try Self.kernels(runtime, cell: problem.cell, dtype: dtype)
+        let shape = problem.shape, cell = problem.cell
+        let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
+        let hostOutputs = !problem.wx.isOnDevice
+
+        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
+        let r = try problem.r.onDevice(dtype, runtime: runtime)
+        let b = try problem.b.onDevice(dtype, runtime: runtime)
+        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
+        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
+        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let states32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D)
+        let pre32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil
+
+        var p = FlashRNNStepParams()
+        p.B = Int32(B); p.T = Int32(T); p.N = Int32(N); p.D = Int32(D)
+        p.inputLayoutTB = problem.options.inputLayout == .tbgnd ? 1 : 0
+        p.hasInitialStates = s0 == nil ? 0 : 1
+        if let clip = problem.options.forwardClip { p.hasForwardClip = 1; p.forwardClip = Float(clip) }
+        p.savePre = saveForBackward ? 1 : 0
+        p.wx = wx.cudaBuffer!.address; p.r = r.cudaBuffer!.address; p.b = b.cudaBuffer!.address
+        p.s0 = s0?.cudaBuffer?.address ?? 0
+        p.states = states.address; p.last = last.address; p.states32 = states32.address
+        p.pre32 = pre32?.address ?? 0
+
+        let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)"
+        let parameters = try Self.parameterBuffer(runtime, key: key)
+        try Self.upload(p, to: parameters, runtime)
+        let chunks = (D + AlternatingKernels.warps - 1) / AlternatingKernels.warps
+        let stepGrid = (N * chunks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
+        let block = (AlternatingKernels.warps * 32, 1, 1)
+        let shared = AlternatingKernels.batchTile * D * 4
+        let graph = try runtime.cachedGraph(key) {
+            try runtime.launch(kernels.initStates, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
+                               arguments: [parameters.address])
+            for t in 0..<T {
+                try runtime.launch(kernels.forwardStep, grid: stepGrid, block: block, sharedBytes: shared,
+                                   arguments: [parameters.address, Int32(t)])
+            }
+            try runtime.launch(kernels.copyLast, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
+                               arguments: [parameters.address])
+        }
+        try runtime.launch(graph)
+
+        var statesTensor = Tensor(shape: shape.statesShape, storage: .device(states))
+        var lastTensor = Tensor(shape: shape.lastStatesShape, storage: .device(last))
+        if hostOutputs {
+            statesTensor = try statesTensor.onHost()
+            lastTensor = try lastTensor.onHost()
+        } else {
+            try runtime.synchronize()
+        }
+        let context = saveForBackward
+            ? BackwardContext(problem: problem, dtype: dtype, backend: self,
+                              saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))
+            : nil
+        return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
+    }
+
+    // MARK: Backward
+
+    public func backward(_ context: BackwardContext, dStates: Tensor?, dLast: Tensor?) throws -> Gradients {
+        guard let saved = context.saved as? AlternatingSaved else {
+            throw FlashRNNError.invalidContext("this backward context was not made by the cudaAlternating backend")
+        }
+        let runtime = try CUDARuntime.get()
+        try runtime.makeCurrent()
+        let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
+        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype)
+        let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
+        let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
+
+        let dS = try dStates?.onDevice(dtype, runtime: runtime)
+        let dL = try dLast?.onDevice(dtype, runtime: runtime)
+        let rT = try CUDABuffer(runtime: runtime, dtype: dtype, count: GR * N * D * D)
+        let dPre32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * GT * N * D)
+        let dDirect32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: 2 * S * B * N * D)
+        let dInitial = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let dWx = try CUDABuffer(runtime: runtime, dtype: dtype, count: B * T * GW * N * D)
+        let db32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: GT * N * D)
+        let db = try CUDABuffer(runtime: runtime, dtype: dtype, count: GT * N * D)
+        let dR32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: GR * N * D * D)
+        let dR = try CUDABuffer(runtime: runtime, dtype: dtype, count: GR * N * D * D)
+
+        var p = FlashRNNStepParams()
+        p.B = Int32(B); p.T = Int32(T); p.N = Int32(N); p.D = Int32(D)
+        p.inputLayoutTB = problem.options.inputLayout == .tbgnd ? 1 : 0
+        if let clip = problem.options.forwardClip { p.hasForwardClip = 1; p.forwardClip = Float(clip) }
+        if let clip = problem.options.gradientRecurrentClip { p.hasRecurrentClip = 1; p.recurrentClip = Float(clip) }
+        p.recurrentCut = problem.options.gradientRecurrentCut ? 1 : 0
+        p.r = saved.r.cudaBuffer!.address
+        p.states32 = saved.states32.address; p.pre32 = saved.pre32.address
+        p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
+        p.dPre32 = dPre32.address; p.dDirect32 = dDirect32.address; p.rT = rT.address
+        p.dInitial = dInitial.address; p.dWx = dWx.address; p.db32 = db32.address
+
+        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)"
+        let parameters = try Self.parameterBuffer(runtime, key: key)
+        try Self.upload(p, to: parameters, runtime)
+        try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
+        let chunks = (D + AlternatingKernels.warps - 1) / AlternatingKernels.warps
+        let stepGrid = (N * chunks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
+        let block = (AlternatingKernels.warps * 32, 1, 1)
+        let shared = AlternatingKernels.batchTile * GR * D * 4
+        let columns = GT * N * D, rows = T * B
+        let slices = max(1, min(rows, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))
+        let rowsPerSlice = (rows + slices - 1) / slices
+        let graph = try runtime.cachedGraph(key) {
+            try runtime.launch(kernels.transposeR, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),
+                               arguments: [parameters.address])
+            for t in stride(from: T - 1, through: -1, by: -1) {
+                try runtime.launch(kernels.backwardStep, grid: stepGrid, block: block, sharedBytes: shared,
+                                   arguments: [parameters.address, Int32(t)])
+            }
+            try runtime.launch(kernels.finishDWx, grid: Self.gridStride(B * T * GW * N * D), block: (256, 1, 1),
+                               arguments: [parameters.address])
+            try runtime.launch(kernels.reduceDb, grid: ((columns + 255) / 256, (rows + rowsPerSlice - 1) / rowsPerSlice, 1),
+                               block: (256, 1, 1), arguments: [parameters.address, Int32(rowsPerSlice)])
+        }
+        try runtime.launch(graph)
+
+        // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b); column-major view:
+        // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D).
+        let blas = try CUBLASContext.shared.get()
+        for k in 0..<GR {
+            try blas.gemmStridedBatched(
+                transA: false, transB: true, m: D, n: D, k: rows,
+                a: saved.states32.address, lda: N * D, strideA: D,
+                b: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldb: GT * N * D, strideB: D,
+                c: dR32.address + UInt64(k * N * D * D * 4), ldc: D, strideC: D * D,
+                batch: N, allowTF32: dtype == .bfloat16)
+        }
+        try runtime.launch(kernels.convert, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),
+                           arguments: [dR32.address, dR.address, Int64(GR * N * D * D)])
+        try runtime.launch(kernels.convert, grid: Self.gridStride(GT * N * D), block: (256, 1, 1),
+                           arguments: [db32.address, db.address, Int64(GT * N * D)])
+
+        var gradients = Gradients(
+            dWx: Tensor(shape: problem.wx.shape, storage: .device(dWx)),
+            dR: Tensor(shape: shape.rShape, storage: .device(dR)),
+            db: Tensor(shape: shape.bShape, storage: .device(db)),
+            dInitialStates: Tensor(shape: shape.lastStatesShape, storage: .device(dInitial)))
+        if saved.hostOutputs {
+            gradients = Gradients(dWx: try gradients.dWx.onHost(), dR: try gradients.dR.onHost(),
+                                  db: try gradients.db.onHost(), dInitialStates: try gradients.dInitialStates.onHost())
+        } else {
+            try runtime.synchronize()
+        }
+        // The work buffers must outlive the graph's use of them.
+        withExtendedLifetime((rT, dPre32, dDirect32, db32, dR32, dS, dL, saved)) {}
+        return gradients
+    }
+}
+
+extension Int64: KernelArgument {}
+
+/// What the alternating forward keeps for backward (device memory).
+final class AlternatingSaved: @unchecked Sendable {
+    let wx: Tensor
+    let r: Tensor
+    let states32: CUDABuffer
+    let pre32: CUDABuffer
+    let hostOutputs: Bool
+
+    init(wx: Tensor, r: Tensor, states32: CUDABuffer, pre32: CUDABuffer, hostOutputs: Bool) {
+        self.wx = wx; self.r = r; self.states32 = states32; self.pre32 = pre32; self.hostOutputs = hostOutputs
+    }
+}

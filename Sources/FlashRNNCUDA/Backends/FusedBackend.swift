@@ -1,0 +1,208 @@
+import Foundation
+import FlashRNNCore
+import FlashRNNKernelParams
+
+extension FlashRNNFusedParams: KernelArgument {}
+extension FlashRNNWeightGradientParams: KernelArgument {}
+
+/// One persistent kernel runs the whole sequence (upstream's `cuda_fused`, rebuilt; see
+/// docs/design-fused.md). A head that fits one SM: one CTA per (head, batch slice of 8) keeps R
+/// on chip for all T steps, computes `R·h` on tensor cores (`mma.sync`, float32 accumulation) and
+/// the cell on the product's registers, with one `__syncthreads` per step. Backward is the same
+/// reverse sweep (`Rᵀ·dG` on chip), then `dR = Σ dG ⊗ h` as one product over all B·T rows and
+/// `db` reduced in the sweep. Storage float16/bfloat16; heads beyond one SM are refused with a
+/// reason, and the automatic backend falls back to `cudaAlternating`.
+public struct CUDAFusedBackend: RecurrentBackend {
+    public let name = "cudaFused"
+    public var supportedDTypes: [DType] { FusedVariant.dtypes }
+
+    public init() {}
+
+    /// Why this backend cannot run on this machine, or nil.
+    public static func unavailableReason() -> String? {
+        switch CUDARuntime.shared {
+        case .failure(let error): return "\(error)"
+        case .success: break
+        }
+        if case .failure(let error) = NVRTCLibrary.shared { return "\(error)" }
+        return nil
+    }
+
+    public func limitation(for problem: RecurrentProblem, dtype: DType) -> String? {
+        if let reason = Self.unavailableReason() { return reason }
+        guard let runtime = try? CUDARuntime.get() else { return "CUDA unavailable" }
+        return FusedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
+                                       sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn)
+    }
+
+    // MARK: Kernels
+
+    struct Kernels {
+        let forward, backward, weightGradient, finish: Kernel
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var kernelCache: [FusedVariant: Kernels] = [:]
+
+    static func kernels(_ runtime: CUDARuntime, _ variant: FusedVariant) throws -> Kernels {
+        lock.lock()
+        if let cached = kernelCache[variant] { lock.unlock(); return cached }
+        lock.unlock()
+        let spec = variant.spec
+        let loaded = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+        let kernels = Kernels(forward: loaded[variant.forwardKernelName]!, backward: loaded[variant.backwardKernelName]!,
+                              weightGradient: loaded[variant.weightGradientKernelName]!,
+                              finish: loaded[variant.finishKernelName]!)
+        lock.lock(); kernelCache[variant] = kernels; lock.unlock()
+        return kernels
+    }
+
+    /// Grid of the sweeps: one CTA per (head, batch slice).
+    static func sweepGrid(_ shape: ProblemShape) -> (Int, Int, Int) {
+        (shape.heads, (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice, 1)
+    }
+
+    // MARK: Forward
+
+    public func forward(_ problem: RecurrentProblem, dtype: DType, saveForBackward: Bool) throws -> ForwardResult {
+        let runtime = try CUDARuntime.get()
+        try runtime.makeCurrent()
+        let shape = problem.shape, cell = problem.cell
+        let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
+        let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
+        let kernels = try Self.kernels(runtime, variant)
+        let hostOutputs = !problem.wx.isOnDevice
+
+        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
+        let r = try problem.r.onDevice(dtype, runtime: runtime)
+        let b = try problem.b.onDevice(dtype, runtime: runtime)
+        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
+        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
+        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let pre = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: B * T * cell.gatesT * N * D) : nil
+        // Backward reads the states as the forward carried them (float32), not rounded to dtype.
+        let states32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: S * B * T * N * D) : nil
+
+        var p = Self.parameters(problem)
+        p.wx = wx.cudaBuffer!.address; p.r = r.cudaBuffer!.address; p.bias = b.cudaBuffer!.address
+        p.s0 = s0?.cudaBuffer?.address ?? 0
+        p.states = states.address; p.last = last.address; p.pre = pre?.address ?? 0
+        p.states32 = states32?.address ?? 0
+        try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
+                           sharedBytes: variant.forwardSharedBytes, arguments: [p])
+
+        var statesTensor = Tensor(shape: shape.statesShape, storage: .device(states))
+        var lastTensor = Tensor(shape: shape.lastStatesShape, storage: .device(last))
+        if hostOutputs {
+            statesTensor = try statesTensor.onHost()
+            lastTensor = try lastTensor.onHost()
+        } else {
+            try runtime.synchronize()
+        }
+        let context = saveForBackward
+            ? BackwardContext(problem: problem, dtype: dtype, backend: self,
+                              saved: FusedSaved(wx: wx, r: r, s0: s0, states32: states32!, pre: pre!, hostOutputs: hostOutputs))
+            : nil
+        return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
+    }
+
+    /// Sizes, strides and options; addresses are filled in by the caller.
+    static func parameters(_ problem: RecurrentProblem) -> FlashRNNFusedParams {
+        let shape = problem.shape, options = problem.options
+        let (B, T, N, D, GW) = (shape.batch, shape.length, shape.heads, shape.headDim, problem.cell.gatesW)
+        var p = FlashRNNFusedParams()
+        p.B = Int32(B); p.T = Int32(T); p.N = Int32(N); p.D = Int32(D)
+        let step = GW * N * D
+        if options.inputLayout == .tbgnd {
+            p.wxStrideB = Int64(step); p.wxStrideT = Int64(B * step)
+        } else {
+            p.wxStrideB = Int64(T * step); p.wxStrideT = Int64(step)
+        }
+        if let clip = options.forwardClip { p.hasForwardClip = 1; p.forwardClip = Float(clip) }
+        if let clip = options.gradientRecurrentClip { p.hasGradientClip = 1; p.gradientClip = Float(clip) }
+        p.gradientCut = options.gradientRecurrentCut ? 1 : 0
+        return p
+    }
+
+    // MARK: Backward
+
+    public func backward(_ context: BackwardContext, dStates: Tensor?, dLast: Tensor?) throws -> Gradients {
+        guard let saved = context.saved as? FusedSaved else {
+            throw FlashRNNError.invalidContext("this backward context was not made by the cudaFused backend")
+        }
+        let runtime = try CUDARuntime.get()
+        try runtime.makeCurrent()
+        let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
+        let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
+        let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
+        let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
+        let kernels = try Self.kernels(runtime, variant)
+
+        let dS = try dStates?.onDevice(dtype, runtime: runtime)
+        let dL = try dLast?.onDevice(dtype, runtime: runtime)
+        let dWx = try CUDABuffer(runtime: runtime, dtype: dtype, count: B * T * GW * N * D)
+        let dGR = try CUDABuffer(runtime: runtime, dtype: .float32, count: B * T * GR * N * D)
+        let db32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: GT * N * D)
+        let dR32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: GR * N * D * D)
+        let dInitial = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let dR = try CUDABuffer(runtime: runtime, dtype: dtype, count: GR * N * D * D)
+        let db = try CUDABuffer(runtime: runtime, dtype: dtype, count: GT * N * D)
+        try runtime.fill32(db32.address, pattern: 0, count: db32.count)
+        try runtime.fill32(dR32.address, pattern: 0, count: dR32.count)
+
+        var p = Self.parameters(problem)
+        p.r = saved.r.cudaBuffer!.address; p.s0 = saved.s0?.cudaBuffer?.address ?? 0
+        p.states32 = saved.states32.address; p.pre = saved.pre.address
+        p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
+        p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
+        try runtime.launch(kernels.backward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
+                           sharedBytes: variant.backwardSharedBytes, arguments: [p])
+
+        // dR: 64 × 64 output tiles per (gate, head), the B·T rows split so the grid fills the device.
+        var w = FlashRNNWeightGradientParams()
+        w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
+        w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
+        w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
+        let tiles = (D + 63) / 64, rows = B * T
+        let base = tiles * tiles * GR * N
+        let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
+        let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16
+        w.rowsPerBlock = Int32(rowsPerBlock)
+        try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
+                           block: (256, 1, 1), arguments: [w])
+        let converted = GR * N * D * D + GT * N * D
+        try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
+                           block: (256, 1, 1), arguments: [w])
+
+        var gradients = Gradients(
+            dWx: Tensor(shape: problem.wx.shape, storage: .device(dWx)),
+            dR: Tensor(shape: shape.rShape, storage: .device(dR)),
+            db: Tensor(shape: shape.bShape, storage: .device(db)),
+            dInitialStates: Tensor(shape: shape.lastStatesShape, storage: .device(dInitial)))
+        if saved.hostOutputs {
+            gradients = Gradients(dWx: try gradients.dWx.onHost(), dR: try gradients.dR.onHost(),
+                                  db: try gradients.db.onHost(), dInitialStates: try gradients.dInitialStates.onHost())
+        } else {
+            try runtime.synchronize()
+        }
+        // Work buffers must outlive the kernels that use them (host copies above synchronize).
+        withExtendedLifetime((dGR, db32, dR32, dS, dL, saved)) {}
+        return gradients
+    }
+}
+
+/// What the fused forward keeps for backward (device memory).
+final class FusedSaved: @unchecked Sendable {
+    let wx: Tensor
+    let r: Tensor
+    let s0: Tensor?
+    /// `[S, B, T, N, D]` float32
+    let states32: CUDABuffer
+    /// `[B, T, G_T, N, D]` float32
+    let pre: CUDABuffer
+    let hostOutputs: Bool
+
+    init(wx: Tensor, r: Tensor, s0: Tensor?, states32: CUDABuffer, pre: CUDABuffer, hostOutputs: Bool) {
+        self.wx = wx; self.r = r; self.s0 = s0; self.states32 = states32; self.pre = pre; self.hostOutputs = hostOutputs
+    }
+}

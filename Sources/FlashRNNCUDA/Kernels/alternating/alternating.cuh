@@ -1,0 +1,471 @@
+// The cudaAlternating backend: one launch per time step, captured in a CUDA graph.
+//
+// Compile-time parameters: Cell (cells/*.cuh), S (storage type, common/storage.cuh),
+// BT (batch rows per block), WARPS (warps per block). Run-time: everything in
+// FlashRNNStepParams, read through a device pointer so one captured graph serves every call
+// of a shape, and the step index t as the only other argument.
+//
+// Forward step t, one warp per (head n, output row d), one block per (n, WARPS rows, BT batch rows):
+//   acc[k][b] = Σ_q R[k, n, d, q] · h_t[b, n, q]     (h in shared memory, R read once per block)
+// then the lane b applies the cell to (b, n, d). The product and the pointwise cell share one
+// launch, so a step is a single graph node; states are kept in float32 between steps
+// (states32) and also written to the output in the storage type.
+//
+// Backward step t (t = T-1 … 0, then -1 for the initial state), one warp per (n, input row q):
+//   rec[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG_{t+1}[b, k, n, d]    (dG tile in shared memory)
+// then the cell backward of step t at (b, n, q); the direct-path gradients ping-pong
+// between two float32 slots by the parity of t.
+#pragma once
+
+namespace flashrnn {
+
+typedef FlashRNNStepParams Params;
+
+__device__ __forceinline__ float warp_sum(float v) {
+    #pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// Sums P values (a power of two ≤ 32) across the warp with P - 1 + log2(32/P) shuffles instead
+// of 5·P: each level halves the values a lane keeps (reduce-scatter). Afterwards value j's
+// total is held by lanes j·(32/P) … j·(32/P) + 32/P − 1; returns this lane's total.
+// One level per template instance, so every array index is a compile-time constant (a loop
+// with two induction variables was not unrolled and put the values in local memory).
+template <int P, int W, int O>
+struct ReduceScatterLevel {
+    __device__ __forceinline__ static void run(float (&v)[P], int lane) {
+        const bool upper = (lane & O) != 0;
+        #pragma unroll
+        for (int i = 0; i < W / 2; ++i) {
+            const float send = upper ? v[i] : v[i + W / 2];
+            const float keep = upper ? v[i + W / 2] : v[i];
+            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, O);
+        }
+        ReduceScatterLevel<P, W / 2, O / 2>::run(v, lane);
+    }
+};
+template <int P, int O>
+struct ReduceScatterLevel<P, 1, O> {
+    __device__ __forceinline__ static void run(float (&)[P], int) {}
+};
+
+template <int P>
+__device__ __forceinline__ float warp_reduce_scatter(float (&v)[P], int lane) {
+    ReduceScatterLevel<P, P, 16>::run(v, lane);
+    float total = v[0];
+    #pragma unroll
+    for (int offset = 16 / P; offset > 0; offset >>= 1) total += __shfl_xor_sync(0xffffffffu, total, offset);
+    return total;
+}
+
+template <int N>
+struct NextPowerOfTwo { static constexpr int value = N <= 1 ? 1 : 2 * NextPowerOfTwo<(N + 1) / 2>::value; };
+template <>
+struct NextPowerOfTwo<1> { static constexpr int value = 1; };
+
+// Copies `rows` rows of D floats into tile[r·D + e]; row r starts at
+// src + (r / G)·outer + (r % G + offset)·inner. Eight loads per thread are in flight before
+// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768).
+template <int G>
+__device__ __forceinline__ void load_tile(float* tile, const float* src, int rows, int D,
+                                          long long outer, long long inner, int offset) {
+    constexpr int kBatch = 8;
+    if ((D & 3) == 0) {
+        const int perRow = D >> 2, total = rows * perRow;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            Float4 v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    v[j] = *reinterpret_cast<const Float4*>(src + (r / G) * outer + (r % G + offset) * inner + e);
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / perRow, e = (i - r * perRow) * 4;
+                    *reinterpret_cast<Float4*>(tile + r * D + e) = v[j];
+                }
+            }
+        }
+    } else {
+        const int total = rows * D;
+        for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
+            float v[kBatch];
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) {
+                    const int r = i / D, e = i - r * D;
+                    v[j] = src[(r / G) * outer + (r % G + offset) * inner + e];
+                }
+            }
+            #pragma unroll
+            for (int j = 0; j < kBatch; ++j) {
+                const int i = base + j * blockDim.x;
+                if (i < total) tile[i] = v[j];
+            }
+        }
+    }
+}
+
+__device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
+    return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
+}
+
+// states32[s][0] = s0 (or zeros).
+template <class Cell, class S>
+__global__ void init_states(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = Cell::kStates * p->B * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const int s = static_cast<int>(i / (p->B * ND));
+        const long long rest = i - s * p->B * ND;
+        const int b = static_cast<int>(rest / ND);
+        const long long nd = rest - b * ND;
+        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+    }
+}
+
+// Loads issued before the product so their latency overlaps it: four consecutive elements
+// per lane (16-byte or 8-byte loads) when D is a multiple of 4, U batches in flight per lane.
+constexpr int kUnroll = 4;
+
+template <class Cell, class S, int BT, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restrict__ p, int t) {
+    extern __shared__ float h_tile[];  // [BT][D]
+    constexpr int GR = Cell::kGatesR, U = kUnroll;
+    const int B = p->B, T = p->T, N = p->N, D = p->D;
+    const long long ND = static_cast<long long>(N) * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int chunks = (D + WARPS - 1) / WARPS;
+    const int n = blockIdx.x / chunks;
+    const int d = (blockIdx.x % chunks) * WARPS + warp;
+    const int b0 = blockIdx.y * BT;
+    const int nb = min(BT, B - b0);
+    const bool active = d < D;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + d;
+
+    // 1. The cell's other inputs (bias, Wx, previous states), one batch row per lane.
+    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active && lane < nb) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+        const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * B + b : static_cast<long long>(b) * T + t)
+                                 * Cell::kGatesW * ND;
+        #pragma unroll
+        for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+        #pragma unroll
+        for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+    }
+
+    // 2. h_t of this block's batch rows into shared memory.
+    load_tile<1>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
+    __syncthreads();
+    if (!active) return;
+
+    // 3. acc[k][b] = Σ_q R[k, n, d, q] · h[b, q]
+    float acc[GR][BT];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[k][bi] = 0.0f;
+    const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
+    const typename S::Bits* rows[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) rows[k] = R + ((static_cast<long long>(k) * N + n) * D + d) * D;
+    if ((D & 3) == 0) {
+        for (int q0 = lane * 4; q0 < D; q0 += 128 * U) {
+            float r[U][GR][4];
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 128 * u;
+                #pragma unroll
+                for (int k = 0; k < GR; ++k) {
+                    if (q < D) S::load4(rows[k] + q, r[u][k]);
+                    else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
+                }
+            }
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 128 * u;
+                if (q >= D) break;
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        const Float4 hv = *reinterpret_cast<const Float4*>(&h_tile[bi * D + q]);
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k)
+                            acc[k][bi] += r[u][k][0] * hv.x + r[u][k][1] * hv.y + r[u][k][2] * hv.z + r[u][k][3] * hv.w;
+                    }
+                }
+            }
+        }
+    } else {
+        for (int q0 = lane; q0 < D; q0 += 32 * U) {
+            float r[U][GR];
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 32 * u;
+                #pragma unroll
+                for (int k = 0; k < GR; ++k) r[u][k] = q < D ? S::load(rows[k] + q) : 0.0f;
+            }
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int q = q0 + 32 * u;
+                if (q >= D) break;
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        const float hv = h_tile[bi * D + q];
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) acc[k][bi] += r[u][k] * hv;
+                    }
+                }
+            }
+        }
+    }
+    // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi collects its G_R sums.
+    constexpr int P = NextPowerOfTwo<GR * BT>::value;
+    static_assert(P <= 32, "G_R·BT must fit a warp");
+    float values[P];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) values[k * BT + bi] = acc[k][bi];
+    #pragma unroll
+    for (int j = GR * BT; j < P; ++j) values[j] = 0.0f;
+    const float mine = warp_reduce_scatter<P>(values, lane);
+    float recurrent[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) recurrent[k] = __shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31);
+
+    // 4. The cell at (b, n, d).
+    if (lane >= nb) return;
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
+    float next[4];
+    Cell::forward(pre, previous, next);
+    if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
+    #pragma unroll
+    for (int s = 0; s < Cell::kStates; ++s) {
+        f32(p->states32)[states32_index(p, s, t + 1, b, nd)] = next[s];
+        store_at<S>(p->states, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd, next[s]);
+    }
+    if (p->savePre) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k)
+            f32(p->pre32)[((static_cast<long long>(t) * B + b) * Cell::kGatesT + k) * ND + nd] = pre[k];
+    }
+}
+
+// last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
+template <class Cell, class S>
+__global__ void copy_last(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = Cell::kStates * p->B * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const int s = static_cast<int>(i / (p->B * ND));
+        const long long rest = i - s * p->B * ND;
+        const int b = static_cast<int>(rest / ND);
+        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, rest - b * ND)]);
+    }
+}
+
+// rT[k][n][q][d] = R[k][n][d][q]
+template <class Cell, class S>
+__global__ void transpose_r(const Params* __restrict__ p) {
+    const long long D = p->D;
+    const long long total = Cell::kGatesR * p->N * D * D;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const long long matrix = i / (D * D), rest = i - matrix * D * D;
+        const long long q = rest / D, d = rest - q * D;
+        store_at<S>(p->rT, i, load_at<S>(p->r, matrix * D * D + d * D + q));
+    }
+}
+
+template <class Cell, class S, int BT, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __restrict__ p, int t) {
+    extern __shared__ float dg_tile[];  // [BT][G_R][D]
+    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates, U = kUnroll;
+    const int B = p->B, T = p->T, N = p->N, D = p->D;
+    const long long ND = static_cast<long long>(N) * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int chunks = (D + WARPS - 1) / WARPS;
+    const int n = blockIdx.x / chunks;
+    const int q = (blockIdx.x % chunks) * WARPS + warp;
+    const int b0 = blockIdx.y * BT;
+    const int nb = min(BT, B - b0);
+    const bool recurrent = t + 1 < T && !p->recurrentCut;
+    const bool active = q < D;
+    const int b = b0 + lane;
+    const long long nd = static_cast<long long>(n) * D + q;
+    float* direct = f32(p->dDirect32);
+    const long long slot = SN * B * ND;
+
+    // 1. The cell's other inputs, one batch row per lane, issued before the product.
+    float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active && lane < nb) {
+        if (t < 0) {
+            #pragma unroll
+            for (int s = 0; s < SN; ++s) dNew[s] = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
+        } else {
+            const long long from = ((t + 1) & 1) * slot;
+            #pragma unroll
+            for (int s = 0; s < SN; ++s) {
+                float g = t + 1 < T ? direct[from + s * B * ND + b * ND + nd] : 0.0f;
+                if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
+                if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
+                dNew[s] = g;
+                previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+            }
+            #pragma unroll
+            for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
+        }
+    }
+
+    // 2. dG_{t+1} of this block's batch rows (the R gates) into shared memory.
+    if (recurrent) {
+        const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
+        load_tile<GR>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
+    }
+    __syncthreads();
+    if (!active) return;
+
+    // 3. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
+    float acc[BT];
+    #pragma unroll
+    for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+    if (recurrent) {
+        const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
+        const typename S::Bits* rows[GR];
+        #pragma unroll
+        for (int k = 0; k < GR; ++k) rows[k] = RT + ((static_cast<long long>(k) * N + n) * D + q) * D;
+        if ((D & 3) == 0) {
+            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                float r[U][GR][4];
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    #pragma unroll
+                    for (int k = 0; k < GR; ++k) {
+                        if (dd < D) S::load4(rows[k] + dd, r[u][k]);
+                        else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
+                    }
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            #pragma unroll
+                            for (int k = 0; k < GR; ++k) {
+                                const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                                acc[bi] += r[u][k][0] * g.x + r[u][k][1] * g.y + r[u][k][2] * g.z + r[u][k][3] * g.w;
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            for (int d0 = lane; d0 < D; d0 += 32 * U) {
+                float r[U][GR];
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 32 * u;
+                    #pragma unroll
+                    for (int k = 0; k < GR; ++k) r[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 32 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            #pragma unroll
+                            for (int k = 0; k < GR; ++k) acc[bi] += r[u][k] * dg_tile[(bi * GR + k) * D + dd];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+    const float mine = warp_reduce_scatter<BT>(acc, lane);
+    float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
+
+    // 4. The cell backward at (b, n, q), or the initial-state gradient.
+    if (lane >= nb) return;
+    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
+    dNew[0] += rec;
+    if (t < 0) {
+        #pragma unroll
+        for (int s = 0; s < SN; ++s) store_at<S>(p->dInitial, (static_cast<long long>(s) * B + b) * ND + nd, dNew[s]);
+        return;
+    }
+    if (p->hasForwardClip) {
+        // The clamp passes gradient only where it did not bind.
+        float next[4];
+        Cell::forward(pre, previous, next);
+        if (fabsf(next[0]) > p->forwardClip) dNew[0] = 0.0f;
+    }
+    float dPreOut[4], dPrevious[4];
+    Cell::backward(pre, previous, dNew, dPreOut, dPrevious);
+    #pragma unroll
+    for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd] = dPreOut[k];
+    const long long to = (t & 1) * slot;
+    #pragma unroll
+    for (int s = 0; s < SN; ++s) direct[to + s * B * ND + b * ND + nd] = dPrevious[s];
+}
+
+// dWx in the caller's layout from the W-gate pre-activation gradients.
+template <class Cell, class S>
+__global__ void finish_dwx(const Params* __restrict__ p) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long total = static_cast<long long>(p->B) * p->T * Cell::kGatesW * ND;
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const long long row = i / (Cell::kGatesW * ND), rest = i - row * Cell::kGatesW * ND;
+        const int w = static_cast<int>(rest / ND);
+        const long long nd = rest - w * ND;
+        long long t, b;
+        if (p->inputLayoutTB) { t = row / p->B; b = row - t * p->B; } else { b = row / p->T; t = row - b * p->T; }
+        const float g = f32(p->dPre32)[((t * p->B + b) * Cell::kGatesT + w + Cell::kInputGateOffset) * ND + nd];
+        store_at<S>(p->dWx, i, g);
+    }
+}
+
+// db32[col] += Σ over a slice of the T·B rows of dPre32[row][col]; col = (k, n, d).
+template <class Cell>
+__global__ void reduce_db(const Params* __restrict__ p, int rowsPerSlice) {
+    const long long columns = Cell::kGatesT * static_cast<long long>(p->N) * p->D;
+    const long long col = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+    if (col >= columns) return;
+    const long long rows = static_cast<long long>(p->T) * p->B;
+    const long long first = static_cast<long long>(blockIdx.y) * rowsPerSlice;
+    const long long last = min(rows, first + rowsPerSlice);
+    float sum = 0.0f;
+    for (long long row = first; row < last; ++row) sum += f32(p->dPre32)[row * columns + col];
+    atomicAdd(f32(p->db32) + col, sum);
+}
+
+// dst[i] = src[i] in the storage type.
+template <class S>
+__global__ void convert_from_f32(unsigned long long src, unsigned long long dst, long long count) {
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < count;
+         i += static_cast<long long>(gridDim.x) * blockDim.x)
+        store_at<S>(dst, i, f32(src)[i]);
+}
+
+}  // namespace flashrnn

@@ -1,0 +1,40 @@
+// The kernels of the fused backend, instantiated by NVRTC name expressions such as
+//   &flashrnn::fused::forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 64, 16>
+// Template arguments: the cell, the storage type (flashrnn::F32 | F16 | BF16), DP (the head
+// dimension padded to a multiple of 16) and AREG (R tiles per warp kept in registers; the rest
+// sit in shared memory). Backends/FusedVariant.swift chooses them.
+#pragma once
+#include "common/storage.cuh"
+#include "cells/lstm.cuh"
+#include "cells/slstm.cuh"
+#include "cells/gru.cuh"
+#include "cells/elman.cuh"
+#include "fused/fused_forward.cuh"
+#include "fused/fused_backward.cuh"
+#include "fused/fused_weight_gradient.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+template <class Cell, class S, int DP, int AREG>
+__global__ void __launch_bounds__(DP / 16 * 32, 1) forward_kernel(const FusedParams p) {
+    forward_sweep<Cell, S, DP, AREG>(p);
+}
+
+template <class Cell, class S, int DP, int AREG>
+__global__ void __launch_bounds__(DP / 16 * 32, 1) backward_kernel(const FusedParams p) {
+    backward_sweep<Cell, S, DP, AREG>(p);
+}
+
+template <class S>
+__global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
+    weight_gradient<S>(p);
+}
+
+template <class S>
+__global__ void finish_gradients_kernel(const WeightGradientParams p) {
+    finish_gradients<S>(p);
+}
+
+}  // namespace fused
+}  // namespace flashrnn

@@ -1,0 +1,132 @@
+// Tensor-core vocabulary of the fused kernels: one warp-level product
+// C[16×8] += A[16×K] · B[K×8] with float32 accumulation (mma.sync, inline PTX, no CUDA headers),
+// per storage type:
+//   bfloat16 / float16: m16n8k16, A and B in the storage type;
+//   float32:            m16n8k8 on TF32 (10-bit mantissa), so float32 runs to the TF32 tolerance.
+// Fragment ownership (PTX ISA, "Matrix Fragments for mma.m16n8k*"), with g = lane / 4, q = lane % 4:
+//   C: c0 (row g, col 2q), c1 (g, 2q+1), c2 (g+8, 2q), c3 (g+8, 2q+1).
+// Every fused kernel puts the output feature on the row (M) axis and the batch column on N, so a
+// thread's four accumulators are the same (feature, batch) cells for every gate: the pointwise
+// cell update runs on the product's registers with no exchange.
+#pragma once
+#include "common/storage.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+__device__ __forceinline__ unsigned to_tf32(float x) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return r;
+}
+
+// Traits per storage type (common/storage.cuh). kK: the K extent of one product; kPerWord:
+// operand elements per 32-bit shared-memory word (two 16-bit values, or one TF32 value).
+template <class S> struct MmaTraits;
+
+template <> struct MmaTraits<BF16> {
+    static constexpr int kK = 16;
+    static constexpr int kPerWord = 2;
+    // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half: the lower index goes second.
+    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+        unsigned r;
+        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+        return r;
+    }
+    __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+
+template <> struct MmaTraits<F16> {
+    static constexpr int kK = 16;
+    static constexpr int kPerWord = 2;
+    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+        unsigned r;
+        asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+        return r;
+    }
+    __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+
+template <> struct MmaTraits<F32> {
+    static constexpr int kK = 8;
+    static constexpr int kPerWord = 1;
+    __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+        asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+            "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+
+// One lane's A fragment from shared memory. volatile: the compiler must not hoist these
+// loop-invariant loads out of the time loop into registers, which would defeat the split
+// between register-resident and shared-resident R tiles.
+__device__ __forceinline__ void load_shared_fragment(unsigned (&a)[4], const uint4* address) {
+    asm volatile("{ .reg .u64 s; cvta.to.shared.u64 s, %4; ld.shared.v4.u32 {%0,%1,%2,%3}, [s]; }"
+                 : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "l"(address));
+}
+
+// The A fragment of rows [row0, row0+16) × columns [col0, col0+kK) of a matrix read through
+// `at(row, col)` (which returns 0 outside the matrix).
+template <class S, typename At>
+__device__ __forceinline__ void load_a_fragment(unsigned (&a)[4], At at, int row0, int col0) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    if constexpr (MmaTraits<S>::kK == 16) {
+        using M = MmaTraits<S>;
+        const int c = col0 + 2 * q;
+        a[0] = M::pack(at(row0 + g, c), at(row0 + g, c + 1));
+        a[1] = M::pack(at(row0 + g + 8, c), at(row0 + g + 8, c + 1));
+        a[2] = M::pack(at(row0 + g, c + 8), at(row0 + g, c + 9));
+        a[3] = M::pack(at(row0 + g + 8, c + 8), at(row0 + g + 8, c + 9));
+    } else {
+        const int c = col0 + q;
+        a[0] = to_tf32(at(row0 + g, c));
+        a[1] = to_tf32(at(row0 + g + 8, c));
+        a[2] = to_tf32(at(row0 + g, c + 4));
+        a[3] = to_tf32(at(row0 + g + 8, c + 4));
+    }
+}
+
+// A batch-major operand tile in shared memory: 8 columns (batch) × K values, stored per column.
+// Row stride in words ≡ 4 (mod 8) so the 32 lanes of a B-fragment load hit 32 distinct banks.
+template <class S, int K>
+struct OperandTile {
+    using M = MmaTraits<S>;
+    static constexpr int kWordsPerColumn = K / M::kPerWord + 4;
+    static constexpr int kWords = 8 * kWordsPerColumn;   // [8 batch, K]
+
+    // The B fragment of K-range [k0, k0 + kK) for this lane.
+    __device__ __forceinline__ static void load_b(const unsigned* tile, int k0, unsigned& b0, unsigned& b1) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+        const unsigned* column = tile + g * kWordsPerColumn;
+        if constexpr (M::kPerWord == 2) {
+            b0 = column[(k0 >> 1) + q];
+            b1 = column[(k0 >> 1) + q + 4];
+        } else {
+            b0 = column[k0 + q];
+            b1 = column[k0 + q + 4];
+        }
+    }
+
+    // Stores value v at (batch column, k) in the operand format (TF32 bits for float32).
+    __device__ __forceinline__ static void store(unsigned* tile, int column, int k, float v) {
+        if constexpr (M::kPerWord == 2) {
+            S::store(reinterpret_cast<typename S::Bits*>(tile + column * kWordsPerColumn) + k, v);
+        } else {
+            tile[column * kWordsPerColumn + k] = to_tf32(v);
+        }
+    }
+};
+
+}  // namespace fused
+}  // namespace flashrnn

@@ -1,0 +1,88 @@
+// dR = Σ_{b,t} dG_t ⊗ h_{t-1} (h in float32 as the forward carried it): for every (gate k,
+// head n) a [D × D] product over the B·T rows,
+//   dR[k, n, d, p] = Σ_rows dGR[row, k, n, d] · h_prev[row, n, p],
+// tiled 64 × 64 per CTA with the rows split across CTAs (float32 atomics into dR32), then one
+// pass that converts dR32 and db32 to the storage type.
+#pragma once
+#include "fused/fused_mma.cuh"
+#include "fused/fused_params.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+constexpr int kWeightTile = 64;        // d and p extent of one CTA's output tile
+constexpr int kWeightRows = 16;        // rows staged in shared memory at a time
+constexpr int kWeightThreads = 256;    // each thread owns a 4 × 4 block of the tile
+
+template <class S>
+__device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
+    __shared__ float gS[kWeightRows][kWeightTile];   // [rows, d]
+    __shared__ float hS[kWeightRows][kWeightTile];   // [rows, p]
+    const int B = p.B, T = p.T, N = p.N, D = p.D, GR = p.GR;
+    const long long ND = (long long)N * D;
+    const int tilesPerSide = (D + kWeightTile - 1) / kWeightTile;
+    const int d0 = (blockIdx.x / tilesPerSide) * kWeightTile, p0 = (blockIdx.x % tilesPerSide) * kWeightTile;
+    const int k = blockIdx.y % GR, n = blockIdx.y / GR;
+    const long long rows = (long long)B * T;
+    const long long rowBegin = (long long)blockIdx.z * p.rowsPerBlock;
+    const long long rowEnd = min(rows, rowBegin + p.rowsPerBlock);
+    const float* states32 = address<const float>(p.states32);
+    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
+    const float* dGR = address<const float>(p.dGR);
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+
+    float acc[4][4] = {};
+    for (long long r0 = rowBegin; r0 < rowEnd; r0 += kWeightRows) {
+        for (int i = threadIdx.x; i < kWeightRows * kWeightTile; i += kWeightThreads) {
+            const int rr = i / kWeightTile, c = i % kWeightTile;
+            const long long row = r0 + rr;
+            float gv = 0.0f, hv = 0.0f;
+            if (row < rowEnd) {
+                if (d0 + c < D) gv = dGR[(row * GR + k) * ND + n * D + d0 + c];
+                if (p0 + c < D) {
+                    const long long b = row / T, t = row % T;
+                    if (t > 0) hv = states32[(b * T + t - 1) * ND + n * D + p0 + c];
+                    else if (s0 != nullptr) hv = S::load(s0 + (b * ND + n * D + p0 + c));
+                }
+            }
+            gS[rr][c] = gv;
+            hS[rr][c] = hv;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int rr = 0; rr < kWeightRows; ++rr) {
+            float gv[4], hv[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) { gv[i] = gS[rr][ty * 4 + i]; hv[i] = hS[rr][tx * 4 + i]; }
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(gv[i], hv[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int d = d0 + ty * 4 + i, pp = p0 + tx * 4 + j;
+            if (d < D && pp < D) atomicAdd(&address<float>(p.dR32)[((long long)(k * N + n) * D + d) * D + pp], acc[i][j]);
+        }
+}
+
+template <class S>
+__device__ __forceinline__ void finish_gradients(const WeightGradientParams& p) {
+    const long long rCount = (long long)p.GR * p.N * p.D * p.D, bCount = (long long)p.GT * p.N * p.D;
+    typename S::Bits* dR = address<typename S::Bits>(p.dR);
+    typename S::Bits* db = address<typename S::Bits>(p.db);
+    const float* dR32 = address<const float>(p.dR32);
+    const float* db32 = address<const float>(p.db32);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rCount + bCount;
+         i += (long long)gridDim.x * blockDim.x) {
+        if (i < rCount) S::store(dR + (i), dR32[i]);
+        else S::store(db + (i - rCount), db32[i - rCount]);
+    }
+}
+
+}  // namespace fused
+}  // namespace flashrnn

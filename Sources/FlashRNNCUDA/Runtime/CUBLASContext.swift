@@ -1,0 +1,57 @@
+import Foundation
+
+/// The cuBLAS library and its symbols (cheap to check; no handle yet).
+enum CUBLASLibrary {
+    static let shared: Result<CUBLASAPI, CUDAError> = {
+        if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
+        do { return .success(try CUBLASAPI(try LoadedLibrary.open(.cublas))) } catch let error as CUDAError {
+            return .failure(error)
+        } catch { return .failure(.cublas(call: "load", code: -1, message: "\(error)")) }
+    }()
+}
+
+/// cuBLAS with one handle bound to the runtime's stream, created on first use (backward only,
+/// so a forward call never pays for the handle).
+final class CUBLASContext: @unchecked Sendable {
+    let api: CUBLASAPI
+    let handle: OpaquePointer?
+
+    static let shared: Result<CUBLASContext, CUDAError> = {
+        do {
+            let runtime = try CUDARuntime.get()
+            try runtime.makeCurrent()
+            return .success(try CUBLASContext(runtime: runtime))
+        } catch let error as CUDAError { return .failure(error) } catch {
+            return .failure(.cublas(call: "load", code: -1, message: "\(error)"))
+        }
+    }()
+
+    init(runtime: CUDARuntime) throws {
+        api = try CUBLASLibrary.shared.get()
+        var handle: OpaquePointer?
+        try api.check(api.cublasCreate(&handle), "cublasCreate_v2")
+        try api.check(api.cublasSetStream(handle, runtime.stream), "cublasSetStream_v2")
+        self.handle = handle
+    }
+
+    /// Column-major `C[i] = op(A[i])·op(B[i])` for `batch` float32 matrices, cuBLAS strided-batched.
+    /// `allowTF32` picks CUBLAS_COMPUTE_32F_FAST_TF32; otherwise plain float32 (CUBLAS_COMPUTE_32F).
+    func gemmStridedBatched(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            a: CUdeviceptr, lda: Int, strideA: Int,
+                            b: CUdeviceptr, ldb: Int, strideB: Int,
+                            c: CUdeviceptr, ldc: Int, strideC: Int, batch: Int, allowTF32: Bool) throws {
+        var alpha: Float = 1, beta: Float = 0
+        let result = withUnsafePointer(to: &alpha) { alphaPointer in
+            withUnsafePointer(to: &beta) { betaPointer in
+                api.cublasGemmStridedBatchedEx(
+                    handle, transA ? CUBLASAPI.opT : CUBLASAPI.opN, transB ? CUBLASAPI.opT : CUBLASAPI.opN,
+                    Int32(m), Int32(n), Int32(k),
+                    UnsafeRawPointer(alphaPointer), UnsafeRawPointer(bitPattern: UInt(a)), CUBLASAPI.realFloat32, Int32(lda), Int64(strideA),
+                    UnsafeRawPointer(bitPattern: UInt(b)), CUBLASAPI.realFloat32, Int32(ldb), Int64(strideB),
+                    UnsafeRawPointer(betaPointer), UnsafeMutableRawPointer(bitPattern: UInt(c)), CUBLASAPI.realFloat32, Int32(ldc), Int64(strideC),
+                    Int32(batch), allowTF32 ? CUBLASAPI.computeFloat32FastTF32 : CUBLASAPI.computeFloat32, CUBLASAPI.gemmDefault)
+            }
+        }
+        try api.check(result, "cublasGemmStridedBatchedEx(m=\(m), n=\(n), k=\(k), batch=\(batch))")
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A kernel function in a loaded module.
+public final class Kernel: @unchecked Sendable {
+    let function: CUhandle?
+    /// The name expression it was requested by, e.g. `&flashrnn::forward_step<...>`.
+    public let name: String
+    let runtime: CUDARuntime
+    private var sharedLimit = 48 * 1024
+    private let lock = NSLock()
+
+    init(function: CUhandle?, name: String, runtime: CUDARuntime) {
+        self.function = function; self.name = name; self.runtime = runtime
+    }
+
+    /// Raises the dynamic shared-memory limit (needed above 48 KiB).
+    func allowSharedMemory(_ bytes: Int) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard bytes > sharedLimit else { return }
+        guard bytes <= runtime.properties.sharedMemoryPerBlockOptIn else {
+            throw CUDAError.driver(call: "cuFuncSetAttribute", code: 1, name: "CUDA_ERROR_INVALID_VALUE",
+                                   message: "kernel \(name) needs \(bytes) bytes of shared memory; the device allows \(runtime.properties.sharedMemoryPerBlockOptIn)",
+                                   detail: "")
+        }
+        try runtime.driver.check(runtime.driver.cuFuncSetAttribute(function, CUAttribute.funcMaxDynamicSharedSizeBytes, Int32(bytes)),
+                                 "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", "kernel \(name), \(bytes) bytes")
+        sharedLimit = bytes
+    }
+
+    /// Registers per thread and local (spill/stack) bytes, as loaded.
+    public func resources() throws -> (registers: Int, localBytes: Int) {
+        var registers: Int32 = 0, local: Int32 = 0
+        try runtime.driver.check(runtime.driver.cuFuncGetAttribute(&registers, CUAttribute.funcNumRegisters, function), "cuFuncGetAttribute")
+        try runtime.driver.check(runtime.driver.cuFuncGetAttribute(&local, CUAttribute.funcLocalSizeBytes, function), "cuFuncGetAttribute")
+        return (Int(registers), Int(local))
+    }
+}
+
+extension CUDARuntime {
+    /// The NVRTC compiler for this device's architecture.
+    public func compiler() throws -> KernelCompiler {
+        lock.lock(); defer { lock.unlock() }
+        if let compilerStorage { return compilerStorage }
+        let compiler = try KernelCompiler(options: KernelOptions(architecture: properties.architecture))
+        compilerStorage = compiler
+        return compiler
+    }
+
+    /// Compiles (or finds in the memory or disk cache) `mainSource` and loads the kernels named by
+    /// `nameExpressions`, e.g. `["&flashrnn::forward_step<flashrnn::LSTMCell, flashrnn::BF16, 8>"]`.
+    public func kernels(mainSource: String, nameExpressions: [String]) throws -> [String: Kernel] {
+        let compiler = try self.compiler()
+        var all = compiler.sources
+        all["<main>"] = mainSource
+        let key = KernelDiskCache.key(sources: all, options: compiler.options.rendered, nameExpressions: nameExpressions)
+        lock.lock()
+        if let loaded = loadedModules[key] { lock.unlock(); return loaded }
+        lock.unlock()
+        let (compiled, _) = try compiler.module(mainSource: mainSource, nameExpressions: nameExpressions)
+        try makeCurrent()
+        var module: CUhandle?
+        try compiled.cubin.withUnsafeBytes { bytes in
+            try driver.check(driver.cuModuleLoadData(&module, bytes.baseAddress), "cuModuleLoadData",
+                             "module of \(nameExpressions.joined(separator: ", "))")
+        }
+        var result: [String: Kernel] = [:]
+        for expression in nameExpressions {
+            guard let lowered = compiled.loweredNames[expression] else { continue }
+            var function: CUhandle?
+            try driver.check(driver.cuModuleGetFunction(&function, module, lowered), "cuModuleGetFunction", "\(expression) as \(lowered)")
+            result[expression] = Kernel(function: function, name: expression, runtime: self)
+        }
+        lock.lock(); loadedModules[key] = result; lock.unlock()
+        return result
+    }
+
+    /// The graph cached under `key`, or the one `capture` records (then cached).
+    public func cachedGraph(_ key: String, capture: () throws -> Void) throws -> CUDAGraph {
+        lock.lock()
+        if let graph = graphs[key] { lock.unlock(); return graph }
+        lock.unlock()
+        let graph = try captureGraph(capture)
+        lock.lock(); graphs[key] = graph; lock.unlock()
+        return graph
+    }
+}

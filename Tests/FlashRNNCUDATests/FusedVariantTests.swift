@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import FlashRNNCore
+@testable import FlashRNNCUDA
+
+/// The fused backend's variant choice and limits, on the CPU (no GPU needed). Numerics are
+/// checked on the GPU by `flashrnn check --backend cuda-fused` and scripts/fused/fused_harness.cu.
+struct FusedVariantTests {
+    @Test(arguments: CellKind.allCases, [DType.float16, .bfloat16])
+    func everyHeadDimUpToTheOneSMLimitRuns(cell: CellKind, dtype: DType) {
+        for d in [1, 5, 15, 16, 17, 33, 64, 100, 113, 127, FusedVariant.maxHeadDim] {
+            #expect(FusedVariant.limitation(cell: cell, headDim: d, dtype: dtype) == nil, "D=\(d)")
+        }
+    }
+
+    @Test(arguments: CellKind.allCases)
+    func aHeadBeyondOneSMIsRefusedNamingTheLimit(cell: CellKind) throws {
+        let reason = try #require(FusedVariant.limitation(cell: cell, headDim: FusedVariant.maxHeadDim + 1, dtype: .bfloat16))
+        #expect(reason.contains("D ≤ \(FusedVariant.maxHeadDim)"))
+        #expect(reason.contains("cudaAlternating"))
+        #expect(FusedVariant.limitation(cell: cell, headDim: 768, dtype: .float16) != nil)
+    }
+
+    @Test(arguments: [DType.float32, .float64])
+    func storageTypesWithoutASpecConformingProductAreRefused(dtype: DType) throws {
+        let reason = try #require(FusedVariant.limitation(cell: .lstm, headDim: 64, dtype: dtype))
+        #expect(reason.contains("cudaFused"))
+        #expect(!FusedVariant.dtypes.contains(dtype))
+    }
+
+    @Test func paddingRoundsUpToTheTensorCoreTile() {
+        #expect(FusedVariant(cell: .lstm, dtype: .bfloat16, headDim: 1).paddedHeadDim == 16)
+        #expect(FusedVariant(cell: .lstm, dtype: .bfloat16, headDim: 16).paddedHeadDim == 16)
+        #expect(FusedVariant(cell: .lstm, dtype: .bfloat16, headDim: 17).paddedHeadDim == 32)
+        #expect(FusedVariant(cell: .gru, dtype: .float16, headDim: 113).paddedHeadDim == 128)
+    }
+
+    @Test func everyVariantFitsTheSharedMemoryAndThreadLimits() {
+        for variant in FusedVariant.all {
+            #expect(variant.forwardSharedBytes <= 227 * 1024, "\(variant)")
+            #expect(variant.backwardSharedBytes <= 227 * 1024, "\(variant)")
+            #expect(variant.threads <= 1024 && variant.threads % 32 == 0, "\(variant)")
+            #expect(variant.forwardRegisterTiles <= variant.tiles && variant.backwardRegisterTiles <= variant.tiles)
+        }
+        // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}
+        #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
+    }
+
+    @Test func batchAndLengthNeverSelectAVariant() {
+        // The variant is a function of (cell, dtype, D) only; B and T are run-time values.
+        let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
+        #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
+        #expect(a.kernelNames.count == 4)
+        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 16>")
+        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 12>")
+    }
+
+    @Test func theCatalogCompilesEveryFusedVariant() {
+        let labels = Set(KernelCatalog.all().map(\.label))
+        for variant in FusedVariant.all { #expect(labels.contains(variant.spec.label)) }
+    }
+
+    /// With NVRTC present (CI), the largest variant of each cell compiles for Hopper.
+    @Test(arguments: CellKind.allCases)
+    func theLargestVariantCompiles(cell: CellKind) throws {
+        guard (try? NVRTCLibrary.version()) != nil else {
+            print("NVRTC not found; fused kernel compilation not exercised here")
+            return
+        }
+        let variant = FusedVariant(cell: cell, dtype: .bfloat16, headDim: FusedVariant.maxHeadDim)
+        let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
+        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
+        #expect(!module.cubin.isEmpty)
+        #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+    }
+}
