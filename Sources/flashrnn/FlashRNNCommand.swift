@@ -8,6 +8,6 @@ struct FlashRNNCommand: ParsableCommand {
         abstract: "Fast traditional RNNs (LSTM, sLSTM, GRU, Elman): run, check, benchmark and train.",
         version: FlashRNNVersion.string,
         // One file per subcommand: Sources/flashrnn/<Name>Command.swift
-        subcommands: [RunCommand.self, InfoCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, InfoCommand.self, BenchCommand.self, TrainCommand.self, EvalCommand.self]
     )
 }
