@@ -7,8 +7,8 @@ enum TensorBridge {
     }
 
     static func tensor<F: CellScalar>(_ values: [F], _ shape: [Int]) -> Tensor {
-        if F.self == Float.self { return Tensor(shape: shape, storage: .float32(values as! [Float])) }
-        if F.self == Double.self { return Tensor(shape: shape, storage: .float64(values as! [Double])) }
+        if F.self == Float.self { return Tensor(shape: shape, storage: .float32(unsafeBitCast(values, to: [Float].self))) }
+        if F.self == Double.self { return Tensor(shape: shape, storage: .float64(unsafeBitCast(values, to: [Double].self))) }
         return Tensor(shape: shape, values: values.map { Double($0) })
     }
 
