@@ -33,9 +33,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test support: the CUDA cell structs compiled for the host, so tests pin them to the Swift cells.
+        .target(name: "CellTwins", path: "Tests/CellTwins"),
         .testTarget(
             name: "FlashRNNCoreTests",
-            dependencies: ["FlashRNNCore", "FlashRNN"],
+            dependencies: ["FlashRNNCore", "FlashRNN", "CellTwins"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -46,6 +46,17 @@ public enum BackendRegistry {
          (.cudaFused, "not built into this version")]
     }
 
+    /// The storage type used when a caller names none: float64 on the CPU, bfloat16 on a GPU.
+    public static func defaultDType(for choice: BackendChoice) -> DType {
+        switch choice {
+        case .cpu: return .float64
+        case .cudaAlternating, .cudaFused: return .bfloat16
+        case .automatic:
+            let gpu = availability().contains { $0.0 != .cpu && $0.1 == nil }
+            return gpu ? .bfloat16 : .float64
+        }
+    }
+
     public static func resolve(_ choice: BackendChoice, for problem: RecurrentProblem, dtype: DType) throws -> any RecurrentBackend {
         switch choice {
         case .cpu, .automatic:

@@ -83,8 +83,10 @@ public struct RecurrentProblem: Sendable {
             let expected = shape.lastStatesShape
             let withOne = [cell.states, batch, 1, heads, headDim]
             guard s0.shape == expected || s0.shape == withOne else {
+                // Name both accepted forms, so a caller holding upstream's [S, B, 1, N, D] sees it is fine too.
                 throw FlashRNNError.shape(tensor: "initial states",
-                                          expected: shapeText([("S", cell.states), ("B", batch), ("N", heads), ("D", headDim)]),
+                                          expected: shapeText([("S", cell.states), ("B", batch), ("N", heads), ("D", headDim)])
+                                              + " or " + shapeText([("S", cell.states), ("B", batch), ("1", nil), ("N", heads), ("D", headDim)]),
                                           actual: s0.shape, context: g)
             }
             self.initialStates = s0.reshaped(expected)

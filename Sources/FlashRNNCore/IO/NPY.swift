@@ -15,7 +15,8 @@ public enum NPY {
     /// Parses the bytes of an `.npy` file; `path` only names it in errors.
     public static func decode(_ bytes: [UInt8], path: String = "<npy>") throws -> Tensor {
         func fail(_ reason: String) -> FlashRNNError { .file(path: path, reason: "not a valid .npy file: \(reason)") }
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("the magic string \\x93NUMPY is missing") }
+        guard bytes.count >= 6, Array(bytes[0..<6]) == magic else { throw fail("the magic string \\x93NUMPY is missing") }
+        guard bytes.count >= 10 else { throw fail("truncated header") }
         let major = bytes[6]
         let headerLength: Int, headerStart: Int
         switch major {
@@ -54,9 +55,15 @@ public enum NPY {
             guard let value = Int(trimmed), value >= 0 else { throw fail("bad shape \(shapeText)") }
             shape.append(value)
         }
-        let count = shape.reduce(1, *)
+        // A hostile header can name more elements or bytes than Int holds; that is an error, not a trap.
+        var count = 1, expected = dtype.byteSize
+        for dimension in shape {
+            let (elements, elementsOverflow) = count.multipliedReportingOverflow(by: dimension)
+            let (byteCount, bytesOverflow) = expected.multipliedReportingOverflow(by: dimension)
+            guard !elementsOverflow, !bytesOverflow else { throw fail("bad shape \(shapeText): too many elements") }
+            count = elements; expected = byteCount
+        }
         let dataStart = headerStart + headerLength
-        let expected = count * dtype.byteSize
         guard bytes.count - dataStart == expected else {
             throw fail("shape \(shape) of \(dtype) needs \(expected) bytes of data, the file has \(bytes.count - dataStart)")
         }

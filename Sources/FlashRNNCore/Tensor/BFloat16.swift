@@ -18,7 +18,8 @@ public struct BFloat16: Sendable, Hashable, CustomStringConvertible {
         bitPattern = UInt16(truncatingIfNeeded: rounded >> 16)
     }
 
-    public init(_ value: Double) { self.init(Float(value)) }
+    /// Rounds once (see ``init(roundingDouble:)``); rounding through `Float` first could round twice.
+    public init(_ value: Double) { self.init(roundingDouble: value) }
 
     public var float: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
 

@@ -19,8 +19,9 @@ public enum DType: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .float64: value
         case .float32: Double(Float(value))
-        case .float16: Double(Float(Float16(Float(value))))
-        case .bfloat16: Double(BFloat16(Float(value)).float)
+        // One rounding from Double, like the storage conversion; going through Float would round twice.
+        case .float16: Double(Float(Float16(value)))
+        case .bfloat16: Double(BFloat16(roundingDouble: value).float)
         }
     }
 
