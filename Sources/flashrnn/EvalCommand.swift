@@ -12,11 +12,15 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "A checkpoint.safetensors written by flashrnn train.") var checkpoint: String
     @Option(help: "Evaluate up to this string length.") var maxLength: Int = 256
     @Option(help: "Evaluation strings per length bucket.") var evalSequences: Int = 512
-    @Option(help: "automatic (or auto), cpu, cudaAlternating, cudaFused.") var backend: String = "automatic"
+    @Option(help: "cpu, cuda-alternating, cuda-fused or auto.") var backend: BackendArgument = .auto
     @Option(help: "Seed of the evaluation strings.") var seed: UInt64 = 2
     @Option(help: "Where to write accuracy.svg (none when omitted).") var out: String?
 
     func run() throws {
+        try reportingTrainingErrors { try evaluate() }
+    }
+
+    private func evaluate() throws {
         let (config, metadata) = try Checkpoint.config(at: checkpoint)
         guard let taskName = metadata["task"], let task = StateTrackingTask(rawValue: taskName) else {
             throw ValidationError("\(checkpoint): the metadata names no known task (field task)")
@@ -24,9 +28,9 @@ struct EvalCommand: ParsableCommand {
         var trainLengths = 3...40
         if let text = metadata["train.lengths"], let dash = text.firstIndex(of: "-"),
            let lo = Int(text[..<dash]), let hi = Int(text[text.index(after: dash)...]), lo <= hi { trainLengths = lo...hi }
-        let model = try SequenceModel<Float>(config: config, backend: try parseBackend(backend), seed: 0)
+        let model = try SequenceModel<Float>(config: config, backend: backend.choice, seed: 0)
         try Checkpoint.load(into: model, from: checkpoint)
-        log("evaluating \(config) on \(task)")
+        trainingLog("evaluating \(config) on \(task)")
         let buckets = Evaluation.buckets(trainLengths: trainLengths, maxLength: max(maxLength, trainLengths.upperBound))
         let result = try Evaluation.run(model: model, task: task, buckets: buckets, sequencesPerBucket: evalSequences, seed: seed)
         print(Evaluation.table([(config.cell.rawValue, result)], trainLengths: trainLengths))
