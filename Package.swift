@@ -45,10 +45,16 @@ let package = Package(
         ),
         // The umbrella the users import: re-exports the core and chooses backends.
         .target(name: "FlashRNN", dependencies: ["FlashRNNCore", "FlashRNNCUDA"]),
+        // Layers, optimiser, checkpoints and the state-tracking tasks, on top of the umbrella.
+        .target(
+            name: "FlashRNNTraining",
+            dependencies: ["FlashRNN", .product(name: "RealModule", package: "swift-numerics")]
+        ),
         .executableTarget(
             name: "flashrnn",
             dependencies: [
                 "FlashRNN",
+                "FlashRNNTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +68,10 @@ let package = Package(
         .testTarget(
             name: "FlashRNNCUDATests",
             dependencies: ["FlashRNNCUDA", "FlashRNN"]
+        ),
+        .testTarget(
+            name: "FlashRNNTrainingTests",
+            dependencies: ["FlashRNNTraining", "FlashRNN"]
         ),
     ],
     swiftLanguageModes: [.v6]
