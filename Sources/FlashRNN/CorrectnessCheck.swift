@@ -34,7 +34,8 @@ public struct OutputJudgement: Sendable {
     public var name: String
     /// ‖out − ref64‖ / ‖ref64‖ (absolute ‖out − ref64‖ when ‖ref64‖ = 0).
     public var error: Double
-    /// The same measure for a float64 CPU run on inputs rounded to the dtype, outputs rounded too.
+    /// The same measure for a CPU run on inputs rounded to the dtype, outputs rounded too
+    /// (computed in float32 for float32, in float64 for float16 and bfloat16).
     public var roundedError: Double
     public var cap: Double
     /// NaN or Inf where the reference is finite.
@@ -133,7 +134,10 @@ public enum CorrectnessCheck {
     /// between dtypes of one input set.
     public static func run(_ c: CheckCase, inputs: Inputs, reference: Outputs) throws -> [OutputJudgement] {
         let roundedInputs = try inputs.rounded(to: c.dtype)
-        var rounded = try outputs(roundedInputs, cell: c.cell, options: c.options, dtype: .float64, backend: .cpu)
+        // The CPU run "in the dtype": it computes in float32 itself; float16 and bfloat16 it
+        // cannot compute in, so those run in float64 on rounded inputs.
+        let cpuType: DType = c.dtype == .float32 ? .float32 : .float64
+        var rounded = try outputs(roundedInputs, cell: c.cell, options: c.options, dtype: cpuType, backend: .cpu)
         rounded.values = rounded.values.map { $0.map { c.dtype.round($0) } }
         let gpu = try outputs(inputs, cell: c.cell, options: c.options, dtype: c.dtype, backend: c.backend)
         return zip(Outputs.names.indices, Outputs.names).map { i, name in

@@ -12,8 +12,8 @@ struct TrainCommand: ParsableCommand {
         modular: digits; the label is their sum (or, with --op product, product) modulo 5 so far.
 
         Trains on lengths 3–40, then reports accuracy per length bucket up to --max-length, \
-        writes accuracy.svg and checkpoint.safetensors to --out. --contrast also trains the \
-        linear diagonal recurrence the same way and puts it in the same table and plot.
+        writes accuracy.svg and checkpoint.safetensors to --out. Unless --no-contrast is given, \
+        the linear diagonal recurrence is trained the same way and put in the same table and plot.
         """
     )
 
@@ -34,7 +34,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "cpu, cuda-alternating, cuda-fused or auto.") var backend: BackendArgument = .auto
     @Option(help: "Seed of the data, the initialisation and the evaluation.") var seed: UInt64 = 1
     @Option(help: "Where to write checkpoint.safetensors and accuracy.svg.") var out: String = "train-out"
-    @Flag(help: "Also train the linear diagonal recurrence the same way, for contrast.") var contrast = false
+    @Flag(inversion: .prefixedNo, help: "Also train the linear diagonal recurrence the same way, for contrast.")
+    var contrast = true
 
     func run() throws {
         try reportingTrainingErrors { try train() }

@@ -1,9 +1,9 @@
 /// Small dense matrix products for the CPU backend, on raw pointers so the inner loops
 /// vectorise. Row-major throughout; `ld*` are row strides in elements.
 
-/// `C[M×N] = A[M×K] · B[K×N]` (or `+=` when `accumulate`).
-@inline(__always)
-func matrixProduct<F: BinaryFloatingPoint>(
+/// `C[M×N] = A[M×K] · B[K×N]` (or `+=` when `accumulate`). Public for the training layers.
+@inlinable @inline(__always)
+public func matrixProduct<F: BinaryFloatingPoint>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<F>, lda: Int,
     b: UnsafePointer<F>, ldb: Int,
