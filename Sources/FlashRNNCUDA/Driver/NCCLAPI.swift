@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Where to look for NCCL (`libnccl.so.2`), in the same order as ``LibrarySearch`` uses for the
+/// other CUDA libraries:
+/// 1. `FLASHRNN_LIBNCCL` naming the file;
+/// 2. `$CUDA_HOME/lib64`, `$CUDA_PATH/lib64`, `/usr/local/cuda/lib64`;
+/// 3. the loader's default search by soname;
+/// 4. NVIDIA's wheel (`nvidia/nccl/lib`) in the Python site-packages folders ``LibrarySearch`` finds.
+///
+/// Kept apart from ``CUDALibraryKind`` because NCCL is optional: single-GPU training never needs it,
+/// and the kinds there are all loaded by the single-GPU path.
+public struct NCCLLibrarySearch: Sendable {
+    public static let environmentVariable = "FLASHRNN_LIBNCCL"
+    static let sonames = ["libnccl.so.2", "libnccl.so"]
+    static let wheelPaths = ["nvidia/nccl/lib/libnccl.so.2"]
+
+    public var environment: [String: String]
+    public var sitePackages: [String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, sitePackages: [String]? = nil) {
+        self.environment = environment
+        self.sitePackages = sitePackages ?? LibrarySearch.discoverSitePackages(environment)
+    }
+
+    /// Candidate files or sonames in search order; a candidate containing `/` is a path.
+    public var candidates: [String] {
+        var result: [String] = []
+        if let named = environment[Self.environmentVariable], !named.isEmpty { result.append(named) }
+        var roots: [String] = []
+        for variable in ["CUDA_HOME", "CUDA_PATH"] {
+            if let root = environment[variable], !root.isEmpty { roots.append(root) }
+        }
+        roots.append("/usr/local/cuda")
+        for root in roots {
+            for soname in Self.sonames { result.append("\(root)/lib64/\(soname)") }
+        }
+        result += Self.sonames
+        for site in sitePackages {
+            for path in Self.wheelPaths { result.append("\(site)/\(path)") }
+        }
+        var seen = Set<String>()
+        return result.filter { seen.insert($0).inserted }
+    }
+}
+
+/// A failed NCCL call, worded like the other CUDA errors: `ncclAllReduce failed: invalid usage (5)`.
+/// Its own type so that ``CUDAError``'s exhaustive switches elsewhere stay untouched.
+public struct NCCLError: Error, Sendable, CustomStringConvertible {
+    public let call: String
+    public let code: Int32
+    public let message: String
+    public var description: String { "\(call) failed: \(message) (\(code))" }
+}
+
+/// NCCL's opaque unique id (`ncclUniqueId`, 128 bytes), passed by value to `ncclCommInitRank`.
+public struct NCCLUniqueId: Sendable {
+    public static let byteCount = 128
+    public var bytes = [UInt8](repeating: 0, count: byteCount)
+    public init() {}
+}
+
+/// NCCL, resolved from `libnccl.so.2` with `dlsym`. Opened with `dlopen` and never closed:
+/// communicators and NCCL's proxy threads may outlive any one caller.
+public final class NCCLAPI: @unchecked Sendable {
+    public typealias Comm = OpaquePointer?
+    /// The candidate that loaded.
+    public let path: String
+    let handle: UnsafeMutableRawPointer
+
+    let ncclGetVersion: @convention(c) (UnsafeMutablePointer<Int32>) -> Int32
+    /// Writes the 128-byte `ncclUniqueId` (see ``NCCLUniqueId``) through the pointer.
+    let ncclGetUniqueId: @convention(c) (UnsafeMutableRawPointer) -> Int32
+    /// Resolved but not typed: it takes the 128-byte `ncclUniqueId` by value, which a Swift
+    /// `@convention(c)` type cannot express (a Swift struct is not C-representable). Only the
+    /// one-process-per-GPU or multi-host path needs it; calling it will go through a small C shim.
+    /// The one-process design uses ``ncclCommInitAll`` instead.
+    let ncclCommInitRank: UnsafeMutableRawPointer
+    let ncclCommInitAll: @convention(c) (UnsafeMutablePointer<Comm>, Int32, UnsafePointer<Int32>?) -> Int32
+    /// (sendbuff, recvbuff, count, datatype, op, comm, stream)
+    let ncclAllReduce: @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int, Int32, Int32, Comm,
+                                       OpaquePointer?) -> Int32
+    let ncclCommDestroy: @convention(c) (Comm) -> Int32
+    let ncclGetErrorString: @convention(c) (Int32) -> UnsafePointer<CChar>?
+    let ncclGroupStart: @convention(c) () -> Int32
+    let ncclGroupEnd: @convention(c) () -> Int32
+
+    /// `ncclDataType_t` and `ncclRedOp_t` values we use (nccl.h).
+    public static let float32: Int32 = 7, float64: Int32 = 8
+    public static let sum: Int32 = 0
+
+    /// Opens the first candidate that loads; the error lists every candidate tried and why it failed.
+    public static func open(search: NCCLLibrarySearch = NCCLLibrarySearch()) throws -> NCCLAPI {
+        var failures: [String] = []
+        for candidate in search.candidates {
+            if candidate.contains("/"), !FileManager.default.fileExists(atPath: candidate) {
+                failures.append("\(candidate): no such file")
+                continue
+            }
+            if let handle = dlopen(candidate, RTLD_NOW | RTLD_GLOBAL) {
+                return try NCCLAPI(path: candidate, handle: handle)
+            }
+            failures.append("\(candidate): \(String(cString: dlerror()))")
+        }
+        throw CUDAError.libraryMissing(library: "libnccl", tried: failures,
+                                       hint: "set \(NCCLLibrarySearch.environmentVariable) to the library file, or CUDA_HOME to the toolkit")
+    }
+
+    init(path: String, handle: UnsafeMutableRawPointer) throws {
+        self.path = path; self.handle = handle
+        func f<T>(_ name: String) throws -> T {
+            guard let pointer = dlsym(handle, name) else { throw CUDAError.symbolMissing(library: path, symbol: name) }
+            return unsafeBitCast(pointer, to: T.self)
+        }
+        ncclGetVersion = try f("ncclGetVersion")
+        ncclGetUniqueId = try f("ncclGetUniqueId")
+        ncclCommInitRank = try f("ncclCommInitRank")  // a raw address; f's bit cast is the identity here
+        ncclCommInitAll = try f("ncclCommInitAll")
+        ncclAllReduce = try f("ncclAllReduce")
+        ncclCommDestroy = try f("ncclCommDestroy")
+        ncclGetErrorString = try f("ncclGetErrorString")
+        ncclGroupStart = try f("ncclGroupStart")
+        ncclGroupEnd = try f("ncclGroupEnd")
+    }
+
+    /// Throws a ``CUDAError`` naming `call` unless `result` is ncclSuccess.
+    func check(_ result: Int32, _ call: String) throws {
+        guard result != 0 else { return }
+        let message = ncclGetErrorString(result).map { String(cString: $0) } ?? "NCCL error"
+        throw NCCLError(call: call, code: result, message: message)
+    }
+
+    /// `major.minor.patch`, decoded from NCCL's integer (`major*10000 + minor*100 + patch` since 2.9).
+    public func version() throws -> String {
+        var code: Int32 = 0
+        try check(ncclGetVersion(&code), "ncclGetVersion")
+        return "\(code / 10000).\(code / 100 % 100).\(code % 100)"
+    }
+
+    /// A fresh id for ``ncclCommInitRank`` (made by rank 0 and shared with the others).
+    public func uniqueId() throws -> NCCLUniqueId {
+        var id = NCCLUniqueId()
+        try id.bytes.withUnsafeMutableBytes { buffer in
+            try check(ncclGetUniqueId(buffer.baseAddress!), "ncclGetUniqueId")
+        }
+        return id
+    }
+}
