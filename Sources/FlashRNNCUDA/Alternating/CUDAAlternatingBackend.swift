@@ -120,14 +120,8 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         }
         try runtime.launch(graph)
 
-        var statesTensor = Tensor(shape: shape.statesShape, storage: .device(states))
-        var lastTensor = Tensor(shape: shape.lastStatesShape, storage: .device(last))
-        if hostOutputs {
-            statesTensor = try statesTensor.onHost()
-            lastTensor = try lastTensor.onHost()
-        } else {
-            try runtime.synchronize()
-        }
+        let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
+                                                                    hostOutputs: hostOutputs)
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: dtype, backend: self,
                               saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))

@@ -91,14 +91,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
         try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
                            sharedBytes: variant.forwardSharedBytes, arguments: [p])
 
-        var statesTensor = Tensor(shape: shape.statesShape, storage: .device(states))
-        var lastTensor = Tensor(shape: shape.lastStatesShape, storage: .device(last))
-        if hostOutputs {
-            statesTensor = try statesTensor.onHost()
-            lastTensor = try lastTensor.onHost()
-        } else {
-            try runtime.synchronize()
-        }
+        let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
+                                                                    hostOutputs: hostOutputs)
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: dtype, backend: self,
                               saved: FusedSaved(wx: wx, r: r, s0: s0, states32: states32!, pre: pre!, hostOutputs: hostOutputs))
