@@ -207,17 +207,8 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         try runtime.launch(kernels.convert, grid: Self.gridStride(GT * N * D), block: (256, 1, 1),
                            arguments: [db32.address, db.address, Int64(GT * N * D)])
 
-        var gradients = Gradients(
-            dWx: Tensor(shape: problem.wx.shape, storage: .device(dWx)),
-            dR: Tensor(shape: shape.rShape, storage: .device(dR)),
-            db: Tensor(shape: shape.bShape, storage: .device(db)),
-            dInitialStates: Tensor(shape: shape.lastStatesShape, storage: .device(dInitial)))
-        if saved.hostOutputs {
-            gradients = Gradients(dWx: try gradients.dWx.onHost(), dR: try gradients.dR.onHost(),
-                                  db: try gradients.db.onHost(), dInitialStates: try gradients.dInitialStates.onHost())
-        } else {
-            try runtime.synchronize()
-        }
+        let gradients = try runtime.backwardOutputs(dWx: dWx, wxShape: problem.wx.shape, dR: dR, db: db, dInitial: dInitial,
+                                                    shape: shape, hostOutputs: saved.hostOutputs)
         // The work buffers must outlive the graph's use of them.
         withExtendedLifetime((rT, dPre32, dDirect32, db32, dR32, dS, dL, saved)) {}
         return gradients

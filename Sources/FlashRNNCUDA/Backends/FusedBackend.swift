@@ -168,17 +168,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
         try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
                            block: (256, 1, 1), arguments: [w])
 
-        var gradients = Gradients(
-            dWx: Tensor(shape: problem.wx.shape, storage: .device(dWx)),
-            dR: Tensor(shape: shape.rShape, storage: .device(dR)),
-            db: Tensor(shape: shape.bShape, storage: .device(db)),
-            dInitialStates: Tensor(shape: shape.lastStatesShape, storage: .device(dInitial)))
-        if saved.hostOutputs {
-            gradients = Gradients(dWx: try gradients.dWx.onHost(), dR: try gradients.dR.onHost(),
-                                  db: try gradients.db.onHost(), dInitialStates: try gradients.dInitialStates.onHost())
-        } else {
-            try runtime.synchronize()
-        }
+        let gradients = try runtime.backwardOutputs(dWx: dWx, wxShape: problem.wx.shape, dR: dR, db: db, dInitial: dInitial,
+                                                    shape: shape, hostOutputs: saved.hostOutputs)
         // Work buffers must outlive the kernels that use them (host copies above synchronize).
         withExtendedLifetime((dGR, db32, dR32, dS, dL, saved)) {}
         return gradients

@@ -12,3 +12,17 @@ extension CUDARuntime {
         return (statesTensor, lastTensor)
     }
 }
+
+extension CUDARuntime {
+    /// A backend's gradients as tensors, handed over like ``forwardOutputs(states:last:shape:hostOutputs:)``.
+    func backwardOutputs(dWx: CUDABuffer, wxShape: [Int], dR: CUDABuffer, db: CUDABuffer, dInitial: CUDABuffer,
+                         shape: ProblemShape, hostOutputs: Bool) throws -> Gradients {
+        let tensors = [Tensor(shape: wxShape, storage: .device(dWx)),
+                       Tensor(shape: shape.rShape, storage: .device(dR)),
+                       Tensor(shape: shape.bShape, storage: .device(db)),
+                       Tensor(shape: shape.lastStatesShape, storage: .device(dInitial))]
+        let handed = hostOutputs ? try tensors.map { try $0.onHost() } : tensors
+        if !hostOutputs { try synchronize() }
+        return Gradients(dWx: handed[0], dR: handed[1], db: handed[2], dInitialStates: handed[3])
+    }
+}
