@@ -251,7 +251,7 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
     #pragma unroll
     for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
     float next[4];
-    Cell::forward(pre, previous, next);
+    Cell::template forward<typename S::Math>(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
     #pragma unroll
     for (int s = 0; s < Cell::kStates; ++s) {
@@ -417,11 +417,11 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     if (p->hasForwardClip) {
         // The clamp passes gradient only where it did not bind.
         float next[4];
-        Cell::forward(pre, previous, next);
+        Cell::template forward<typename S::Math>(pre, previous, next);
         if (fabsf(next[0]) > p->forwardClip) dNew[0] = 0.0f;
     }
     float dPreOut[4], dPrevious[4];
-    Cell::backward(pre, previous, dNew, dPreOut, dPrevious);
+    Cell::template backward<typename S::Math>(pre, previous, dNew, dPreOut, dPrevious);
     #pragma unroll
     for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd] = dPreOut[k];
     const long long to = (t & 1) * slot;

@@ -5,7 +5,8 @@
 //   kRecurrentGateOffset, kInputGateOffset     (where the R and Wx gates sit among the G_T pre-activations)
 //   forward(pre[G_T], previous[S]) -> next[S]
 //   backward(pre[G_T], previous[S], dNew[S]) -> dPre[G_T], dPrevious[S]   (recomputes what it needs)
-// Arrays are float[4] (the largest G_T and S); unused entries are zero. Arithmetic is float32.
+// Arrays are float[4] (the largest G_T and S); unused entries are zero. Arithmetic is float32;
+// forward/backward/gates take the transcendental policy M (cell_math.cuh), accurate by default.
 // FLASHRNN_HD lets the same code compile for the host, so tests can pin the twins together.
 #pragma once
 
@@ -13,18 +14,4 @@
 #define FLASHRNN_HD __device__ __forceinline__
 #endif
 
-namespace flashrnn {
-
-FLASHRNN_HD float sigmoid(float x) {
-    // Split by sign so exp never overflows.
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    const float e = expf(x);
-    return e / (1.0f + e);
-}
-
-// log σ(x) = min(x, 0) − log(1 + exp(−|x|)), without overflow or cancellation.
-FLASHRNN_HD float log_sigmoid(float x) {
-    return fminf(x, 0.0f) - log1pf(expf(-fabsf(x)));
-}
-
-}  // namespace flashrnn
+#include "cell_math.cuh"

@@ -8,16 +8,18 @@ struct ElmanCell {
     static constexpr int kGatesR = 1, kGatesW = 1, kGatesT = 1, kStates = 1;
     static constexpr int kRecurrentGateOffset = 0, kInputGateOffset = 0;
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        next[0] = tanhf(pre[0]);
+        next[0] = M::tanh(pre[0]);
         next[1] = 0.0f;
         next[2] = 0.0f;
         next[3] = 0.0f;
     }
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const float h = tanhf(pre[0]);
+        const float h = M::tanh(pre[0]);
         dPre[0] = dNew[0] * (1.0f - h * h);
         dPre[1] = 0.0f;
         dPre[2] = 0.0f;

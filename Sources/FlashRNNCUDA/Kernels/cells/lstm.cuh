@@ -8,20 +8,22 @@ struct LSTMCell {
     static constexpr int kGatesR = 4, kGatesW = 4, kGatesT = 4, kStates = 2;
     static constexpr int kRecurrentGateOffset = 0, kInputGateOffset = 0;
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        const float i = sigmoid(pre[0]), f = sigmoid(pre[1]), z = tanhf(pre[2]), o = sigmoid(pre[3]);
+        const float i = M::sigmoid(pre[0]), f = M::sigmoid(pre[1]), z = M::tanh(pre[2]), o = M::sigmoid(pre[3]);
         const float c = f * previous[1] + i * z;
-        next[0] = o * tanhf(c);
+        next[0] = o * M::tanh(c);
         next[1] = c;
         next[2] = 0.0f;
         next[3] = 0.0f;
     }
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const float i = sigmoid(pre[0]), f = sigmoid(pre[1]), z = tanhf(pre[2]), o = sigmoid(pre[3]);
+        const float i = M::sigmoid(pre[0]), f = M::sigmoid(pre[1]), z = M::tanh(pre[2]), o = M::sigmoid(pre[3]);
         const float c = f * previous[1] + i * z;
-        const float tc = tanhf(c);
+        const float tc = M::tanh(c);
         const float dh = dNew[0];
         const float dc = dNew[1] + dh * o * (1.0f - tc * tc);
         dPre[0] = dc * z * i * (1.0f - i);

@@ -11,21 +11,23 @@ struct SLSTMCell {
 
     struct Gates { float i, f, z, o, m; };
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static Gates gates(const float (&pre)[4], const float (&previous)[4]) {
-        const float log_f = log_sigmoid(pre[1]) + previous[3];
+        const float log_f = M::log_sigmoid(pre[1]) + previous[3];
         // A fresh state (n == 0) takes the input gate's stabiliser, per element.
         const float m = previous[2] == 0.0f ? pre[0] : fmaxf(pre[0], log_f);
         Gates g;
-        g.i = fminf(expf(pre[0] - m), 1.0f);
-        g.f = fminf(expf(log_f - m), 1.0f);
-        g.z = tanhf(pre[2]);
-        g.o = sigmoid(pre[3]);
+        g.i = fminf(M::exp(pre[0] - m), 1.0f);
+        g.f = fminf(M::exp(log_f - m), 1.0f);
+        g.z = M::tanh(pre[2]);
+        g.o = M::sigmoid(pre[3]);
         g.m = m;
         return g;
     }
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        const Gates g = gates(pre, previous);
+        const Gates g = gates<M>(pre, previous);
         const float c = g.f * previous[1] + g.i * g.z;
         const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
         next[0] = g.o * c / n;
@@ -34,9 +36,10 @@ struct SLSTMCell {
         next[3] = g.m;
     }
 
+    template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const Gates g = gates(pre, previous);
+        const Gates g = gates<M>(pre, previous);
         const float c = g.f * previous[1] + g.i * g.z;
         const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
         const float h = g.o * c / n;
@@ -44,7 +47,7 @@ struct SLSTMCell {
         const float dc = dNew[1] + dh * g.o / n;
         const float dn = dNew[2] - dh * h / n;
         dPre[0] = g.i * (g.z * dc + dn);
-        dPre[1] = g.f * (dc * previous[1] + dn * previous[2]) * (1.0f - sigmoid(pre[1]));
+        dPre[1] = g.f * (dc * previous[1] + dn * previous[2]) * (1.0f - M::sigmoid(pre[1]));
         dPre[2] = dc * g.i * (1.0f - g.z * g.z);
         dPre[3] = dh * (c / n) * g.o * (1.0f - g.o);
         dPrevious[0] = 0.0f;

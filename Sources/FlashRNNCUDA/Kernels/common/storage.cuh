@@ -1,9 +1,11 @@
-// Storage types: how a kernel loads and stores float32/float16/bfloat16 elements.
+// Storage types: how a kernel loads and stores float32/float16/bfloat16 elements, and which
+// transcendental policy (cells/cell_math.cuh) its cells use.
 //
 // No CUDA headers are included (NVRTC then needs no include path): half types are plain
 // 16-bit integers, converted with inline PTX `cvt` (round to nearest even), so the same
 // source compiles on any machine that has only libnvrtc.
 #pragma once
+#include "cells/cell_math.cuh"
 
 namespace flashrnn {
 
@@ -13,6 +15,7 @@ struct alignas(8) Bits64 { unsigned int x, y; };
 
 struct F32 {
     typedef float Bits;
+    using Math = AccurateMath;
     static constexpr const char* name = "float32";
     __device__ __forceinline__ static float load(const Bits* p) { return *p; }
     __device__ __forceinline__ static void store(Bits* p, float v) { *p = v; }
@@ -25,6 +28,7 @@ struct F32 {
 
 struct F16 {
     typedef unsigned short Bits;
+    using Math = ApproximateMath;
     __device__ __forceinline__ static float widen(unsigned short h) {
         float f;
         asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
@@ -48,6 +52,7 @@ struct F16 {
 
 struct BF16 {
     typedef unsigned short Bits;
+    using Math = ApproximateMath;
     __device__ __forceinline__ static float load(const Bits* p) {
         return __uint_as_float(static_cast<unsigned int>(*p) << 16);
     }

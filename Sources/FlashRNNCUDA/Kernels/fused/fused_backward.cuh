@@ -176,11 +176,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             if (hasForwardClip) {
                 // The clamp passes gradient only where it did not bind.
                 float h[4];
-                Cell::forward(pre[e], previous[e], h);
+                Cell::template forward<typename S::Math>(pre[e], previous[e], h);
                 if (fabsf(h[0]) > forwardClip) dNew[0] = 0.0f;
             }
             float dPre[4], dPrevious[4];
-            Cell::backward(pre[e], previous[e], dNew, dPre, dPrevious);
+            Cell::template backward<typename S::Math>(pre[e], previous[e], dNew, dPre, dPrevious);
             if (!valid[e]) {
 #pragma unroll
                 for (int k = 0; k < 4; ++k) { dPre[k] = 0.0f; dPrevious[k] = 0.0f; }

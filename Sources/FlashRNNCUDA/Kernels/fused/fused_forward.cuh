@@ -172,7 +172,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
             float next[4];
-            Cell::forward(pre, state[e], next);
+            Cell::template forward<typename S::Math>(pre, state[e], next);
             if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
             if (!valid[e]) {
 #pragma unroll

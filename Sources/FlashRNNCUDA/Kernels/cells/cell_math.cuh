@@ -1,0 +1,62 @@
+// Transcendental functions for the cell structs, as two interchangeable policies.
+//
+// AccurateMath: the libm functions (float32 storage, where the check's bound is 1e-5 and within
+// 2x of the CPU float32 backend). ApproximateMath: the special-function unit's ex2/rcp/lg2
+// approximations (about 2 ulp, absolute error ~1e-7 on sigmoid and tanh), far inside the
+// float16/bfloat16 bounds, with no branches and no division fix-ups. The storage type chooses
+// (`S::Math` in common/storage.cuh); the cells take the policy as a template argument.
+// Guarded by a macro, not #pragma once: NVRTC sees this file under two include names.
+#ifndef FLASHRNN_CELL_MATH_CUH
+#define FLASHRNN_CELL_MATH_CUH
+
+#ifndef FLASHRNN_HD
+#define FLASHRNN_HD __device__ __forceinline__
+#endif
+
+namespace flashrnn {
+
+struct AccurateMath {
+    FLASHRNN_HD static float exp(float x) { return expf(x); }
+    FLASHRNN_HD static float tanh(float x) { return tanhf(x); }
+    FLASHRNN_HD static float sigmoid(float x) {
+        // Split by sign so exp never overflows.
+        if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+        const float e = expf(x);
+        return e / (1.0f + e);
+    }
+    // log σ(x) = min(x, 0) − log(1 + exp(−|x|)), without overflow or cancellation.
+    FLASHRNN_HD static float log_sigmoid(float x) { return fminf(x, 0.0f) - log1pf(expf(-fabsf(x))); }
+};
+
+#ifdef __CUDA_ARCH__
+struct ApproximateMath {
+    static constexpr float kLog2E = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
+    __device__ __forceinline__ static float ex2(float x) {
+        float y;
+        asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+        return y;
+    }
+    __device__ __forceinline__ static float rcp(float x) {
+        float y;
+        asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+        return y;
+    }
+    __device__ __forceinline__ static float lg2(float x) {
+        float y;
+        asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+        return y;
+    }
+    __device__ __forceinline__ static float exp(float x) { return ex2(x * kLog2E); }
+    // exp(−x) → ∞ for very negative x gives rcp(∞) = 0, the right limit: no sign split needed.
+    __device__ __forceinline__ static float sigmoid(float x) { return rcp(1.0f + ex2(-x * kLog2E)); }
+    // tanh x = 1 − 2 / (1 + e^{2x}); both limits (±1) come out exactly.
+    __device__ __forceinline__ static float tanh(float x) { return 1.0f - 2.0f * rcp(1.0f + ex2(2.0f * kLog2E * x)); }
+    __device__ __forceinline__ static float log_sigmoid(float x) {
+        return fminf(x, 0.0f) - kLn2 * lg2(1.0f + ex2(-fabsf(x) * kLog2E));
+    }
+};
+#endif
+
+}  // namespace flashrnn
+
+#endif  // FLASHRNN_CELL_MATH_CUH
