@@ -180,12 +180,13 @@ public final class NCCLAPI: @unchecked Sendable {
         try check(ncclCommDestroy(comm), "ncclCommDestroy")
     }
 
-    /// Enqueues an in-place sum of `count` elements of `dataType` at `address` on `stream`.
+    /// Enqueues the sum over ranks of `count` elements of `dataType` at device address `source`
+    /// into `destination` (the same address for in place) on `stream`.
     /// Between ``groupStart()`` and ``groupEnd()`` when one thread drives several ranks.
-    public func allReduceSumInPlace(_ address: UInt64, count: Int, dataType: Int32, comm: Comm,
-                                    stream: OpaquePointer?) throws {
-        let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address))
-        try check(ncclAllReduce(pointer, pointer, count, dataType, Self.sum, comm, stream), "ncclAllReduce")
+    public func allReduceSum(_ source: UInt64, into destination: UInt64, count: Int, dataType: Int32, comm: Comm,
+                             stream: OpaquePointer?) throws {
+        try check(ncclAllReduce(UnsafeRawPointer(bitPattern: UInt(source)), UnsafeMutableRawPointer(bitPattern: UInt(destination)),
+                                count, dataType, Self.sum, comm, stream), "ncclAllReduce")
     }
 
     public func groupStart() throws { try check(ncclGroupStart(), "ncclGroupStart") }

@@ -23,6 +23,11 @@ public final class NCCLCommunicator: @unchecked Sendable {
 
     public var ranks: Int { runtimes.count }
 
+    /// When false, each sum reads the staged buckets and writes a second, NaN-filled region: with
+    /// one rank an in-place sum is the identity whether or not NCCL ran, so checks use this to
+    /// see NCCL's result written. Training keeps it true (half the staging memory, no fill).
+    public var inPlace = true
+
     /// CUDA devices this process can see, or the reason CUDA is unavailable (thrown).
     public static func deviceCount() throws -> Int {
         let runtime = try CUDARuntime.get()
@@ -73,16 +78,21 @@ public final class NCCLCommunicator: @unchecked Sendable {
         let elementBytes = MemoryLayout<T>.stride
         lock.lock(); defer { lock.unlock() }
 
+        // The result region: the staged buckets themselves, or the 8-byte aligned region after them.
+        let resultOffset = inPlace ? 0 : (total * elementBytes + 7) / 8 * 8
+        let neededBytes = resultOffset + total * elementBytes
+
         // Copy in: one upload per rank of its buckets laid end to end.
         var buffers: [CUDABuffer] = []
         for (r, runtime) in runtimes.enumerated() {
             try runtime.makeCurrent()
-            if staging[r] == nil || staging[r]!.byteCount < total * elementBytes {
-                staging[r] = try CUDABuffer(runtime: runtime, dtype: .float64, count: (total * elementBytes + 7) / 8)
+            if staging[r] == nil || staging[r]!.byteCount < neededBytes {
+                staging[r] = try CUDABuffer(runtime: runtime, dtype: .float64, count: (neededBytes + 7) / 8)
             }
             let buffer = staging[r]!
             let flat = Array(buckets[r].joined())
             try flat.withUnsafeBytes { try runtime.upload($0.baseAddress!, to: buffer.address, bytes: $0.count) }
+            if !inPlace { try runtime.fill32(buffer.address + UInt64(resultOffset), pattern: 0x7fc0_0000, count: neededBytes / 4 - resultOffset / 4) }
             buffers.append(buffer)
         }
         // One group for every rank and bucket: a single thread may drive all ranks only inside a group.
@@ -92,8 +102,9 @@ public final class NCCLCommunicator: @unchecked Sendable {
             var offset = 0
             for size in sizes {
                 do {
-                    try nccl.allReduceSumInPlace(buffers[r].address + UInt64(offset * elementBytes), count: size,
-                                                 dataType: dataType, comm: comms[r], stream: runtime.stream)
+                    let source = buffers[r].address + UInt64(offset * elementBytes)
+                    try nccl.allReduceSum(source, into: source + UInt64(resultOffset), count: size,
+                                          dataType: dataType, comm: comms[r], stream: runtime.stream)
                 } catch { failure = error; break outer }
                 offset += size
             }
@@ -104,7 +115,9 @@ public final class NCCLCommunicator: @unchecked Sendable {
         for (r, runtime) in runtimes.enumerated() {
             try runtime.makeCurrent()
             var flat = [T](unsafeUninitializedCapacity: total) { _, count in count = total }
-            try flat.withUnsafeMutableBytes { try runtime.download(buffers[r].address, to: $0.baseAddress!, bytes: $0.count) }
+            try flat.withUnsafeMutableBytes {
+                try runtime.download(buffers[r].address + UInt64(resultOffset), to: $0.baseAddress!, bytes: $0.count)
+            }
             var offset = 0
             for (k, size) in sizes.enumerated() {
                 buckets[r][k] = Array(flat[offset..<(offset + size)])

@@ -42,15 +42,22 @@ public enum NCCLKnownSumCheck {
         return nil
     }
 
-    /// The check over the first `gpus` devices through NCCL; one line per element type, throws on a mismatch.
+    /// The check over the first `gpus` devices through NCCL, in place and into a NaN-filled second
+    /// region; one line per element type and placement, throws on a mismatch.
     public static func run(gpus: Int) throws -> [String] {
         let allReduce = try MultiGPURequest.allReduce(gpus: gpus)
-        let nccl = allReduce.communicator.nccl
-        var lines = ["nccl \(try nccl.version()) (\(nccl.path)), \(gpus) rank(s), buckets of \(bucketSizes) elements"]
-        for (name, result) in [("float32", try mismatch(allReduce, as: Float.self)),
-                               ("float64", try mismatch(allReduce, as: Double.self))] {
-            if let result { throw TrainingError.invalidConfig("nccl-check \(name): \(result)") }
-            lines.append("\(name): every rank holds the exact sum")
+        let communicator = allReduce.communicator
+        var lines = ["nccl \(try communicator.nccl.version()) (\(communicator.nccl.path)), \(gpus) rank(s), "
+                     + "buckets of \(bucketSizes) elements"]
+        defer { communicator.inPlace = true }
+        for inPlace in [false, true] {
+            communicator.inPlace = inPlace
+            let placement = inPlace ? "in place" : "out of place, into NaN"
+            for (name, result) in [("float32", try mismatch(allReduce, as: Float.self)),
+                                   ("float64", try mismatch(allReduce, as: Double.self))] {
+                if let result { throw TrainingError.invalidConfig("nccl-check \(name) \(placement): \(result)") }
+                lines.append("\(name) \(placement): every rank holds the exact sum")
+            }
         }
         return lines
     }
