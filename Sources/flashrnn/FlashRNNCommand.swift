@@ -9,6 +9,7 @@ struct FlashRNNCommand: ParsableCommand {
         version: FlashRNNVersion.string,
         // One file per subcommand: Sources/flashrnn/<Name>Command.swift
         subcommands: [RunCommand.self, InfoCommand.self, BenchCommand.self, CheckCommand.self,
-                      CompileKernelsCommand.self, GPUBenchCommand.self, TrainCommand.self, EvalCommand.self]
+                      CompileKernelsCommand.self, GPUBenchCommand.self, TrainCommand.self, EvalCommand.self,
+                      NCCLCheckCommand.self]
     )
 }

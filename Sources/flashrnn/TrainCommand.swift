@@ -36,6 +36,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Where to write checkpoint.safetensors and accuracy.svg.") var out: String = "train-out"
     @Flag(inversion: .prefixedNo, help: "Also train the linear diagonal recurrence the same way, for contrast.")
     var contrast = true
+    @Option(help: "GPUs to split each batch over (one replica each, gradients summed through NCCL); 1 trains as without the flag.")
+    var gpus: Int = 1
+    @Flag(help: "Sum the gradients through NCCL even with --gpus 1 (one rank), to check the NCCL path against the plain run.")
+    var nccl = false
+    @Option(help: "Seconds between progress lines; 0 logs every step (to compare two runs step by step).")
+    var reportEvery: Double = 1
 
     func run() throws {
         try reportingTrainingErrors { try train() }
@@ -71,9 +77,12 @@ struct TrainCommand: ParsableCommand {
         var results: [(name: String, buckets: [Evaluation.Bucket])] = []
         let buckets = Evaluation.buckets(trainLengths: options.trainLengths, maxLength: maxLength)
         for run in runs {
-            let trainer = try Trainer(options: run)
+            let trainer: any TrainingLoop = gpus == 1 && !nccl
+                ? try Trainer(options: run)
+                : try DataParallelTrainer(options: run, allReduce: try MultiGPURequest.allReduce(gpus: gpus))
+            if gpus > 1 || nccl { trainingLog("gradients summed through NCCL over \(gpus) GPU(s), \(run.batch / gpus)+ strings each") }
             trainingLog("training \(run.modelConfig) (\(trainer.model.parameterCount) parameters) on \(run.task), lengths \(run.trainLengths.lowerBound)–\(run.trainLengths.upperBound), \(run.steps) steps of \(run.batch), seed \(run.seed)")
-            let seconds = try trainer.train { p in
+            let seconds = try trainer.train(reportEvery: reportEvery) { p in
                 trainingLog(String(format: "step %5d/%d  loss %.4f  acc %5.1f%%  %6.0f seq/s  %@ elapsed  %@ left",
                            p.step, p.steps, p.loss, 100 * p.accuracy, p.sequencesPerSecond,
                            durationText(p.elapsedSeconds), durationText(p.secondsLeft)))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FlashRNNCUDA
 
@@ -14,6 +15,20 @@ import Testing
         let wheel = c.firstIndex(of: "/venv/site-packages/nvidia/nccl/lib/libnccl.so.2")!
         #expect(home < usrLocal && usrLocal < soname && soname < wheel)
         #expect(Set(c).count == c.count)
+    }
+
+    /// NCCL comes with a framework's wheels: the Python of a virtual environment on `PATH` is
+    /// searched too, and the CUDA 13 wheel layout (`nvidia/cu13/lib`) after the older one.
+    @Test func wheelsOfThePythonOnPathAreSearched() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("nccl-search-\(getpid())").path
+        let site = "\(prefix)/lib/python3.12/site-packages"
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let search = NCCLLibrarySearch(environment: ["PATH": "/usr/bin:\(prefix)/bin:/nowhere/bin"])
+        let c = search.candidates
+        let old = try #require(c.firstIndex(of: "\(site)/nvidia/nccl/lib/libnccl.so.2"))
+        let cu13 = try #require(c.firstIndex(of: "\(site)/nvidia/cu13/lib/libnccl.so.2"))
+        #expect(c.firstIndex(of: "libnccl.so.2")! < old && old < cu13)
     }
 
     @Test func aMissingNamedFileIsReportedByPath() {

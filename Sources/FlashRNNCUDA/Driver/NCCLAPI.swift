@@ -8,21 +8,40 @@ import Foundation
 /// 1. `FLASHRNN_LIBNCCL` naming the file;
 /// 2. `$CUDA_HOME/lib64`, `$CUDA_PATH/lib64`, `/usr/local/cuda/lib64`;
 /// 3. the loader's default search by soname;
-/// 4. NVIDIA's wheel (`nvidia/nccl/lib`) in the Python site-packages folders ``LibrarySearch`` finds.
+/// 4. NVIDIA's wheel (`nvidia/nccl/lib`, or `nvidia/cu13/lib`) in the Python site-packages folders
+///    ``LibrarySearch`` finds, then in those of the prefixes whose `bin` is on `PATH`.
 ///
 /// Kept apart from ``CUDALibraryKind`` because NCCL is optional: single-GPU training never needs it,
 /// and the kinds there are all loaded by the single-GPU path.
 public struct NCCLLibrarySearch: Sendable {
     public static let environmentVariable = "FLASHRNN_LIBNCCL"
     static let sonames = ["libnccl.so.2", "libnccl.so"]
-    static let wheelPaths = ["nvidia/nccl/lib/libnccl.so.2"]
+    static let wheelPaths = ["nvidia/nccl/lib/libnccl.so.2", "nvidia/cu13/lib/libnccl.so.2"]
 
     public var environment: [String: String]
     public var sitePackages: [String]
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, sitePackages: [String]? = nil) {
         self.environment = environment
-        self.sitePackages = sitePackages ?? LibrarySearch.discoverSitePackages(environment)
+        self.sitePackages = sitePackages
+            ?? LibrarySearch.discoverSitePackages(environment) + Self.sitePackagesOfPathPrefixes(environment)
+    }
+
+    /// `site-packages` of every prefix whose `bin` is on `PATH` (a virtual environment on `PATH`
+    /// without `VIRTUAL_ENV` set, as in images that put their Python's venv first on `PATH`):
+    /// NCCL usually comes with a framework's wheels rather than with the toolkit.
+    static func sitePackagesOfPathPrefixes(_ environment: [String: String]) -> [String] {
+        let fm = FileManager.default
+        var folders: [String] = []
+        for entry in (environment["PATH"] ?? "").split(separator: ":") where entry.hasSuffix("/bin") {
+            let lib = "\(entry.dropLast(4))/lib"
+            guard let names = try? fm.contentsOfDirectory(atPath: lib) else { continue }
+            for name in names.sorted().reversed() where name.hasPrefix("python3") {
+                let folder = "\(lib)/\(name)/site-packages"
+                if fm.fileExists(atPath: folder) { folders.append(folder) }
+            }
+        }
+        return folders
     }
 
     /// Candidate files or sonames in search order; a candidate containing `/` is a path.
@@ -91,6 +110,13 @@ public final class NCCLAPI: @unchecked Sendable {
     public static let float32: Int32 = 7, float64: Int32 = 8
     public static let sum: Int32 = 0
 
+    /// NCCL from the default search, loaded on first use, or why it did not load.
+    public static let shared: Result<NCCLAPI, CUDAError> = {
+        do { return .success(try open()) } catch let error as CUDAError { return .failure(error) } catch {
+            return .failure(.libraryMissing(library: "libnccl", tried: ["\(error)"], hint: "unexpected error"))
+        }
+    }()
+
     /// Opens the first candidate that loads; the error lists every candidate tried and why it failed.
     public static func open(search: NCCLLibrarySearch = NCCLLibrarySearch()) throws -> NCCLAPI {
         var failures: [String] = []
@@ -138,6 +164,33 @@ public final class NCCLAPI: @unchecked Sendable {
         try check(ncclGetVersion(&code), "ncclGetVersion")
         return "\(code / 10000).\(code / 100 % 100).\(code % 100)"
     }
+
+    /// One communicator per device of `devices` (rank i on `devices[i]`), all in this process.
+    /// No unique id to exchange: this is the single-process initialisation.
+    public func communicators(devices: [Int32]) throws -> [Comm] {
+        var comms = [Comm](repeating: nil, count: devices.count)
+        try devices.withUnsafeBufferPointer { list in
+            try check(ncclCommInitAll(&comms, Int32(devices.count), list.baseAddress), "ncclCommInitAll")
+        }
+        return comms
+    }
+
+    /// Releases a communicator from ``communicators(devices:)``.
+    public func destroy(_ comm: Comm) throws {
+        try check(ncclCommDestroy(comm), "ncclCommDestroy")
+    }
+
+    /// Enqueues the sum over ranks of `count` elements of `dataType` at device address `source`
+    /// into `destination` (the same address for in place) on `stream`.
+    /// Between ``groupStart()`` and ``groupEnd()`` when one thread drives several ranks.
+    public func allReduceSum(_ source: UInt64, into destination: UInt64, count: Int, dataType: Int32, comm: Comm,
+                             stream: OpaquePointer?) throws {
+        try check(ncclAllReduce(UnsafeRawPointer(bitPattern: UInt(source)), UnsafeMutableRawPointer(bitPattern: UInt(destination)),
+                                count, dataType, Self.sum, comm, stream), "ncclAllReduce")
+    }
+
+    public func groupStart() throws { try check(ncclGroupStart(), "ncclGroupStart") }
+    public func groupEnd() throws { try check(ncclGroupEnd(), "ncclGroupEnd") }
 
     /// A fresh id for ``ncclCommInitRank`` (made by rank 0 and shared with the others).
     public func uniqueId() throws -> NCCLUniqueId {

@@ -69,7 +69,7 @@ public struct TrainingProgress: Sendable {
 }
 
 /// Trains a ``SequenceModel`` in float32 on a state-tracking task.
-public final class Trainer {
+public final class Trainer: TrainingLoop {
     public let options: TrainingOptions
     public let model: SequenceModel<Float>
     public let optimizer: AdamW<Float>
@@ -84,10 +84,9 @@ public final class Trainer {
 
     /// One optimisation step on a fresh batch; returns the loss and the per-step accuracy.
     public func step(_ index: Int) throws -> (loss: Double, accuracy: Double) {
-        let length = rng.int(in: options.trainLengths.lowerBound...max(options.trainLengths.lowerBound, options.longestLength(at: index)))
-        let data = options.task.batch(size: options.batch, length: length, rng: &rng)
+        let data = options.batch(at: index, rng: &rng)
         model.zeroGradients()
-        let logits = try model.forward(tokens: data.tokens, batch: options.batch, length: length, training: true).logits
+        let logits = try model.forward(tokens: data.tokens, batch: options.batch, length: data.length, training: true).logits
         let result = CrossEntropy.evaluate(logits: logits, labels: data.labels, classes: options.task.classes)
         try model.backward(result.dLogits)
         clipGradientNorm(model.parameters, maxNorm: options.gradientClip)
@@ -95,29 +94,5 @@ public final class Trainer {
         optimizer.update(model.parameters)
         let right = zip(result.predictions, data.labels).filter { $0 == $1 }.count
         return (result.loss, Double(right) / Double(data.labels.count))
-    }
-
-    /// Runs every step, calling `progress` about every `reportEvery` seconds and at the end.
-    /// Returns the wall time in seconds.
-    @discardableResult
-    public func train(reportEvery: Double = 1.0, progress: (TrainingProgress) -> Void = { _ in }) throws -> Double {
-        let start = Date()
-        var lastReport = start, lossSum = 0.0, accuracySum = 0.0, count = 0, sequences = 0
-        for index in 0..<options.steps {
-            let (loss, accuracy) = try step(index)
-            lossSum += loss; accuracySum += accuracy; count += 1; sequences += options.batch
-            let now = Date()
-            if now.timeIntervalSince(lastReport) >= reportEvery || index == options.steps - 1 {
-                let elapsed = now.timeIntervalSince(start)
-                let interval = now.timeIntervalSince(lastReport)
-                progress(TrainingProgress(step: index + 1, steps: options.steps, loss: lossSum / Double(count),
-                                          accuracy: accuracySum / Double(count),
-                                          sequencesPerSecond: Double(sequences) / max(interval, 1e-9),
-                                          elapsedSeconds: elapsed,
-                                          secondsLeft: elapsed / Double(index + 1) * Double(options.steps - index - 1)))
-                lastReport = now; lossSum = 0; accuracySum = 0; count = 0; sequences = 0
-            }
-        }
-        return Date().timeIntervalSince(start)
     }
 }
