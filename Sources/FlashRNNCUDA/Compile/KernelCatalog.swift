@@ -54,7 +54,11 @@ public enum KernelCatalog {
     public static func all() -> [KernelModuleSpec] {
         var specs: [KernelModuleSpec] = []
         for cell in CellKind.allCases {
-            for dtype in dtypes { specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype)) }
+            for dtype in dtypes {
+                for chunks in AlternatingKernels.chunkClasses {
+                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, chunks: chunks))
+                }
+            }
         }
         specs += FusedVariant.all.map(\.spec)
         return specs
