@@ -1,29 +1,52 @@
+import Foundation
 import FlashRNNCore
 
-/// The kernels of the alternating backend for one (cell, dtype, R chunk count): one NVRTC module.
+/// The kernels of the alternating backend for one (cell, dtype, variant): one NVRTC module.
 struct AlternatingKernels {
     /// Batch rows per block (compile-time; see alternating.cuh).
     static let batchTile = 8
 
-    /// Warps per forward block: 4 where all of R is held (U = 6; ≈ 150 registers, three blocks
-    /// per SM, so the D = 768 grid of 384 blocks is one wave), else 8.
-    static func forwardWarps(chunks: Int) -> Int { chunks >= 6 ? 4 : 8 }
-    /// Warps per backward block: 8 (its dG tile, 96 KiB at D = 768, allows two blocks per SM).
-    static let backwardWarps = 8
-    /// R chunks the backward step holds: at most 3 (two blocks of 256 threads per SM leave
-    /// 128 registers; all 6 chunks of D = 768 spilled).
-    static func backwardChunks(chunks: Int) -> Int { min(chunks, 3) }
-    /// The compiled choices of U, the 128-column chunks of a warp's R rows held in registers
-    /// (loaded before the wait for the previous step).
-    static let chunkClasses = [1, 2, 6]
+    /// The compile-time shape of the step kernels for one head-dimension class.
+    struct Variant: Hashable, CustomStringConvertible {
+        /// U: 128-column chunks of a warp's R rows held in registers (loaded before the wait
+        /// for the previous step), forward and backward.
+        var forwardChunks: Int
+        var backwardChunks: Int
+        /// Warps per block (one output row each).
+        var forwardWarps: Int
+        var backwardWarps: Int
 
-    /// U for head dimension D: all of a row (D ≤ 768 when D is a multiple of 4), else 6 per pass.
-    static func chunks(headDim D: Int) -> Int {
-        let needed = (D + 127) / 128
-        return chunkClasses.first { $0 >= needed } ?? chunkClasses.last!
+        var description: String { "U=\(forwardChunks)/\(backwardChunks) W=\(forwardWarps)/\(backwardWarps)" }
+
+        /// The compiled choices of forward U.
+        static let chunkClasses = [1, 2, 6]
+
+        /// The default for a forward chunk class. Backward holds at most 3 chunks: its blocks of
+        /// 8 warps must fit two per SM (its dG tile is 96 KiB at D = 768), which leaves 128
+        /// registers, and all 6 chunks spilled. Forward blocks of 4 warps: the head-dimension
+        /// sweep's 1536 row warps then spread as 384 blocks, at most 12 warps per SM (8-warp
+        /// blocks put 16 on some SMs and 8 on others).
+        static func standard(chunks: Int) -> Variant {
+            Variant(forwardChunks: chunks, backwardChunks: min(chunks, 3), forwardWarps: 4, backwardWarps: 8)
+        }
+
+        /// The variant for head dimension D: all of a row held (D ≤ 768 when D is a multiple of 4),
+        /// else 6 chunks per pass. `FLASHRNN_ALTERNATING_WARPS=F,B` overrides the warps per
+        /// block (to measure the difference; such variants compile at run time only).
+        static func forHeadDim(_ D: Int) -> Variant {
+            let needed = (D + 127) / 128
+            var variant = standard(chunks: chunkClasses.first { $0 >= needed } ?? chunkClasses.last!)
+            if let text = ProcessInfo.processInfo.environment["FLASHRNN_ALTERNATING_WARPS"] {
+                let parts = text.split(separator: ",").compactMap { Int($0) }
+                if parts.count == 2, parts.allSatisfy({ [1, 2, 4, 8].contains($0) }) {
+                    variant.forwardWarps = parts[0]; variant.backwardWarps = parts[1]
+                }
+            }
+            return variant
+        }
     }
 
-    let chunks: Int
+    let variant: Variant
     let initStates: Kernel
     let forwardStep: Kernel
     let copyLast: Kernel
@@ -33,10 +56,10 @@ struct AlternatingKernels {
     let reduceDb: Kernel
     let convert: Kernel
 
-    static func names(cell: CellKind, dtype: DType, chunks: Int) -> [String] {
+    static func names(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
         let c = KernelNames.cell(cell), s = KernelNames.storage(dtype)!
-        let forward = "\(batchTile), \(forwardWarps(chunks: chunks)), \(chunks)"
-        let backward = "\(batchTile), \(backwardWarps), \(backwardChunks(chunks: chunks))"
+        let forward = "\(batchTile), \(v.forwardWarps), \(v.forwardChunks)"
+        let backward = "\(batchTile), \(v.backwardWarps), \(v.backwardChunks)"
         return [
             "&flashrnn::init_states<\(c), \(s)>",
             "&flashrnn::forward_step<\(c), \(s), \(forward)>",
@@ -49,17 +72,17 @@ struct AlternatingKernels {
         ]
     }
 
-    static func spec(cell: CellKind, dtype: DType, chunks: Int) -> KernelModuleSpec {
-        KernelModuleSpec(label: "alternating \(cell) \(dtype) U=\(chunks)",
+    static func spec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
+        KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant)",
                          mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n",
-                         nameExpressions: names(cell: cell, dtype: dtype, chunks: chunks))
+                         nameExpressions: names(cell: cell, dtype: dtype, variant: variant))
     }
 
-    init(runtime: CUDARuntime, cell: CellKind, dtype: DType, chunks: Int) throws {
-        let spec = Self.spec(cell: cell, dtype: dtype, chunks: chunks)
+    init(runtime: CUDARuntime, cell: CellKind, dtype: DType, variant: Variant) throws {
+        let spec = Self.spec(cell: cell, dtype: dtype, variant: variant)
         let kernels = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
         let n = spec.nameExpressions
-        self.chunks = chunks
+        self.variant = variant
         initStates = kernels[n[0]]!
         forwardStep = kernels[n[1]]!
         copyLast = kernels[n[2]]!

@@ -46,12 +46,12 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
     nonisolated(unsafe) private static var parameterBuffers: [String: CUDABuffer] = [:]
 
     static func kernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, headDim D: Int) throws -> AlternatingKernels {
-        let chunks = AlternatingKernels.chunks(headDim: D)
-        let key = "\(cell)|\(dtype)|U\(chunks)"
+        let variant = AlternatingKernels.Variant.forHeadDim(D)
+        let key = "\(cell)|\(dtype)|\(variant)"
         lock.lock()
         if let cached = kernelCache[key] { lock.unlock(); return cached }
         lock.unlock()
-        let kernels = try AlternatingKernels(runtime: runtime, cell: cell, dtype: dtype, chunks: chunks)
+        let kernels = try AlternatingKernels(runtime: runtime, cell: cell, dtype: dtype, variant: variant)
         lock.lock(); kernelCache[key] = kernels; lock.unlock()
         return kernels
     }
@@ -118,10 +118,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.pre32 = pre32?.address ?? 0
 
         let programmatic = Self.usesProgrammaticLaunch(runtime)
-        let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)"
+        let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
-        let warps = AlternatingKernels.forwardWarps(chunks: kernels.chunks)
+        let warps = kernels.variant.forwardWarps
         let rowBlocks = (D + warps - 1) / warps
         let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
         let block = (warps * 32, 1, 1)
@@ -185,11 +185,11 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.dInitial = dInitial.address; p.dWx = dWx.address; p.db32 = db32.address
 
         let programmatic = Self.usesProgrammaticLaunch(runtime)
-        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)"
+        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
         try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
-        let warps = AlternatingKernels.backwardWarps
+        let warps = kernels.variant.backwardWarps
         let rowBlocks = (D + warps - 1) / warps
         let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
         let block = (warps * 32, 1, 1)

@@ -55,8 +55,8 @@ public enum KernelCatalog {
         var specs: [KernelModuleSpec] = []
         for cell in CellKind.allCases {
             for dtype in dtypes {
-                for chunks in AlternatingKernels.chunkClasses {
-                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, chunks: chunks))
+                for chunks in AlternatingKernels.Variant.chunkClasses {
+                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: .standard(chunks: chunks)))
                 }
             }
         }
