@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One device round for the alternating backend (one call): check of every cell and dtype
 # (--quick), `flashrnn run` on .npy files against the CPU, the LSTM bf16 head-dimension sweep
-# with and without PDL (FLASHRNN_ALTERNATING_PDL=0), the other cells at 64 × 12 and 768 × 1.
+# with and without PDL (FLASHRNN_ALTERNATING_PDL=0) and with 8-warp forward blocks, the other
+# cells at 64 × 12 and 768 × 1.
 # Usage: scripts/altspeed-round.sh BIN_DIR (holds flashrnn.gz and check_run_gpu.py).
 set -uo pipefail
 BIN=${1:-.device-bin/altspeed}
@@ -21,6 +22,8 @@ timeout 25 python3 "$BIN/check_run_gpu.py" "$F" float32 2>/dev/null
 timeout 25 python3 "$BIN/check_run_gpu.py" "$F" bfloat16 2>/dev/null
 echo "== bench LSTM bf16 head-dim sweep (PDL off)"
 FLASHRNN_ALTERNATING_PDL=0 timeout 25 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype bfloat16 --preset head-dim --warmup 2 --reps 5
+echo "== bench LSTM bf16 head-dim sweep (PDL on, forward blocks of 8 warps)"
+FLASHRNN_ALTERNATING_WARPS=8,8 timeout 25 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype bfloat16 --preset head-dim --warmup 2 --reps 5
 for cell in gru elman slstm; do
   echo "== bench $cell bf16"
   timeout 20 "$F" gpu-bench --backend cuda-alternating --cell $cell --dtype bfloat16 --shapes "$SHAPES_OTHER" --warmup 2 --reps 5

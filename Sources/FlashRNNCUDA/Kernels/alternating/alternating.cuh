@@ -113,12 +113,13 @@ template <>
 struct NextPowerOfTwo<1> { static constexpr int value = 1; };
 
 // Copies `rows` rows of D floats into tile[r·D + e]; row r starts at
-// src + (r / G)·outer + (r % G + offset)·inner. Eight loads per thread are in flight before
-// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768).
-template <int G>
+// src + (r / G)·outer + (r % G + offset)·inner. kBatch loads per thread are in flight before
+// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768); 16 for
+// blocks of 4 warps, so an 8 × 768 h tile is still one round trip (16-bit storage only: with
+// float32 R chunks held, 16 spilled).
+template <int G, int kBatch = 8>
 __device__ __forceinline__ void load_tile(float* tile, const float* src, int rows, int D,
                                           long long outer, long long inner, int offset) {
-    constexpr int kBatch = 8;
     if ((D & 3) == 0) {
         const int perRow = D >> 2, total = rows * perRow;
         for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
@@ -160,6 +161,9 @@ __device__ __forceinline__ void load_tile(float* tile, const float* src, int row
         }
     }
 }
+
+template <class S, int WARPS>
+struct TileBatch { static constexpr int value = WARPS <= 4 && sizeof(typename S::Bits) == 2 ? 16 : 8; };
 
 __device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
@@ -232,7 +236,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
         #pragma unroll
         for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
     }
-    load_tile<1>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
+    load_tile<1, TileBatch<S, WARPS>::value>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
     __syncthreads();
     if (!active) return;
 
@@ -411,7 +415,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     }
     if (recurrent) {
         const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
-        load_tile<GR>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
+        load_tile<GR, TileBatch<S, WARPS>::value>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
     }
     __syncthreads();
     if (!active) return;
