@@ -23,19 +23,21 @@ struct AlternatingKernels {
 
         /// The default for a forward chunk class. Backward holds at most 3 chunks: its blocks of
         /// 8 warps must fit two per SM (its dG tile is 96 KiB at D = 768), which leaves 128
-        /// registers, and all 6 chunks spilled. Forward blocks of 4 warps: the head-dimension
-        /// sweep's 1536 row warps then spread as 384 blocks, at most 12 warps per SM (8-warp
-        /// blocks put 16 on some SMs and 8 on others).
-        static func standard(chunks: Int) -> Variant {
-            Variant(forwardChunks: chunks, backwardChunks: min(chunks, 3), forwardWarps: 4, backwardWarps: 8)
+        /// registers, and all 6 chunks spilled. Forward blocks of 8 warps (measured faster than
+        /// 4 at 64 × 12 and 768 × 1, docs/performance-gpu.md round 4), except float32 with all
+        /// 6 chunks held: at the 128 registers that two such blocks per SM leave it spilled
+        /// 2.4 KB, so 4 warps (three blocks per SM, 170 registers).
+        static func standard(chunks: Int, dtype: DType) -> Variant {
+            Variant(forwardChunks: chunks, backwardChunks: min(chunks, 3),
+                    forwardWarps: chunks >= 6 && dtype == .float32 ? 4 : 8, backwardWarps: 8)
         }
 
         /// The variant for head dimension D: all of a row held (D ≤ 768 when D is a multiple of 4),
         /// else 6 chunks per pass. `FLASHRNN_ALTERNATING_WARPS=F,B` overrides the warps per
         /// block (to measure the difference; such variants compile at run time only).
-        static func forHeadDim(_ D: Int) -> Variant {
+        static func forHeadDim(_ D: Int, dtype: DType) -> Variant {
             let needed = (D + 127) / 128
-            var variant = standard(chunks: chunkClasses.first { $0 >= needed } ?? chunkClasses.last!)
+            var variant = standard(chunks: chunkClasses.first { $0 >= needed } ?? chunkClasses.last!, dtype: dtype)
             if let text = ProcessInfo.processInfo.environment["FLASHRNN_ALTERNATING_WARPS"] {
                 let parts = text.split(separator: ",").compactMap { Int($0) }
                 if parts.count == 2, parts.allSatisfy({ [1, 2, 4, 8].contains($0) }) {

@@ -46,7 +46,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
     nonisolated(unsafe) private static var parameterBuffers: [String: CUDABuffer] = [:]
 
     static func kernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, headDim D: Int) throws -> AlternatingKernels {
-        let variant = AlternatingKernels.Variant.forHeadDim(D)
+        let variant = AlternatingKernels.Variant.forHeadDim(D, dtype: dtype)
         let key = "\(cell)|\(dtype)|\(variant)"
         lock.lock()
         if let cached = kernelCache[key] { lock.unlock(); return cached }

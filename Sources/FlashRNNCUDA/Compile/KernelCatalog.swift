@@ -56,7 +56,7 @@ public enum KernelCatalog {
         for cell in CellKind.allCases {
             for dtype in dtypes {
                 for chunks in AlternatingKernels.Variant.chunkClasses {
-                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: .standard(chunks: chunks)))
+                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: .standard(chunks: chunks, dtype: dtype)))
                 }
             }
         }
