@@ -45,12 +45,13 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
     nonisolated(unsafe) private static var kernelCache: [String: AlternatingKernels] = [:]
     nonisolated(unsafe) private static var parameterBuffers: [String: CUDABuffer] = [:]
 
-    static func kernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType) throws -> AlternatingKernels {
-        let key = "\(cell)|\(dtype)"
+    static func kernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, headDim D: Int) throws -> AlternatingKernels {
+        let variant = AlternatingKernels.Variant.forHeadDim(D, dtype: dtype)
+        let key = "\(cell)|\(dtype)|\(variant)"
         lock.lock()
         if let cached = kernelCache[key] { lock.unlock(); return cached }
         lock.unlock()
-        let kernels = try AlternatingKernels(runtime: runtime, cell: cell, dtype: dtype)
+        let kernels = try AlternatingKernels(runtime: runtime, cell: cell, dtype: dtype, variant: variant)
         lock.lock(); kernelCache[key] = kernels; lock.unlock()
         return kernels
     }
@@ -71,13 +72,28 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
 
     static func gridStride(_ count: Int) -> (Int, Int, Int) { (max(1, min((count + 255) / 256, 132 * 8)), 1, 1) }
 
+    /// Whether steps after the first are launched with programmatic dependent launch (each step
+    /// then overlaps its loads of R, bias and Wx with the previous step). On by default where
+    /// the device takes it; `FLASHRNN_ALTERNATING_PDL=0` turns it off (to measure the difference).
+    static func usesProgrammaticLaunch(_ runtime: CUDARuntime) -> Bool {
+        runtime.supportsProgrammaticDependentLaunch && ProcessInfo.processInfo.environment["FLASHRNN_ALTERNATING_PDL"] != "0"
+    }
+
+    /// Launches time step `t` of a sweep; every step but the sweep's first may overlap its predecessor.
+    static func launchStep(_ runtime: CUDARuntime, _ kernel: Kernel, grid: (Int, Int, Int), block: (Int, Int, Int),
+                           sharedBytes: Int, parameters: CUdeviceptr, t: Int, first: Bool, programmatic: Bool) throws {
+        try runtime.launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes,
+                           attributes: programmatic && !first ? [.programmaticStreamSerialization] : [],
+                           arguments: [parameters, Int32(t)])
+    }
+
     // MARK: Forward
 
     public func forward(_ problem: RecurrentProblem, dtype: DType, saveForBackward: Bool) throws -> ForwardResult {
         let runtime = try CUDARuntime.get()
         try runtime.makeCurrent()
-        let kernels = try Self.kernels(runtime, cell: problem.cell, dtype: dtype)
         let shape = problem.shape, cell = problem.cell
+        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype, headDim: shape.headDim)
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let hostOutputs = !problem.wx.isOnDevice
 
@@ -101,19 +117,21 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.states = states.address; p.last = last.address; p.states32 = states32.address
         p.pre32 = pre32?.address ?? 0
 
-        let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)"
+        let programmatic = Self.usesProgrammaticLaunch(runtime)
+        let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
-        let chunks = (D + AlternatingKernels.warps - 1) / AlternatingKernels.warps
-        let stepGrid = (N * chunks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (AlternatingKernels.warps * 32, 1, 1)
+        let warps = kernels.variant.forwardWarps
+        let rowBlocks = (D + warps - 1) / warps
+        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
+        let block = (warps * 32, 1, 1)
         let shared = AlternatingKernels.batchTile * D * 4
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.initStates, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
             for t in 0..<T {
-                try runtime.launch(kernels.forwardStep, grid: stepGrid, block: block, sharedBytes: shared,
-                                   arguments: [parameters.address, Int32(t)])
+                try Self.launchStep(runtime, kernels.forwardStep, grid: stepGrid, block: block, sharedBytes: shared,
+                                    parameters: parameters.address, t: t, first: t == 0, programmatic: programmatic)
             }
             try runtime.launch(kernels.copyLast, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
@@ -138,7 +156,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let runtime = try CUDARuntime.get()
         try runtime.makeCurrent()
         let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
-        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype)
+        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype, headDim: shape.headDim)
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
 
@@ -166,13 +184,15 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.dPre32 = dPre32.address; p.dDirect32 = dDirect32.address; p.rT = rT.address
         p.dInitial = dInitial.address; p.dWx = dWx.address; p.db32 = db32.address
 
-        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)"
+        let programmatic = Self.usesProgrammaticLaunch(runtime)
+        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
         try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
-        let chunks = (D + AlternatingKernels.warps - 1) / AlternatingKernels.warps
-        let stepGrid = (N * chunks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (AlternatingKernels.warps * 32, 1, 1)
+        let warps = kernels.variant.backwardWarps
+        let rowBlocks = (D + warps - 1) / warps
+        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
+        let block = (warps * 32, 1, 1)
         let shared = AlternatingKernels.batchTile * GR * D * 4
         let columns = GT * N * D, rows = T * B
         let slices = max(1, min(rows, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))
@@ -180,9 +200,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.transposeR, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),
                                arguments: [parameters.address])
+            // The sweep's first step reads Rᵀ before its wait: it follows transposeR without overlap.
             for t in stride(from: T - 1, through: -1, by: -1) {
-                try runtime.launch(kernels.backwardStep, grid: stepGrid, block: block, sharedBytes: shared,
-                                   arguments: [parameters.address, Int32(t)])
+                try Self.launchStep(runtime, kernels.backwardStep, grid: stepGrid, block: block, sharedBytes: shared,
+                                    parameters: parameters.address, t: t, first: t == T - 1, programmatic: programmatic)
             }
             try runtime.launch(kernels.finishDWx, grid: Self.gridStride(B * T * GW * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])

@@ -54,7 +54,11 @@ public enum KernelCatalog {
     public static func all() -> [KernelModuleSpec] {
         var specs: [KernelModuleSpec] = []
         for cell in CellKind.allCases {
-            for dtype in dtypes { specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype)) }
+            for dtype in dtypes {
+                for chunks in AlternatingKernels.Variant.chunkClasses {
+                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: .standard(chunks: chunks, dtype: dtype)))
+                }
+            }
         }
         specs += FusedVariant.all.map(\.spec)
         return specs

@@ -39,6 +39,11 @@ struct DriverAPI: @unchecked Sendable {
     let cuLaunchKernel: @convention(c) (Handle, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, Handle,
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
+    /// `cuLaunchKernelEx(const CUlaunchConfig*, CUfunction, void**, void**)` (CUDA ≥ 11.8); nil
+    /// when the driver lacks it, then launches that need attributes are plain launches.
+    let cuLaunchKernelEx: (@convention(c) (UnsafeRawPointer, Handle,
+                                           UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                           UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32)?
     let cuStreamBeginCapture: @convention(c) (Handle, Int32) -> Int32
     let cuStreamEndCapture: @convention(c) (Handle, UnsafeMutablePointer<Handle>) -> Int32
     let cuGraphInstantiateWithFlags: @convention(c) (UnsafeMutablePointer<Handle>, Handle, UInt64) -> Int32
@@ -84,6 +89,7 @@ struct DriverAPI: @unchecked Sendable {
         cuFuncSetAttribute = try f("cuFuncSetAttribute")
         cuFuncGetAttribute = try f("cuFuncGetAttribute")
         cuLaunchKernel = try f("cuLaunchKernel")
+        cuLaunchKernelEx = try? f("cuLaunchKernelEx")
         cuStreamBeginCapture = try f("cuStreamBeginCapture_v2")
         cuStreamEndCapture = try f("cuStreamEndCapture")
         cuGraphInstantiateWithFlags = try f("cuGraphInstantiateWithFlags")

@@ -1,9 +1,16 @@
 // The cudaAlternating backend: one launch per time step, captured in a CUDA graph.
 //
 // Compile-time parameters: Cell (cells/*.cuh), S (storage type, common/storage.cuh),
-// BT (batch rows per block), WARPS (warps per block). Run-time: everything in
+// BT (batch rows per block), WARPS (warps per block), U (128-column chunks of a warp's R rows
+// held in registers at once; the host picks it from D). Run-time: everything in
 // FlashRNNStepParams, read through a device pointer so one captured graph serves every call
 // of a shape, and the step index t as the only other argument.
+//
+// Steps after the first are launched with programmatic dependent launch (PDL): step t+1 may
+// start while step t runs. Each step first loads what no step writes (bias, Wx, the first U
+// chunks of its R rows; in backward also the saved forward states and pre-activations), then
+// waits for step t-1 (griddepcontrol.wait: its grid has completed and its writes are visible),
+// then lets step t+1 start. Without PDL the wait returns at once.
 //
 // Forward step t, one warp per (head n, output row d), one block per (n, WARPS rows, BT batch rows):
 //   acc[k][b] = Σ_q R[k, n, d, q] · h_t[b, n, q]     (h in shared memory, R read once per block)
@@ -20,6 +27,47 @@
 namespace flashrnn {
 
 typedef FlashRNNStepParams Params;
+
+// Programmatic dependent launch (sm_90+; elsewhere the launch is plain and these are no-ops).
+__device__ __forceinline__ void wait_for_previous_step() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void allow_next_step() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Four consecutive elements as loaded (not yet widened): 8 bytes for 16-bit storage, 16 for
+// float32, so R chunks held across the wait cost half the registers in 16-bit storage.
+template <class S> struct Quad { typedef Bits64 Type; };
+template <> struct Quad<F32> { typedef Float4 Type; };
+
+template <class S>
+__device__ __forceinline__ typename Quad<S>::Type load_quad(const typename S::Bits* p, bool inside) {
+    typename Quad<S>::Type v = {};
+    if (inside) v = *reinterpret_cast<const typename Quad<S>::Type*>(p);
+    return v;
+}
+
+// r[u][k] = columns c + 128·u … c + 128·u + 3 of rows[k]; zeros past D or where !inside.
+template <class S, int U, int GR>
+__device__ __forceinline__ void load_r_chunks(typename Quad<S>::Type (&r)[U][GR], const typename S::Bits* const (&rows)[GR],
+                                              int c, int D, bool inside) {
+    #pragma unroll
+    for (int u = 0; u < U; ++u) {
+        const int q = c + 128 * u;
+        #pragma unroll
+        for (int k = 0; k < GR; ++k) r[u][k] = load_quad<S>(rows[k] + q, inside && q < D);
+    }
+}
+
+template <class S>
+__device__ __forceinline__ void widen_quad(const typename Quad<S>::Type& v, float (&out)[4]) {
+    S::load4(reinterpret_cast<const typename S::Bits*>(&v), out);
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
     #pragma unroll
@@ -65,12 +113,13 @@ template <>
 struct NextPowerOfTwo<1> { static constexpr int value = 1; };
 
 // Copies `rows` rows of D floats into tile[r·D + e]; row r starts at
-// src + (r / G)·outer + (r % G + offset)·inner. Eight loads per thread are in flight before
-// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768).
-template <int G>
+// src + (r / G)·outer + (r % G + offset)·inner. kBatch loads per thread are in flight before
+// the first store (a plain loop waits for each load: 24–96 L2 round trips at D = 768); 16 for
+// blocks of 4 warps, so an 8 × 768 h tile is still one round trip (16-bit storage only: with
+// float32 R chunks held, 16 spilled).
+template <int G, int kBatch = 8>
 __device__ __forceinline__ void load_tile(float* tile, const float* src, int rows, int D,
                                           long long outer, long long inner, int offset) {
-    constexpr int kBatch = 8;
     if ((D & 3) == 0) {
         const int perRow = D >> 2, total = rows * perRow;
         for (int base = threadIdx.x; base < total; base += blockDim.x * kBatch) {
@@ -113,6 +162,9 @@ __device__ __forceinline__ void load_tile(float* tile, const float* src, int row
     }
 }
 
+template <class S, int WARPS>
+struct TileBatch { static constexpr int value = WARPS <= 4 && sizeof(typename S::Bits) == 2 ? 16 : 8; };
+
 __device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
 }
@@ -132,14 +184,17 @@ __global__ void init_states(const Params* __restrict__ p) {
     }
 }
 
-// Loads issued before the product so their latency overlaps it: four consecutive elements
-// per lane (16-byte or 8-byte loads) when D is a multiple of 4, U batches in flight per lane.
-constexpr int kUnroll = 4;
+// Blocks per SM the register allocation must allow: with R held (U ≥ 3) the compiler
+// would otherwise take ~150–190 registers and fit one block per SM, so at D = 768 the grid
+// (192–384 blocks) would run in two waves.
+template <int WARPS, int U>
+struct MinBlocks { static constexpr int value = U >= 3 ? (WARPS <= 4 ? 3 : 2) : 1; };
 
-template <class Cell, class S, int BT, int WARPS>
-__global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restrict__ p, int t) {
+template <class Cell, class S, int BT, int WARPS, int U>
+__global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float h_tile[];  // [BT][D]
-    constexpr int GR = Cell::kGatesR, U = kUnroll;
+    constexpr int GR = Cell::kGatesR;
+    typedef typename Quad<S>::Type Raw;
     const int B = p->B, T = p->T, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -149,10 +204,12 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
     const int b0 = blockIdx.y * BT;
     const int nb = min(BT, B - b0);
     const bool active = d < D;
+    const bool wide = (D & 3) == 0;  // four consecutive columns per lane, 8- or 16-byte loads
     const int b = b0 + lane;
     const long long nd = static_cast<long long>(n) * D + d;
 
-    // 1. The cell's other inputs (bias, Wx, previous states), one batch row per lane.
+    // 1. What no step writes: the cell's bias and Wx (one batch row per lane) and the first
+    //    U·128 columns of this warp's R rows.
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (active && lane < nb) {
         #pragma unroll
@@ -161,63 +218,67 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
                                  * Cell::kGatesW * ND;
         #pragma unroll
         for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+    }
+    const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
+    const typename S::Bits* rows[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) rows[k] = R + ((static_cast<long long>(k) * N + n) * D + min(d, D - 1)) * D;
+    Raw r[U][GR];
+    load_r_chunks<S, U, GR>(r, rows, lane * 4, D, wide && active);
+
+    // 2. Step t-1 has finished (PDL); step t+1 may start its own part 1.
+    wait_for_previous_step();
+    allow_next_step();
+
+    // 3. The previous states (one batch row per lane) and h_t of this block's batch rows into
+    //    shared memory.
+    if (active && lane < nb) {
         #pragma unroll
         for (int s = 0; s < Cell::kStates; ++s) previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
     }
-
-    // 2. h_t of this block's batch rows into shared memory.
-    load_tile<1>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
+    load_tile<1, TileBatch<S, WARPS>::value>(h_tile, f32(p->states32) + states32_index(p, 0, t, b0, static_cast<long long>(n) * D), nb, D, ND, 0, 0);
     __syncthreads();
     if (!active) return;
 
-    // 3. acc[k][b] = Σ_q R[k, n, d, q] · h[b, q]
+    // 4. acc[k][b] = Σ_q R[k, n, d, q] · h[b, q]
     float acc[GR][BT];
     #pragma unroll
     for (int k = 0; k < GR; ++k)
         #pragma unroll
         for (int bi = 0; bi < BT; ++bi) acc[k][bi] = 0.0f;
-    const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
-    const typename S::Bits* rows[GR];
-    #pragma unroll
-    for (int k = 0; k < GR; ++k) rows[k] = R + ((static_cast<long long>(k) * N + n) * D + d) * D;
-    if ((D & 3) == 0) {
+    if (wide) {
         for (int q0 = lane * 4; q0 < D; q0 += 128 * U) {
-            float r[U][GR][4];
-            #pragma unroll
-            for (int u = 0; u < U; ++u) {
-                const int q = q0 + 128 * u;
-                #pragma unroll
-                for (int k = 0; k < GR; ++k) {
-                    if (q < D) S::load4(rows[k] + q, r[u][k]);
-                    else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
-                }
-            }
+            if (q0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, q0, D, true);
             #pragma unroll
             for (int u = 0; u < U; ++u) {
                 const int q = q0 + 128 * u;
                 if (q >= D) break;
+                float rf[GR][4];
+                #pragma unroll
+                for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
                 #pragma unroll
                 for (int bi = 0; bi < BT; ++bi) {
                     if (bi < nb) {
                         const Float4 hv = *reinterpret_cast<const Float4*>(&h_tile[bi * D + q]);
                         #pragma unroll
                         for (int k = 0; k < GR; ++k)
-                            acc[k][bi] += r[u][k][0] * hv.x + r[u][k][1] * hv.y + r[u][k][2] * hv.z + r[u][k][3] * hv.w;
+                            acc[k][bi] += rf[k][0] * hv.x + rf[k][1] * hv.y + rf[k][2] * hv.z + rf[k][3] * hv.w;
                     }
                 }
             }
         }
     } else {
-        for (int q0 = lane; q0 < D; q0 += 32 * U) {
-            float r[U][GR];
+        constexpr int V = 4;  // columns in flight per lane
+        for (int q0 = lane; q0 < D; q0 += 32 * V) {
+            float rs[V][GR];
             #pragma unroll
-            for (int u = 0; u < U; ++u) {
+            for (int u = 0; u < V; ++u) {
                 const int q = q0 + 32 * u;
                 #pragma unroll
-                for (int k = 0; k < GR; ++k) r[u][k] = q < D ? S::load(rows[k] + q) : 0.0f;
+                for (int k = 0; k < GR; ++k) rs[u][k] = q < D ? S::load(rows[k] + q) : 0.0f;
             }
             #pragma unroll
-            for (int u = 0; u < U; ++u) {
+            for (int u = 0; u < V; ++u) {
                 const int q = q0 + 32 * u;
                 if (q >= D) break;
                 #pragma unroll
@@ -225,7 +286,7 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
                     if (bi < nb) {
                         const float hv = h_tile[bi * D + q];
                         #pragma unroll
-                        for (int k = 0; k < GR; ++k) acc[k][bi] += r[u][k] * hv;
+                        for (int k = 0; k < GR; ++k) acc[k][bi] += rs[u][k] * hv;
                     }
                 }
             }
@@ -246,7 +307,7 @@ __global__ void __launch_bounds__(WARPS * 32) forward_step(const Params* __restr
     #pragma unroll
     for (int k = 0; k < GR; ++k) recurrent[k] = __shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31);
 
-    // 4. The cell at (b, n, d).
+    // 5. The cell at (b, n, d).
     if (lane >= nb) return;
     #pragma unroll
     for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
@@ -292,10 +353,11 @@ __global__ void transpose_r(const Params* __restrict__ p) {
     }
 }
 
-template <class Cell, class S, int BT, int WARPS>
-__global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __restrict__ p, int t) {
+template <class Cell, class S, int BT, int WARPS, int U>
+__global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float dg_tile[];  // [BT][G_R][D]
-    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates, U = kUnroll;
+    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates;
+    typedef typename Quad<S>::Type Raw;
     const int B = p->B, T = p->T, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -306,95 +368,104 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     const int nb = min(BT, B - b0);
     const bool recurrent = t + 1 < T && !p->recurrentCut;
     const bool active = q < D;
+    const bool wide = (D & 3) == 0;  // four consecutive columns per lane, 8- or 16-byte loads
     const int b = b0 + lane;
     const long long nd = static_cast<long long>(n) * D + q;
     float* direct = f32(p->dDirect32);
     const long long slot = SN * B * ND;
 
-    // 1. The cell's other inputs, one batch row per lane, issued before the product.
+    // 1. What no step writes: the saved forward states and pre-activations of step t, the
+    //    caller's dStates/dLast (one batch row per lane), the first U·128 columns of this
+    //    warp's Rᵀ rows.
     float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (active && lane < nb && t >= 0) {
+        #pragma unroll
+        for (int s = 0; s < SN; ++s) {
+            float g = 0.0f;
+            if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
+            if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
+            dNew[s] = g;
+            previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+        }
+        #pragma unroll
+        for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
+    }
+    const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
+    const typename S::Bits* rows[GR];
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) rows[k] = RT + ((static_cast<long long>(k) * N + n) * D + min(q, D - 1)) * D;
+    Raw r[U][GR];
+    load_r_chunks<S, U, GR>(r, rows, lane * 4, D, wide && recurrent && active);
+
+    // 2. Step t+1 has finished (PDL); step t-1 may start its own part 1.
+    wait_for_previous_step();
+    allow_next_step();
+
+    // 3. The direct-path gradient from step t+1, and dG_{t+1} of this block's batch rows (the
+    //    R gates) into shared memory.
     if (active && lane < nb) {
         if (t < 0) {
             #pragma unroll
             for (int s = 0; s < SN; ++s) dNew[s] = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
-        } else {
+        } else if (t + 1 < T) {
             const long long from = ((t + 1) & 1) * slot;
             #pragma unroll
-            for (int s = 0; s < SN; ++s) {
-                float g = t + 1 < T ? direct[from + s * B * ND + b * ND + nd] : 0.0f;
-                if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
-                if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
-                dNew[s] = g;
-                previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
-            }
-            #pragma unroll
-            for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
+            for (int s = 0; s < SN; ++s) dNew[s] += direct[from + s * B * ND + b * ND + nd];
         }
     }
-
-    // 2. dG_{t+1} of this block's batch rows (the R gates) into shared memory.
     if (recurrent) {
         const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
-        load_tile<GR>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
+        load_tile<GR, TileBatch<S, WARPS>::value>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
     }
     __syncthreads();
     if (!active) return;
 
-    // 3. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
+    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
     float acc[BT];
     #pragma unroll
     for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
     if (recurrent) {
-        const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
-        const typename S::Bits* rows[GR];
-        #pragma unroll
-        for (int k = 0; k < GR; ++k) rows[k] = RT + ((static_cast<long long>(k) * N + n) * D + q) * D;
-        if ((D & 3) == 0) {
+        if (wide) {
             for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
-                float r[U][GR][4];
-                #pragma unroll
-                for (int u = 0; u < U; ++u) {
-                    const int dd = d0 + 128 * u;
-                    #pragma unroll
-                    for (int k = 0; k < GR; ++k) {
-                        if (dd < D) S::load4(rows[k] + dd, r[u][k]);
-                        else { r[u][k][0] = r[u][k][1] = r[u][k][2] = r[u][k][3] = 0.0f; }
-                    }
-                }
+                if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
                 #pragma unroll
                 for (int u = 0; u < U; ++u) {
                     const int dd = d0 + 128 * u;
                     if (dd >= D) break;
+                    float rf[GR][4];
+                    #pragma unroll
+                    for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
                     #pragma unroll
                     for (int bi = 0; bi < BT; ++bi) {
                         if (bi < nb) {
                             #pragma unroll
                             for (int k = 0; k < GR; ++k) {
                                 const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                                acc[bi] += r[u][k][0] * g.x + r[u][k][1] * g.y + r[u][k][2] * g.z + r[u][k][3] * g.w;
+                                acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
                             }
                         }
                     }
                 }
             }
         } else {
-            for (int d0 = lane; d0 < D; d0 += 32 * U) {
-                float r[U][GR];
+            constexpr int V = 4;  // columns in flight per lane
+            for (int d0 = lane; d0 < D; d0 += 32 * V) {
+                float rs[V][GR];
                 #pragma unroll
-                for (int u = 0; u < U; ++u) {
+                for (int u = 0; u < V; ++u) {
                     const int dd = d0 + 32 * u;
                     #pragma unroll
-                    for (int k = 0; k < GR; ++k) r[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
+                    for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
                 }
                 #pragma unroll
-                for (int u = 0; u < U; ++u) {
+                for (int u = 0; u < V; ++u) {
                     const int dd = d0 + 32 * u;
                     if (dd >= D) break;
                     #pragma unroll
                     for (int bi = 0; bi < BT; ++bi) {
                         if (bi < nb) {
                             #pragma unroll
-                            for (int k = 0; k < GR; ++k) acc[bi] += r[u][k] * dg_tile[(bi * GR + k) * D + dd];
+                            for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
                         }
                     }
                 }
@@ -405,7 +476,7 @@ __global__ void __launch_bounds__(WARPS * 32) backward_step(const Params* __rest
     const float mine = warp_reduce_scatter<BT>(acc, lane);
     float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
 
-    // 4. The cell backward at (b, n, q), or the initial-state gradient.
+    // 5. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;
     if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
     dNew[0] += rec;

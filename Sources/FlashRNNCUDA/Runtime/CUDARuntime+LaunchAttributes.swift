@@ -1,0 +1,68 @@
+import Foundation
+
+/// Launch attributes passed through `cuLaunchKernelEx` (values of `CUlaunchAttributeID`).
+public enum LaunchAttribute: Sendable {
+    /// The launch may start before the previous kernel on the stream has finished; the kernel
+    /// must call `griddepcontrol.wait` before reading what that kernel writes (programmatic
+    /// dependent launch, sm_90+). Recorded as a programmatic edge under stream capture.
+    case programmaticStreamSerialization
+
+    var id: Int32 {
+        switch self {
+        case .programmaticStreamSerialization: return 6  // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+        }
+    }
+
+    /// Writes the 64-byte `CUlaunchAttributeValue` union.
+    func writeValue(_ value: UnsafeMutableRawPointer) {
+        switch self {
+        case .programmaticStreamSerialization: value.storeBytes(of: Int32(1), as: Int32.self)
+        }
+    }
+}
+
+extension CUDARuntime {
+    /// Whether this device and driver take programmatic dependent launches (sm_90+, `cuLaunchKernelEx`).
+    public var supportsProgrammaticDependentLaunch: Bool {
+        driver.cuLaunchKernelEx != nil && properties.computeCapability.major >= 9
+    }
+
+    /// Launches `kernel` with `attributes` through `cuLaunchKernelEx`; a failure names the
+    /// kernel, grid, block, shared memory and attributes.
+    public func launch(_ kernel: Kernel, grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int = 0,
+                       attributes: [LaunchAttribute], arguments: [any KernelArgument]) throws {
+        guard !attributes.isEmpty, let launchEx = driver.cuLaunchKernelEx else {
+            return try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes, arguments: arguments)
+        }
+        if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        // CUlaunchAttribute: { CUlaunchAttributeID id; char pad[4]; CUlaunchAttributeValue value (64 bytes) }.
+        let attributeSize = 72
+        let attributeBytes = UnsafeMutableRawPointer.allocate(byteCount: attributeSize * attributes.count, alignment: 8)
+        defer { attributeBytes.deallocate() }
+        attributeBytes.initializeMemory(as: UInt8.self, repeating: 0, count: attributeSize * attributes.count)
+        for (i, attribute) in attributes.enumerated() {
+            let base = attributeBytes + i * attributeSize
+            base.storeBytes(of: attribute.id, as: Int32.self)
+            attribute.writeValue(base + 8)
+        }
+        // CUlaunchConfig: seven unsigned ints (grid, block, shared bytes), CUstream at 32,
+        // CUlaunchAttribute* at 40, unsigned int numAttrs at 48; 56 bytes.
+        let config = UnsafeMutableRawPointer.allocate(byteCount: 56, alignment: 8)
+        defer { config.deallocate() }
+        config.initializeMemory(as: UInt8.self, repeating: 0, count: 56)
+        let dimensions = [grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes]
+        for (i, value) in dimensions.enumerated() { config.storeBytes(of: UInt32(value), toByteOffset: 4 * i, as: UInt32.self) }
+        config.storeBytes(of: stream, toByteOffset: 32, as: CUhandle?.self)
+        config.storeBytes(of: UnsafeMutableRawPointer?(attributeBytes), toByteOffset: 40, as: UnsafeMutableRawPointer?.self)
+        config.storeBytes(of: UInt32(attributes.count), toByteOffset: 48, as: UInt32.self)
+
+        let storage = arguments.map { $0.boxed() }
+        defer { storage.forEach { $0.deallocate() } }
+        var pointers: [UnsafeMutableRawPointer?] = storage.map { $0 }
+        let result = pointers.withUnsafeMutableBufferPointer { buffer in
+            launchEx(UnsafeRawPointer(config), kernel.function, buffer.baseAddress, nil)
+        }
+        try driver.check(result, "cuLaunchKernelEx",
+                         "kernel \(kernel.name), grid \(grid), block \(block), shared memory \(sharedBytes) bytes, attributes \(attributes)")
+    }
+}
