@@ -11,6 +11,7 @@ struct CompileKernelsCommand: ParsableCommand {
 
     @Option(help: "Comma-separated NVRTC architectures.") var arch = "sm_80,sm_90a"
     @Flag(help: "Print the full ptxas report of each module.") var verbose = false
+    @Option(help: "Only modules whose label contains this text, e.g. \"fused sliced\".") var only: String?
 
     func run() throws {
         let version: String
@@ -23,7 +24,7 @@ struct CompileKernelsCommand: ParsableCommand {
         for architecture in arch.split(separator: ",").map(String.init) {
             let compiler = try KernelCompiler(options: KernelOptions(architecture: architecture, verbosePTXAS: true),
                                               useDiskCache: false)
-            for spec in KernelCatalog.all() {
+            for spec in KernelCatalog.all() where only.map(spec.label.contains) ?? true {
                 count += 1
                 let started = Date()
                 do {

@@ -57,6 +57,7 @@ public enum KernelCatalog {
             for dtype in dtypes { specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype)) }
         }
         specs += FusedVariant.all.map(\.spec)
+        specs += FusedSlicedVariant.all.map(\.spec)
         return specs
     }
 }

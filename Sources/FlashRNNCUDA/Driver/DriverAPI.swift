@@ -39,6 +39,9 @@ struct DriverAPI: @unchecked Sendable {
     let cuLaunchKernel: @convention(c) (Handle, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, Handle,
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
+    /// (const CUlaunchConfig*, CUfunction, kernelParams, extra): launches with attributes (thread-block clusters).
+    let cuLaunchKernelEx: @convention(c) (UnsafeRawPointer, Handle, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                          UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
     let cuStreamBeginCapture: @convention(c) (Handle, Int32) -> Int32
     let cuStreamEndCapture: @convention(c) (Handle, UnsafeMutablePointer<Handle>) -> Int32
     let cuGraphInstantiateWithFlags: @convention(c) (UnsafeMutablePointer<Handle>, Handle, UInt64) -> Int32
@@ -84,6 +87,7 @@ struct DriverAPI: @unchecked Sendable {
         cuFuncSetAttribute = try f("cuFuncSetAttribute")
         cuFuncGetAttribute = try f("cuFuncGetAttribute")
         cuLaunchKernel = try f("cuLaunchKernel")
+        cuLaunchKernelEx = try f("cuLaunchKernelEx")
         cuStreamBeginCapture = try f("cuStreamBeginCapture_v2")
         cuStreamEndCapture = try f("cuStreamEndCapture")
         cuGraphInstantiateWithFlags = try f("cuGraphInstantiateWithFlags")
@@ -123,5 +127,8 @@ enum CUAttribute {
     static let funcNumRegisters: Int32 = 4
     static let funcLocalSizeBytes: Int32 = 3
     static let funcMaxDynamicSharedSizeBytes: Int32 = 8
+    static let funcNonPortableClusterSizeAllowed: Int32 = 14
+    /// CUlaunchAttributeID
+    static let launchClusterDimension: UInt32 = 4
     static let outOfMemory: Int32 = 2
 }

@@ -1,0 +1,27 @@
+// The sliced kernels of the fused backend (a head split over the KS CTAs of one thread-block
+// cluster), instantiated by NVRTC name expressions such as
+//   &flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 64, 4, 24>
+// Template arguments: the cell, the storage type (flashrnn::F16 | BF16), DS (features per CTA,
+// a multiple of 16), KS (CTAs per head = cluster size, set at launch) and AREG (R tiles per warp
+// kept in registers). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
+// storage conversion are fused_entry.cuh's weight_gradient_kernel and finish_gradients_kernel.
+#pragma once
+#include "fused/fused_entry.cuh"
+#include "fused/fused_sliced_forward.cuh"
+#include "fused/fused_sliced_backward.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+template <class Cell, class S, int DS, int KS, int AREG>
+__global__ void __launch_bounds__(DS / 16 * 32, 1) sliced_forward_kernel(const FusedParams p) {
+    sliced_forward_sweep<Cell, S, DS, KS, AREG>(p);
+}
+
+template <class Cell, class S, int DS, int KS, int AREG>
+__global__ void __launch_bounds__(DS / 16 * 32, 1) sliced_backward_kernel(const FusedParams p) {
+    sliced_backward_sweep<Cell, S, DS, KS, AREG>(p);
+}
+
+}  // namespace fused
+}  // namespace flashrnn
