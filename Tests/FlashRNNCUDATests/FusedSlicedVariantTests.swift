@@ -71,6 +71,8 @@ struct FusedSlicedVariantTests {
         #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.length == 1 && $0.batch == 1 })
         #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.headDim % 2 == 1 && $0.batch > 8 && $0.heads > 1 })
         #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.gradientRecurrentCut })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.forwardClip != nil })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.inputLayout == .tbgnd })
     }
 
     /// With NVRTC present (CI), the largest cluster variant of each cell compiles for Hopper.
