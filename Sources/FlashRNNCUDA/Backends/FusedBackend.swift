@@ -35,8 +35,10 @@ public struct CUDAFusedBackend: RecurrentBackend {
         guard let runtime = try? CUDARuntime.get() else { return "CUDA unavailable" }
         if problem.shape.headDim > FusedVariant.maxHeadDim {
             return FusedSlicedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
+                                                 batch: problem.shape.batch, heads: problem.shape.heads,
                                                  sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,
-                                                 supportsClusters: runtime.properties.supportsClusters)
+                                                 supportsClusters: runtime.properties.supportsClusters,
+                                                 multiprocessors: runtime.properties.multiprocessors)
         }
         return FusedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
                                        sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn)

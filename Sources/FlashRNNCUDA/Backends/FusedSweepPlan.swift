@@ -2,10 +2,13 @@ import Foundation
 import FlashRNNCore
 import FlashRNNKernelParams
 
+extension FlashRNNGridExchangeParams: KernelArgument {}
+
 extension CUDAFusedBackend {
     /// How the forward and backward sweeps of one problem launch: a head that fits one SM runs
-    /// one CTA per (head, batch slice) (`FusedVariant`); a larger head runs one thread-block
-    /// cluster per (head, batch slice), its CTAs the head's feature slices (`FusedSlicedVariant`).
+    /// one CTA per (head, batch slice) (`FusedVariant`); a larger head runs KS CTAs per (head,
+    /// batch slice), its feature slices (`FusedSlicedVariant`): one thread-block cluster, or
+    /// beyond a cluster's capacity a cooperative grid exchanging through global memory.
     struct SweepPlan {
         let kernels: Kernels
         let grid: (Int, Int, Int)
@@ -13,15 +16,33 @@ extension CUDAFusedBackend {
         let forwardSharedBytes, backwardSharedBytes: Int
         /// CTAs per cluster along x; 1 launches without a cluster.
         let clusterSize: Int
+        /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
+        let gridTileWords: (forward: Int, backward: Int)?
 
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try runtime.launch(kernels.forward, grid: grid, block: (threads, 1, 1), sharedBytes: forwardSharedBytes,
-                               clusterSize: clusterSize, arguments: [p])
+            try launch(runtime, kernels.forward, sharedBytes: forwardSharedBytes, tileWords: gridTileWords?.forward, p)
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try runtime.launch(kernels.backward, grid: grid, block: (threads, 1, 1), sharedBytes: backwardSharedBytes,
-                               clusterSize: clusterSize, arguments: [p])
+            try launch(runtime, kernels.backward, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+        }
+
+        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, sharedBytes: Int, tileWords: Int?,
+                            _ p: FlashRNNFusedParams) throws {
+            guard let tileWords else {
+                return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
+                                          clusterSize: clusterSize, arguments: [p])
+            }
+            // One exchange buffer pair and one arrival counter per (head, batch slice) group;
+            // freed stream-ordered after the kernel.
+            let groups = Int(p.N) * grid.1
+            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups * 2 * tileWords)
+            let arrivals = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups)
+            try runtime.fill32(arrivals.address, pattern: 0, count: groups)
+            var x = FlashRNNGridExchangeParams()
+            x.exchange = exchange.address; x.arrivals = arrivals.address
+            try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes, clusterSize: 1,
+                               cooperative: true, arguments: [p, x])
         }
     }
 
@@ -32,18 +53,21 @@ extension CUDAFusedBackend {
             let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
             return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape), threads: variant.threads,
                              forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
-                             clusterSize: 1)
+                             clusterSize: 1, gridTileWords: nil)
         }
         guard let variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
                                                sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
-            let reason = FusedSlicedVariant.limitation(cell: cell, headDim: D, dtype: dtype,
-                                                       sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn)
+            let reason = FusedSlicedVariant.limitation(cell: cell, headDim: D, dtype: dtype, batch: shape.batch, heads: shape.heads,
+                                                       sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,
+                                                       multiprocessors: runtime.properties.multiprocessors)
             throw FlashRNNError.unsupportedProblem(backend: "cudaFused", reason: reason ?? "no cluster holds D = \(D)")
         }
+        let isGrid = variant.exchange == .grid
         return SweepPlan(kernels: try slicedKernels(runtime, variant),
-                         grid: (shape.heads * variant.clusterSize, batchSlices, 1), threads: variant.threads,
+                         grid: (shape.heads * variant.ctasPerHead, batchSlices, 1), threads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
-                         clusterSize: variant.clusterSize)
+                         clusterSize: isGrid ? 1 : variant.ctasPerHead,
+                         gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
     }
 
     static func slicedKernels(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant) throws -> Kernels {
@@ -53,11 +77,12 @@ extension CUDAFusedBackend {
 
 extension CUDARuntime {
     /// Launches `kernel` with thread-block clusters of `clusterSize` CTAs along x
-    /// (`cuLaunchKernelEx`, CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION); `clusterSize` 1 is a plain launch.
-    /// Clusters above 8 CTAs (the portable limit) are allowed on the kernel first.
+    /// (`cuLaunchKernelEx`, CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION), or `cooperative`ly (every CTA
+    /// resident at once, else the driver refuses); neither is a plain launch. Clusters above 8 CTAs
+    /// (the portable limit) are allowed on the kernel first.
     func launch(_ kernel: Kernel, grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int, clusterSize: Int,
-                arguments: [any KernelArgument]) throws {
-        guard clusterSize > 1 else {
+                cooperative: Bool = false, arguments: [any KernelArgument]) throws {
+        guard clusterSize > 1 || cooperative else {
             return try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes, arguments: arguments)
         }
         if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
@@ -66,13 +91,18 @@ extension CUDARuntime {
                              "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)", "kernel \(kernel.name)")
         }
         // CUlaunchAttribute (cuda.h): id (4 bytes, padded to 8), then a 64-byte value union whose
-        // clusterDim is {x, y, z} as unsigned ints.
+        // clusterDim is {x, y, z} as unsigned ints and whose `cooperative` is an int.
         let attribute = UnsafeMutableRawPointer.allocate(byteCount: 72, alignment: 8)
         defer { attribute.deallocate() }
         attribute.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
-        attribute.storeBytes(of: CUAttribute.launchClusterDimension, toByteOffset: 0, as: UInt32.self)
-        for (offset, value) in [(8, clusterSize), (12, 1), (16, 1)] {
-            attribute.storeBytes(of: UInt32(value), toByteOffset: offset, as: UInt32.self)
+        if cooperative {
+            attribute.storeBytes(of: CUAttribute.launchCooperative, toByteOffset: 0, as: UInt32.self)
+            attribute.storeBytes(of: Int32(1), toByteOffset: 8, as: Int32.self)
+        } else {
+            attribute.storeBytes(of: CUAttribute.launchClusterDimension, toByteOffset: 0, as: UInt32.self)
+            for (offset, value) in [(8, clusterSize), (12, 1), (16, 1)] {
+                attribute.storeBytes(of: UInt32(value), toByteOffset: offset, as: UInt32.self)
+            }
         }
         // CUlaunchConfig: grid x y z, block x y z, shared bytes (7 unsigned ints), stream at 32,
         // attributes at 40, their count at 48; 56 bytes.
@@ -93,6 +123,6 @@ extension CUDARuntime {
             driver.cuLaunchKernelEx(UnsafeRawPointer(config), kernel.function, buffer.baseAddress, nil)
         }
         try driver.check(result, "cuLaunchKernelEx",
-                         "kernel \(kernel.name), grid \(grid), block \(block), cluster \(clusterSize), shared memory \(sharedBytes) bytes")
+                         "kernel \(kernel.name), grid \(grid), block \(block), cluster \(clusterSize), cooperative \(cooperative), shared memory \(sharedBytes) bytes")
     }
 }

@@ -130,5 +130,6 @@ enum CUAttribute {
     static let funcNonPortableClusterSizeAllowed: Int32 = 14
     /// CUlaunchAttributeID
     static let launchClusterDimension: UInt32 = 4
+    static let launchCooperative: UInt32 = 2
     static let outOfMemory: Int32 = 2
 }

@@ -14,8 +14,9 @@
 namespace flashrnn {
 namespace fused {
 
-template <class Cell, class S, int DS, int KS, int AREG>
-__device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p) {
+// X: how the KS CTAs of a head exchange dG_t (ClusterExchange, GridExchange).
+template <class Cell, class S, int DS, int KS, int AREG, class X>
+__device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x) {
     using Shape = SlicedShape<Cell, S, DS, KS, AREG>;
     using M = MmaTraits<S>;
     using GTile = typename Shape::GTile;
@@ -30,7 +31,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p) {
 
     const int g = (threadIdx.x & 31) >> 2, q = threadIdx.x & 3;
     const int B = p.B, T = p.T, N = p.N, D = p.D;
-    const SliceLane<DS, KS> cells(D, B);
+    const SliceLane<DS, KS> cells(x.rank(), D, B);
     const int n = cells.n, f0 = cells.f0;
     const auto& dOf = cells.d;
     const auto& bOf = cells.b;
@@ -100,12 +101,10 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p) {
         }
     };
 
-    // Every CTA of the cluster must be running before a peer writes into its shared memory.
-    cluster_barrier();
+    x.start();
 
     auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
-        unsigned* gNext = gTiles + (t & 1) * GTile::kWords;                   // dG_t
         if (t > 0) loadStep(t - 1, fetch);
 
         float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -146,11 +145,9 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
         }
-        // gNext of every CTA: read next at step t-1, after this barrier; its previous contents
-        // (dG_{t+2}) were read by every CTA before the previous barrier.
 #pragma unroll
-        for (int k = 0; k < GR; ++k) publish_cells<S, GTile, KS>(gNext, k * DP + f0, dGate[k]);
-        cluster_barrier();
+        for (int k = 0; k < GR; ++k) x.template publish<S, GTile>(gTiles, t & 1, k * DP + f0, dGate[k]);
+        x.template complete<GTile>(gTiles, t & 1);
     };
 
     StepInputs inA, inB;

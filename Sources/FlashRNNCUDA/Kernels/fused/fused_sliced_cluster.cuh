@@ -1,7 +1,7 @@
 // Thread-block cluster vocabulary of the sliced fused kernels (sm_90, inline PTX): the CTA's rank
-// in its cluster, one cluster-wide barrier with release/acquire ordering, and publishing a lane's
-// C-fragment cells into the operand tile of every CTA of the cluster through distributed shared
-// memory (`mapa` + `st.shared::cluster`).
+// in its cluster, one cluster-wide barrier with release/acquire ordering, packing a lane's
+// C-fragment cells into operand-tile words, and the cluster exchange policy that writes them into
+// every CTA of the cluster through distributed shared memory (`mapa` + `st.shared::cluster`).
 #pragma once
 #include "fused/fused_mma.cuh"
 
@@ -33,12 +33,12 @@ __device__ __forceinline__ void store_to_rank(unsigned local, unsigned rank, uns
                  :: "r"(local), "r"(rank), "r"(value) : "memory");
 }
 
-// Writes this lane's four C-fragment cells v (features f0+g and f0+g+8, batch columns 2q and
-// 2q+1; see fused_mma.cuh) at K index f0 + feature of the operand tile `tile` in all KS CTAs of
-// the cluster. Lanes g and g^1 trade two values through one shuffle, so that every store is one
-// 32-bit word holding two adjacent features: 2·KS stores per lane.
-template <class S, class Tile, int KS>
-__device__ __forceinline__ void publish_cells(unsigned* tile, int f0, const float (&v)[4]) {
+// Packs this lane's four C-fragment cells v (features f0+g and f0+g+8, batch columns 2q and
+// 2q+1; see fused_mma.cuh) for K index f0 + feature of an operand tile and hands `store` two
+// (word index in the tile, word) pairs. Lanes g and g^1 trade two values through one shuffle, so
+// that every word holds two adjacent features.
+template <class S, class Tile, class Store>
+__device__ __forceinline__ void pack_cells(int f0, const float (&v)[4], Store store) {
     using M = MmaTraits<S>;
     static_assert(M::kPerWord == 2, "the sliced kernels exchange 16-bit operands");
     const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
@@ -48,16 +48,35 @@ __device__ __forceinline__ void publish_cells(unsigned* tile, int f0, const floa
     // Even g: features (g, g+1) from (own e=0/1, partner's e=0/1); odd g: features (g+7, g+8)
     // from (partner's e=2/3, own e=2/3).
     const int k = f0 + (even ? g : g + 7);
-    const unsigned w0 = even ? M::pack(v[0], got0) : M::pack(got0, v[2]);
-    const unsigned w1 = even ? M::pack(v[1], got1) : M::pack(got1, v[3]);
-    const unsigned a0 = shared_window_address(tile + 2 * q * Tile::kWordsPerColumn + (k >> 1));
-    const unsigned a1 = a0 + Tile::kWordsPerColumn * 4;
-#pragma unroll
-    for (int r = 0; r < KS; ++r) {
-        store_to_rank(a0, r, w0);
-        store_to_rank(a1, r, w1);
-    }
+    const int word = 2 * q * Tile::kWordsPerColumn + (k >> 1);
+    store(word, even ? M::pack(v[0], got0) : M::pack(got0, v[2]));
+    store(word + Tile::kWordsPerColumn, even ? M::pack(v[1], got1) : M::pack(got1, v[3]));
 }
+
+// How the KS CTAs of one head exchange their slices of h_t (backward: dG_t) in a thread-block
+// cluster: every lane writes its words into buffer `buffer` of the tile pair `tiles` in every CTA
+// of the cluster (2·KS distributed shared-memory stores), then one cluster barrier completes it.
+template <int KS>
+struct ClusterExchange {
+    static_assert(KS <= 16, "a cluster holds at most 16 CTAs");
+    __device__ __forceinline__ int rank() const { return (int)cluster_rank(); }
+    // Every CTA of the cluster must be running before a peer writes into its shared memory.
+    __device__ __forceinline__ void start() const { cluster_barrier(); }
+
+    template <class S, class Tile>
+    __device__ __forceinline__ void publish(unsigned* tiles, int buffer, int f0, const float (&v)[4]) const {
+        const unsigned base = shared_window_address(tiles + buffer * Tile::kWords);
+        pack_cells<S, Tile>(f0, v, [&](int word, unsigned value) {
+#pragma unroll
+            for (int r = 0; r < KS; ++r) store_to_rank(base + 4 * word, r, value);
+        });
+    }
+
+    // Nobody reads `buffer` before this barrier; every CTA finished reading its previous contents
+    // (two steps ago) before the previous barrier, which this CTA has passed.
+    template <class Tile>
+    __device__ __forceinline__ void complete(unsigned*, int) const { cluster_barrier(); }
+};
 
 }  // namespace fused
 }  // namespace flashrnn

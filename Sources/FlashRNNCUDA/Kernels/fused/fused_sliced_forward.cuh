@@ -32,7 +32,7 @@ struct SlicedShape {
     using HTile = OperandTile<S, kDP>;                                 // [8 batch, DP] h_{t-1}
     using GTile = OperandTile<S, kGR * kDP>;                           // [8 batch, G_R·DP] dG_{t+1}
     static_assert(DS % 16 == 0, "the slice DS must be a multiple of 16");
-    static_assert(KS >= 1 && KS <= 16, "a cluster holds at most 16 CTAs");
+    static_assert(KS >= 1, "a head needs at least one CTA");
     static_assert(AREG == kRegisterTiles, "AREG must be G_R times the register-resident K columns");
 };
 
@@ -112,10 +112,10 @@ template <int DS, int KS>
 struct SliceLane {
     int n, f0, d[4], b[4];
     bool valid[4];
-    __device__ __forceinline__ SliceLane(int D, int B) {
+    __device__ __forceinline__ SliceLane(int rank, int D, int B) {
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
         n = blockIdx.x / KS;
-        f0 = (int)cluster_rank() * DS + warp * 16;
+        f0 = rank * DS + warp * 16;
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             d[e] = f0 + g + 8 * (e >> 1);
@@ -125,8 +125,9 @@ struct SliceLane {
     }
 };
 
-template <class Cell, class S, int DS, int KS, int AREG>
-__device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p) {
+// X: how the KS CTAs of a head exchange h_t (ClusterExchange, GridExchange).
+template <class Cell, class S, int DS, int KS, int AREG, class X>
+__device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x) {
     using Shape = SlicedShape<Cell, S, DS, KS, AREG>;
     using M = MmaTraits<S>;
     using HTile = typename Shape::HTile;
@@ -140,7 +141,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p) {
 
     const int g = (threadIdx.x & 31) >> 2;
     const int B = p.B, T = p.T, N = p.N, D = p.D;
-    const SliceLane<DS, KS> cells(D, B);
+    const SliceLane<DS, KS> cells(x.rank(), D, B);
     const int n = cells.n, f0 = cells.f0;
     const auto& dOf = cells.d;
     const auto& bOf = cells.b;
@@ -182,18 +183,16 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p) {
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
 
-    // Every CTA of the cluster must be running before a peer writes into its shared memory.
-    cluster_barrier();
+    x.start();
     {
         const float h0[4] = {state[0][0], state[1][0], state[2][0], state[3][0]};
-        publish_cells<S, HTile, KS>(hTiles, f0, h0);
+        x.template publish<S, HTile>(hTiles, 0, f0, h0);
     }
-    cluster_barrier();
+    x.template complete<HTile>(hTiles, 0);
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
     auto step = [&](int t, const float (&use)[GW][4], float (&fetch)[GW][4]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
-        unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
         if (t + 1 < T) loadWx(t + 1, fetch);
         if (t + kPrefetchSteps < T && g == 0) {
 #pragma unroll
@@ -247,10 +246,8 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p) {
                 }
             }
         }
-        // hNext of every CTA: nobody reads it before this barrier, and every CTA finished reading
-        // hNext's previous contents (h_{t-1}, step t-1) before the previous barrier.
-        publish_cells<S, HTile, KS>(hNext, f0, hOut);
-        cluster_barrier();
+        x.template publish<S, HTile>(hTiles, (t + 1) & 1, f0, hOut);
+        x.template complete<HTile>(hTiles, (t + 1) & 1);
     };
 
     float wxA[GW][4], wxB[GW][4];
