@@ -171,6 +171,18 @@ public enum CorrectnessCheck {
                 c(16, 64, 12, 64, s0: true, "upstream 64x12"),
                 c(16, 64, 3, 256, s0: true, "upstream 256x3"),
                 c(16, 32, 1, 768, s0: true, "upstream 768x1"),
+                // cudaFused's cluster decomposition (D > 128): odd sizes, options, its largest head.
+                c(1, 1, 1, 200, s0: false, "T=1 B=1 odd D, cluster"),
+                c(9, 6, 2, 257, s0: true, o: RecurrentOptions(inputLayout: .tbgnd), "odd D, B>8, N>1, time-major, cluster"),
+                // The forward-clip case above at a cluster head (same B, T, N, clip). With B=9, T=6,
+                // N=2, D=257 the CPU run on rounded inputs alone missed the float16/bfloat16 caps
+                // for gru and elman (the clamp's mask flips under rounding): docs/performance-fused.md.
+                c(5, 9, 3, 144, s0: true, o: RecurrentOptions(forwardClip: 0.5), "forward clip, cluster"),
+                c(2, 9, 1, 160, s0: true, o: RecurrentOptions(gradientRecurrentClip: 0.1), "recurrent clip, cluster"),
+                c(2, 9, 1, 160, s0: true, o: RecurrentOptions(gradientRecurrentCut: true), "recurrent cut, cluster"),
+                c(3, 10, 1, 512, s0: true, "D=512, largest cluster head of cudaFused (lstm, slstm, gru)"),
+                c(9, 5, 1, 529, s0: true, "D=529, first head beyond a cluster: cooperative grid (lstm, slstm, gru)"),
+                c(2, 6, 1, 896, s0: true, "D=896, largest grid head of cudaFused (lstm, slstm)"),
             ]
         }
         return cases

@@ -11,7 +11,9 @@ struct CompileKernelsCommand: ParsableCommand {
 
     @Option(help: "Comma-separated NVRTC architectures.") var arch = "sm_80,sm_90a"
     @Flag(help: "Print the full ptxas report of each module.") var verbose = false
-    @Option(help: "Compile only the modules whose label contains this text, e.g. \"alternating lstm\".") var only: String?
+    @Option(help: "Only modules whose label contains this text, e.g. \"fused sliced\".") var only: String?
+    @Flag(help: "Store the modules in the kernel disk cache (FLASHRNN_CACHE_DIR) as a run on a device of this architecture would, instead of printing the ptxas report; a machine that gets this folder starts without compiling.")
+    var fillCache = false
 
     func run() throws {
         let version: String
@@ -24,9 +26,20 @@ struct CompileKernelsCommand: ParsableCommand {
         for architecture in arch.split(separator: ",").map(String.init) {
             let compiler = try KernelCompiler(options: KernelOptions(architecture: architecture, verbosePTXAS: true),
                                               useDiskCache: false)
-            for spec in KernelCatalog.all() where only.map({ spec.label.contains($0) }) ?? true {
+            let cacheCompiler = fillCache ? try KernelCompiler(options: KernelOptions(architecture: architecture)) : nil
+            for spec in KernelCatalog.all() where only.map(spec.label.contains) ?? true {
                 count += 1
                 let started = Date()
+                if let cacheCompiler {
+                    do {
+                        let (_, origin) = try cacheCompiler.module(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+                        print(String(format: "ok   %@ %@ (%@, %.1f s)", architecture, spec.label, "\(origin)", Date().timeIntervalSince(started)))
+                    } catch {
+                        failures += 1
+                        print("FAIL \(architecture) \(spec.label): \(error)")
+                    }
+                    continue
+                }
                 do {
                     let module = try compiler.compile(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
                     let report = PTXASReport(log: module.log, loweredNames: module.loweredNames)

@@ -10,8 +10,10 @@ extension FlashRNNWeightGradientParams: KernelArgument {}
 /// on chip for all T steps, computes `R·h` on tensor cores (`mma.sync`, float32 accumulation) and
 /// the cell on the product's registers, with one `__syncthreads` per step. Backward is the same
 /// reverse sweep (`Rᵀ·dG` on chip), then `dR = Σ dG ⊗ h` as one product over all B·T rows and
-/// `db` reduced in the sweep. Storage float16/bfloat16; heads beyond one SM are refused with a
-/// reason, and the automatic backend falls back to `cudaAlternating`.
+/// `db` reduced in the sweep. A head beyond one SM is split over a thread-block cluster
+/// (`FusedSlicedVariant`, h exchanged through distributed shared memory). Storage
+/// float16/bfloat16; heads beyond one cluster are refused with a reason, and the automatic
+/// backend falls back to `cudaAlternating`.
 public struct CUDAFusedBackend: RecurrentBackend {
     public let name = "cudaFused"
     public var supportedDTypes: [DType] { FusedVariant.dtypes }
@@ -31,6 +33,13 @@ public struct CUDAFusedBackend: RecurrentBackend {
     public func limitation(for problem: RecurrentProblem, dtype: DType) -> String? {
         if let reason = Self.unavailableReason() { return reason }
         guard let runtime = try? CUDARuntime.get() else { return "CUDA unavailable" }
+        if problem.shape.headDim > FusedVariant.maxHeadDim {
+            return FusedSlicedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
+                                                 batch: problem.shape.batch, heads: problem.shape.heads,
+                                                 sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,
+                                                 supportsClusters: runtime.properties.supportsClusters,
+                                                 multiprocessors: runtime.properties.multiprocessors)
+        }
         return FusedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
                                        sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn)
     }
@@ -42,18 +51,21 @@ public struct CUDAFusedBackend: RecurrentBackend {
     }
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var kernelCache: [FusedVariant: Kernels] = [:]
+    nonisolated(unsafe) private static var kernelCache: [AnyHashable: Kernels] = [:]
 
     static func kernels(_ runtime: CUDARuntime, _ variant: FusedVariant) throws -> Kernels {
+        try kernels(runtime, key: variant, spec: variant.spec, names: variant.kernelNames)
+    }
+
+    /// The module of `spec`, loaded once per variant `key`; `names`: forward, backward, weight gradient, finish.
+    static func kernels(_ runtime: CUDARuntime, key: AnyHashable, spec: KernelModuleSpec, names: [String]) throws -> Kernels {
         lock.lock()
-        if let cached = kernelCache[variant] { lock.unlock(); return cached }
+        if let cached = kernelCache[key] { lock.unlock(); return cached }
         lock.unlock()
-        let spec = variant.spec
         let loaded = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
-        let kernels = Kernels(forward: loaded[variant.forwardKernelName]!, backward: loaded[variant.backwardKernelName]!,
-                              weightGradient: loaded[variant.weightGradientKernelName]!,
-                              finish: loaded[variant.finishKernelName]!)
-        lock.lock(); kernelCache[variant] = kernels; lock.unlock()
+        let kernels = Kernels(forward: loaded[names[0]]!, backward: loaded[names[1]]!,
+                              weightGradient: loaded[names[2]]!, finish: loaded[names[3]]!)
+        lock.lock(); kernelCache[key] = kernels; lock.unlock()
         return kernels
     }
 
@@ -69,8 +81,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         try runtime.makeCurrent()
         let shape = problem.shape, cell = problem.cell
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
-        let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
-        let kernels = try Self.kernels(runtime, variant)
+        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
         let hostOutputs = !problem.wx.isOnDevice
 
         let wx = try problem.wx.onDevice(dtype, runtime: runtime)
@@ -88,8 +99,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.s0 = s0?.cudaBuffer?.address ?? 0
         p.states = states.address; p.last = last.address; p.pre = pre?.address ?? 0
         p.states32 = states32?.address ?? 0
-        try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
-                           sharedBytes: variant.forwardSharedBytes, arguments: [p])
+        try plan.launchForward(runtime, p)
 
         let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
                                                                     hostOutputs: hostOutputs)
@@ -129,8 +139,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
-        let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
-        let kernels = try Self.kernels(runtime, variant)
+        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
+        let kernels = plan.kernels
 
         let dS = try dStates?.onDevice(dtype, runtime: runtime)
         let dL = try dLast?.onDevice(dtype, runtime: runtime)
@@ -149,8 +159,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.states32 = saved.states32.address; p.pre = saved.pre.address
         p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
-        try runtime.launch(kernels.backward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
-                           sharedBytes: variant.backwardSharedBytes, arguments: [p])
+        try plan.launchBackward(runtime, p)
 
         // dR: 64 × 64 output tiles per (gate, head), the B·T rows split so the grid fills the device.
         var w = FlashRNNWeightGradientParams()

@@ -61,6 +61,7 @@ public enum KernelCatalog {
             }
         }
         specs += FusedVariant.all.map(\.spec)
+        specs += FusedSlicedVariant.all.map(\.spec)
         return specs
     }
 }

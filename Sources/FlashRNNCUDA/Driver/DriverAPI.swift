@@ -129,5 +129,9 @@ enum CUAttribute {
     static let funcNumRegisters: Int32 = 4
     static let funcLocalSizeBytes: Int32 = 3
     static let funcMaxDynamicSharedSizeBytes: Int32 = 8
+    static let funcNonPortableClusterSizeAllowed: Int32 = 14
+    /// CUlaunchAttributeID
+    static let launchClusterDimension: UInt32 = 4
+    static let launchCooperative: UInt32 = 2
     static let outOfMemory: Int32 = 2
 }

@@ -6,17 +6,26 @@ public enum LaunchAttribute: Sendable {
     /// must call `griddepcontrol.wait` before reading what that kernel writes (programmatic
     /// dependent launch, sm_90+). Recorded as a programmatic edge under stream capture.
     case programmaticStreamSerialization
+    /// Thread-block clusters of this many CTAs along x (sm_90+).
+    case clusterDimension(Int)
+    /// Every CTA resident at once, or the launch fails (grid-wide barriers need it).
+    case cooperative
 
     var id: Int32 {
         switch self {
         case .programmaticStreamSerialization: return 6  // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+        case .clusterDimension: return Int32(CUAttribute.launchClusterDimension)
+        case .cooperative: return Int32(CUAttribute.launchCooperative)
         }
     }
 
     /// Writes the 64-byte `CUlaunchAttributeValue` union.
     func writeValue(_ value: UnsafeMutableRawPointer) {
         switch self {
-        case .programmaticStreamSerialization: value.storeBytes(of: Int32(1), as: Int32.self)
+        case .programmaticStreamSerialization, .cooperative: value.storeBytes(of: Int32(1), as: Int32.self)
+        case .clusterDimension(let x):
+            // clusterDim is {x, y, z} as unsigned ints.
+            for (offset, v) in [(0, x), (4, 1), (8, 1)] { value.storeBytes(of: UInt32(v), toByteOffset: offset, as: UInt32.self) }
         }
     }
 }

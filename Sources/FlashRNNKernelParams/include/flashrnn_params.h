@@ -82,6 +82,13 @@ typedef struct FlashRNNWeightGradientParams {
     unsigned long long db;        // [G_T, N, D] storage dtype
 } FlashRNNWeightGradientParams;
 
+// The fused backend's sliced sweeps beyond one cluster: where the CTAs of one (head, batch slice)
+// exchange h_t (backward: dG_t) in global memory.
+typedef struct FlashRNNGridExchangeParams {
+    unsigned long long exchange;  // [groups, 2, tile words] 32-bit words, groups = ⌈B/8⌉·N
+    unsigned long long arrivals;  // [groups] unsigned arrival counters, zeroed before each launch
+} FlashRNNGridExchangeParams;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,99 @@
+import Foundation
+import FlashRNNCore
+import FlashRNNKernelParams
+
+extension FlashRNNGridExchangeParams: KernelArgument {}
+
+extension CUDAFusedBackend {
+    /// How the forward and backward sweeps of one problem launch: a head that fits one SM runs
+    /// one CTA per (head, batch slice) (`FusedVariant`); a larger head runs KS CTAs per (head,
+    /// batch slice), its feature slices (`FusedSlicedVariant`): one thread-block cluster, or
+    /// beyond a cluster's capacity a cooperative grid exchanging through global memory.
+    struct SweepPlan {
+        let kernels: Kernels
+        let grid: (Int, Int, Int)
+        let threads: Int
+        let forwardSharedBytes, backwardSharedBytes: Int
+        /// CTAs per cluster along x; 1 launches without a cluster.
+        let clusterSize: Int
+        /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
+        let gridTileWords: (forward: Int, backward: Int)?
+
+        func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
+            try launch(runtime, kernels.forward, sharedBytes: forwardSharedBytes, tileWords: gridTileWords?.forward, p)
+        }
+
+        func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
+            try launch(runtime, kernels.backward, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+        }
+
+        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, sharedBytes: Int, tileWords: Int?,
+                            _ p: FlashRNNFusedParams) throws {
+            guard let tileWords else {
+                return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
+                                          clusterSize: clusterSize, arguments: [p])
+            }
+            // One exchange buffer pair and one arrival counter per (head, batch slice) group;
+            // freed stream-ordered after the kernel.
+            let groups = Int(p.N) * grid.1
+            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups * 2 * tileWords)
+            let arrivals = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups)
+            try runtime.fill32(arrivals.address, pattern: 0, count: groups)
+            var x = FlashRNNGridExchangeParams()
+            x.exchange = exchange.address; x.arrivals = arrivals.address
+            try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes, clusterSize: 1,
+                               cooperative: true, arguments: [p, x])
+        }
+    }
+
+    static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape) throws -> SweepPlan {
+        let D = shape.headDim
+        let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
+        if D <= FusedVariant.maxHeadDim {
+            let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
+            return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape), threads: variant.threads,
+                             forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                             clusterSize: 1, gridTileWords: nil)
+        }
+        guard let variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
+                                               sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
+            let reason = FusedSlicedVariant.limitation(cell: cell, headDim: D, dtype: dtype, batch: shape.batch, heads: shape.heads,
+                                                       sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,
+                                                       multiprocessors: runtime.properties.multiprocessors)
+            throw FlashRNNError.unsupportedProblem(backend: "cudaFused", reason: reason ?? "no cluster holds D = \(D)")
+        }
+        let isGrid = variant.exchange == .grid
+        return SweepPlan(kernels: try slicedKernels(runtime, variant),
+                         grid: (shape.heads * variant.ctasPerHead, batchSlices, 1), threads: variant.threads,
+                         forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                         clusterSize: isGrid ? 1 : variant.ctasPerHead,
+                         gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
+    }
+
+    static func slicedKernels(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant) throws -> Kernels {
+        try kernels(runtime, key: variant, spec: variant.spec, names: variant.kernelNames)
+    }
+}
+
+extension CUDARuntime {
+    /// Launches `kernel` with thread-block clusters of `clusterSize` CTAs along x
+    /// (`cuLaunchKernelEx`, CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION), or `cooperative`ly (every CTA
+    /// resident at once, else the driver refuses); neither is a plain launch. Clusters above 8 CTAs
+    /// (the portable limit) are allowed on the kernel first.
+    func launch(_ kernel: Kernel, grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int, clusterSize: Int,
+                cooperative: Bool = false, arguments: [any KernelArgument]) throws {
+        guard clusterSize > 1 || cooperative else {
+            return try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes, arguments: arguments)
+        }
+        // The attribute launch falls back to a plain launch without cuLaunchKernelEx; these cannot.
+        guard driver.cuLaunchKernelEx != nil else {
+            throw CUDAError.symbolMissing(library: "libcuda.so.1", symbol: "cuLaunchKernelEx")
+        }
+        if clusterSize > 8 {
+            try driver.check(driver.cuFuncSetAttribute(kernel.function, CUAttribute.funcNonPortableClusterSizeAllowed, 1),
+                             "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)", "kernel \(kernel.name)")
+        }
+        try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes,
+                   attributes: [cooperative ? .cooperative : .clusterDimension(clusterSize)], arguments: arguments)
+    }
+}

@@ -1,0 +1,69 @@
+// The grid exchange policy of the sliced fused kernels, for a head beyond one cluster: the KS CTAs
+// of one (head, batch slice) sit anywhere on the device (all co-resident: cooperative launch) and
+// exchange h_t (backward: dG_t) through global memory. Each lane writes its words into the
+// group's global copy of the tile buffer; the group then meets at a barrier on a global arrival
+// counter (the pattern of a grid barrier, for KS CTAs), and every CTA copies the completed buffer
+// from L2 into its own shared-memory tile.
+#pragma once
+#include "fused/fused_sliced_cluster.cuh"
+
+namespace flashrnn {
+namespace fused {
+
+typedef FlashRNNGridExchangeParams GridExchangeParams;
+
+__device__ __forceinline__ unsigned load_acquire_gpu(const unsigned* p) {
+    unsigned v;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+    return v;
+}
+
+// 16 bytes from L2, bypassing L1 (which is not coherent with other SMs' writes).
+__device__ __forceinline__ uint4 load_l2(const uint4* p) {
+    uint4 v;
+    asm volatile("ld.global.cg.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+
+template <int KS>
+struct GridExchange {
+    unsigned* exchange;        // this group's [2, tile words]
+    unsigned* arrivals;        // this group's counter, zero at launch
+    unsigned phase = 0;        // barriers passed (thread 0 only)
+
+    __device__ __forceinline__ explicit GridExchange(const GridExchangeParams& x, int tileWords) {
+        const int group = blockIdx.y * (gridDim.x / KS) + blockIdx.x / KS;
+        exchange = reinterpret_cast<unsigned*>(x.exchange) + (long long)group * 2 * tileWords;
+        arrivals = reinterpret_cast<unsigned*>(x.arrivals) + group;
+    }
+    __device__ __forceinline__ int rank() const { return blockIdx.x % KS; }
+    __device__ __forceinline__ void start() const {}
+
+    template <class S, class Tile>
+    __device__ __forceinline__ void publish(unsigned*, int buffer, int f0, const float (&v)[4]) const {
+        unsigned* global = exchange + buffer * Tile::kWords;
+        pack_cells<S, Tile>(f0, v, [&](int word, unsigned value) { global[word] = value; });
+    }
+
+    // Nobody reads `buffer` before every CTA of the group arrived here; every CTA copied its
+    // previous contents (two steps ago) before arriving at the previous barrier.
+    template <class Tile>
+    __device__ __forceinline__ void complete(unsigned* tiles, int buffer) {
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            ++phase;
+            __threadfence();   // the CTA's stores (ordered before by the CTA barrier) before the arrival
+            atomicAdd(arrivals, 1u);
+            while (load_acquire_gpu(arrivals) < KS * phase) {}
+        }
+        __syncthreads();
+        static_assert(Tile::kWords % 4 == 0, "tiles are copied in 16-byte pieces");
+        const uint4* from = reinterpret_cast<const uint4*>(exchange + buffer * Tile::kWords);
+        uint4* to = reinterpret_cast<uint4*>(tiles + buffer * Tile::kWords);
+        for (int i = threadIdx.x; i < Tile::kWords / 4; i += blockDim.x) to[i] = load_l2(from + i);
+        __syncthreads();
+    }
+};
+
+}  // namespace fused
+}  // namespace flashrnn

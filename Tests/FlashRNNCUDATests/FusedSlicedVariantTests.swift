@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import FlashRNNCore
+import FlashRNN
+@testable import FlashRNNCUDA
+
+/// The cluster ("sliced") variants of the fused backend for D > 128: choice, limits and names, on
+/// the CPU. Numerics are checked on the GPU by `flashrnn check --backend cuda-fused`.
+struct FusedSlicedVariantTests {
+    static let dtypes: [DType] = [.float16, .bfloat16]
+
+    @Test(arguments: CellKind.allCases, dtypes)
+    func everyHeadDimFromTheOneSMLimitToTheClusterLimitRunsOnACluster(cell: CellKind, dtype: DType) throws {
+        let largest = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: dtype)
+        #expect(largest >= 512, "a cluster of 16 holds at least D = 512 for \(cell)")
+        for d in [129, 130, 143, 144, 145, 200, 255, 256, 257, 333, 384, 511, largest - 1, largest] {
+            #expect(FusedSlicedVariant.limitation(cell: cell, headDim: d, dtype: dtype) == nil, "D=\(d)")
+            let v = try #require(FusedSlicedVariant(cell: cell, dtype: dtype, headDim: d))
+            #expect(v.paddedHeadDim >= d && v.paddedHeadDim < d + 16 * v.ctasPerHead, "D=\(d) \(v)")
+            #expect(v.slice % 16 == 0 && v.slice <= FusedSlicedVariant.maxSlice)
+            #expect(FusedSlicedVariant.clusterSizes.contains(v.ctasPerHead) && v.exchange == .cluster)
+            #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
+        }
+    }
+
+    @Test func theUpstreamSweepShapesPickTheirClusters() throws {
+        let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129))
+        #expect(d129.ctasPerHead == 4 && d129.slice == 48)
+        let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
+        #expect(d256.ctasPerHead == 4 && d256.slice == 64 && d256.threads == 128)
+        let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .float16, headDim: 512))
+        #expect(d512.ctasPerHead == 16 && d512.slice == 32 && d512.exchange == .cluster)
+        let elman768 = try #require(FusedSlicedVariant(cell: .elman, dtype: .bfloat16, headDim: 768))
+        #expect(elman768.ctasPerHead == 16 && elman768.slice == 48)
+    }
+
+    @Test(arguments: CellKind.allCases, dtypes)
+    func aHeadBeyondOneClusterRunsOnACooperativeGrid(cell: CellKind, dtype: DType) throws {
+        let clusterLimit = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: dtype)
+        let gridLimit = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: dtype, allowGrid: true)
+        #expect(gridLimit >= 896, "\(cell)")
+        for d in [clusterLimit + 1, clusterLimit + 16, gridLimit - 15, gridLimit] where d > clusterLimit {
+            let v = try #require(FusedSlicedVariant(cell: cell, dtype: dtype, headDim: d), "D=\(d)")
+            #expect(v.exchange == .grid && v.paddedHeadDim >= d && v.paddedHeadDim % FusedSlicedVariant.gridPadding == 0)
+            #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
+            #expect(v.ctasPerHead <= FusedSlicedVariant.maxGridCTAsPerHead)
+            #expect(FusedSlicedVariant.limitation(cell: cell, headDim: d, dtype: dtype, batch: 8, heads: 1) == nil, "D=\(d)")
+        }
+    }
+
+    @Test func theSweepsLargestHeadRunsOnTheGridAndItsLimitsAreNamed() throws {
+        let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
+        #expect(v.exchange == .grid && v.slice == 16 && v.ctasPerHead == 48)
+        #expect(v.ctas(batch: 16, heads: 1) == 96)
+        #expect(v.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 20>")
+        // More co-resident CTAs than SMs: refused, naming the count.
+        let crowded = try #require(FusedSlicedVariant.limitation(cell: .lstm, headDim: 768, dtype: .bfloat16, batch: 64, heads: 1))
+        #expect(crowded.contains("384 CTAs") && crowded.contains("132 SMs") && crowded.contains("cudaAlternating"))
+        // Beyond the grid path: refused, naming its largest D.
+        let largest = FusedSlicedVariant.maxHeadDim(cell: .lstm, dtype: .bfloat16, allowGrid: true)
+        #expect(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: largest + 1) == nil)
+        let reason = try #require(FusedSlicedVariant.limitation(cell: .lstm, headDim: 2048, dtype: .bfloat16))
+        #expect(reason.contains("D ≤ \(largest)") && reason.contains("D = 2048") && reason.contains("cudaAlternating"))
+    }
+
+    @Test func aDeviceWithoutClustersAndFloat32AreRefused() throws {
+        let noClusters = try #require(FusedSlicedVariant.limitation(cell: .gru, headDim: 256, dtype: .float16, supportsClusters: false))
+        #expect(noClusters.contains("cluster") && noClusters.contains("D = 256"))
+        let float32 = try #require(FusedSlicedVariant.limitation(cell: .gru, headDim: 256, dtype: .float32))
+        #expect(float32.contains("float32"))
+    }
+
+    @Test func kernelNamesCarryTheSliceAndClusterSize() throws {
+        let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
+        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 18>")
+        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 12>")
+        #expect(v.kernelNames.count == 4)
+    }
+
+    @Test func theCatalogCompilesEverySlicedVariant() {
+        let labels = Set(KernelCatalog.all().map(\.label))
+        #expect(!FusedSlicedVariant.all.isEmpty)
+        for variant in FusedSlicedVariant.all { #expect(labels.contains(variant.spec.label)) }
+    }
+
+    @Test(arguments: [CellKind.lstm, .gru])
+    func theCheckGridCoversTheClusterBoundaries(cell: CellKind) {
+        let cases = CorrectnessCheck.shapes(cell: cell, dtype: .bfloat16, backend: .cudaFused, quick: false)
+        let largest = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: .bfloat16)
+        for d in [FusedVariant.maxHeadDim + 1, 256, largest, 768] { #expect(cases.contains { $0.headDim == d }, "D=\(d)") }
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.length == 1 && $0.batch == 1 })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.headDim % 2 == 1 && $0.batch > 8 && $0.heads > 1 })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.gradientRecurrentCut })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.forwardClip != nil })
+        #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.inputLayout == .tbgnd })
+    }
+
+    /// With NVRTC present (CI), the largest cluster and grid variants of each cell compile for Hopper.
+    @Test(arguments: CellKind.allCases, [false, true])
+    func theLargestSlicedVariantCompiles(cell: CellKind, grid: Bool) throws {
+        guard (try? NVRTCLibrary.version()) != nil else {
+            print("NVRTC not found; sliced kernel compilation not exercised here")
+            return
+        }
+        let d = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: .bfloat16, allowGrid: grid)
+        let variant = try #require(FusedSlicedVariant(cell: cell, dtype: .bfloat16, headDim: d))
+        let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
+        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
+        #expect(!module.cubin.isEmpty)
+        #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+    }
+}
