@@ -40,7 +40,8 @@ struct FusedVariantTests {
             #expect(variant.forwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.backwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.threads <= 1024 && variant.threads % 32 == 0, "\(variant)")
-            #expect(variant.forwardRegisterTiles <= variant.tiles && variant.backwardRegisterTiles <= variant.tiles)
+            #expect(variant.forwardThreads <= 1024 && variant.forwardThreads % 32 == 0, "\(variant)")
+            #expect(variant.forwardRegisterTiles <= variant.forwardTiles && variant.backwardRegisterTiles <= variant.tiles)
         }
         // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}
         #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
@@ -51,8 +52,8 @@ struct FusedVariantTests {
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
-        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 16>")
-        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 12>")
+        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
     }
 
     @Test func theCatalogCompilesEveryFusedVariant() {

@@ -88,7 +88,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.s0 = s0?.cudaBuffer?.address ?? 0
         p.states = states.address; p.last = last.address; p.pre = pre?.address ?? 0
         p.states32 = states32?.address ?? 0
-        try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.threads, 1, 1),
+        try runtime.launch(kernels.forward, grid: Self.sweepGrid(shape), block: (variant.forwardThreads, 1, 1),
                            sharedBytes: variant.forwardSharedBytes, arguments: [p])
 
         let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,

@@ -16,8 +16,11 @@ constexpr int kWeightThreads = 256;    // each thread owns a 4 × 4 block of the
 
 template <class S>
 __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
-    __shared__ float gS[kWeightRows][kWeightTile];   // [rows, d]
-    __shared__ float hS[kWeightRows][kWeightTile];   // [rows, p]
+    __shared__ __align__(16) float gS[kWeightRows][kWeightTile];   // [rows, d]
+    __shared__ __align__(16) float hS[kWeightRows][kWeightTile];   // [rows, p]
+    // Where row r0 + rr's h_{t-1} starts in states32 (t > 0), or −1 − b for t = 0 (read s0): one
+    // division per row and chunk instead of one per element.
+    __shared__ long long hRowOf[kWeightRows];
     const int B = p.B, T = p.T, N = p.N, D = p.D, GR = p.GR;
     const long long ND = (long long)N * D;
     const int tilesPerSide = (D + kWeightTile - 1) / kWeightTile;
@@ -33,6 +36,11 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
 
     float acc[4][4] = {};
     for (long long r0 = rowBegin; r0 < rowEnd; r0 += kWeightRows) {
+        if (threadIdx.x < kWeightRows) {
+            const long long row = r0 + threadIdx.x, b = row / T, t = row - b * T;
+            hRowOf[threadIdx.x] = t > 0 ? (row - 1) * ND : -1 - b;
+        }
+        __syncthreads();
         for (int i = threadIdx.x; i < kWeightRows * kWeightTile; i += kWeightThreads) {
             const int rr = i / kWeightTile, c = i % kWeightTile;
             const long long row = r0 + rr;
@@ -40,9 +48,9 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
             if (row < rowEnd) {
                 if (d0 + c < D) gv = dGR[(row * GR + k) * ND + n * D + d0 + c];
                 if (p0 + c < D) {
-                    const long long b = row / T, t = row % T;
-                    if (t > 0) hv = states32[(b * T + t - 1) * ND + n * D + p0 + c];
-                    else if (s0 != nullptr) hv = S::load(s0 + (b * ND + n * D + p0 + c));
+                    const long long hRow = hRowOf[rr];
+                    if (hRow >= 0) hv = states32[hRow + n * D + p0 + c];
+                    else if (s0 != nullptr) hv = S::load(s0 + ((-1 - hRow) * ND + n * D + p0 + c));
                 }
             }
             gS[rr][c] = gv;
@@ -51,9 +59,9 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < kWeightRows; ++rr) {
-            float gv[4], hv[4];
-#pragma unroll
-            for (int i = 0; i < 4; ++i) { gv[i] = gS[rr][ty * 4 + i]; hv[i] = hS[rr][tx * 4 + i]; }
+            const float4 g4 = *reinterpret_cast<const float4*>(&gS[rr][ty * 4]);
+            const float4 h4 = *reinterpret_cast<const float4*>(&hS[rr][tx * 4]);
+            const float gv[4] = {g4.x, g4.y, g4.z, g4.w}, hv[4] = {h4.x, h4.y, h4.z, h4.w};
 #pragma unroll
             for (int i = 0; i < 4; ++i)
 #pragma unroll
