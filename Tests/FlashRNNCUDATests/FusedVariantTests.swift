@@ -47,6 +47,22 @@ struct FusedVariantTests {
         #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
     }
 
+    @Test(arguments: [(1, 16), (16, 16), (17, 32), (32, 32), (33, 64), (64, 64), (113, 64), (128, 64)])
+    func theWeightGradientTileIsTheSmallestThatCoversTheHead(headDim: Int, tile: Int) {
+        let variant = FusedVariant(cell: .gru, dtype: .bfloat16, headDim: headDim)
+        #expect(variant.weightTile == tile)
+        #expect(variant.weightGradientKernelName == "&flashrnn::fused::weight_gradient_kernel<flashrnn::BF16, \(tile)>")
+    }
+
+    @Test(arguments: [(16, 8, 2), (48, 8, 2), (96, 8, 2), (112, 16, 1), (128, 16, 1)])
+    func warpLayoutsFollowTheRegisterBudget(headDim: Int, forwardFeatures: Int, backwardSplit: Int) {
+        let variant = FusedVariant(cell: .lstm, dtype: .float16, headDim: headDim)
+        #expect(variant.forwardFeaturesPerWarp == forwardFeatures)
+        #expect(variant.forwardThreads == headDim / forwardFeatures * 32)
+        #expect(variant.backwardSplit == backwardSplit)
+        #expect(variant.threads == headDim / 16 * backwardSplit * 32)
+    }
+
     @Test func batchAndLengthNeverSelectAVariant() {
         // The variant is a function of (cell, dtype, D) only; B and T are run-time values.
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)

@@ -77,7 +77,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardKernelName: String {
         "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage)>" }
+    /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
+    /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
+    public var weightTile: Int { paddedHeadDim <= 16 ? 16 : paddedHeadDim <= 32 ? 32 : 64 }
+    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
     public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F32" }

@@ -26,9 +26,9 @@ __global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1)
     backward_sweep<Cell, S, DP, AREG>(p);
 }
 
-template <class S>
+template <class S, int TILE = kWeightTile>
 __global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
-    weight_gradient<S>(p);
+    weight_gradient<S, TILE>(p);
 }
 
 template <class S>
