@@ -40,10 +40,27 @@ struct FusedVariantTests {
             #expect(variant.forwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.backwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.threads <= 1024 && variant.threads % 32 == 0, "\(variant)")
-            #expect(variant.forwardRegisterTiles <= variant.tiles && variant.backwardRegisterTiles <= variant.tiles)
+            #expect(variant.forwardThreads <= 1024 && variant.forwardThreads % 32 == 0, "\(variant)")
+            #expect(variant.forwardRegisterTiles <= variant.forwardTiles && variant.backwardRegisterTiles <= variant.tiles)
         }
         // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}
         #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
+    }
+
+    @Test(arguments: [(1, 16), (16, 16), (17, 32), (32, 32), (33, 64), (64, 64), (113, 64), (128, 64)])
+    func theWeightGradientTileIsTheSmallestThatCoversTheHead(headDim: Int, tile: Int) {
+        let variant = FusedVariant(cell: .gru, dtype: .bfloat16, headDim: headDim)
+        #expect(variant.weightTile == tile)
+        #expect(variant.weightGradientKernelName == "&flashrnn::fused::weight_gradient_kernel<flashrnn::BF16, \(tile)>")
+    }
+
+    @Test(arguments: [(16, 8, 2), (48, 8, 2), (96, 8, 2), (112, 16, 1), (128, 16, 1)])
+    func warpLayoutsFollowTheRegisterBudget(headDim: Int, forwardFeatures: Int, backwardSplit: Int) {
+        let variant = FusedVariant(cell: .lstm, dtype: .float16, headDim: headDim)
+        #expect(variant.forwardFeaturesPerWarp == forwardFeatures)
+        #expect(variant.forwardThreads == headDim / forwardFeatures * 32)
+        #expect(variant.backwardSplit == backwardSplit)
+        #expect(variant.threads == headDim / 16 * backwardSplit * 32)
     }
 
     @Test func batchAndLengthNeverSelectAVariant() {
@@ -51,8 +68,8 @@ struct FusedVariantTests {
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
-        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 16>")
-        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 12>")
+        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
     }
 
     @Test func theCatalogCompilesEveryFusedVariant() {

@@ -161,12 +161,12 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
         try plan.launchBackward(runtime, p)
 
-        // dR: 64 × 64 output tiles per (gate, head), the B·T rows split so the grid fills the device.
+        // dR: square output tiles (16, 32 or 64 wide) per (gate, head), the B·T rows split so the grid fills the device.
         var w = FlashRNNWeightGradientParams()
         w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
         w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
-        let tiles = (D + 63) / 64, rows = B * T
+        let tiles = (D + plan.weightTile - 1) / plan.weightTile, rows = B * T
         let base = tiles * tiles * GR * N
         let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
         let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16

@@ -90,7 +90,9 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
     public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(arguments), \(forwardRegisterTiles)>" }
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(arguments), \(backwardRegisterTiles)>" }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage)>" }
+    /// dR output tile: sliced heads are wider than 128, so the widest tile.
+    public var weightTile: Int { 64 }
+    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
     public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }

@@ -12,22 +12,24 @@ extension CUDAFusedBackend {
     struct SweepPlan {
         let kernels: Kernels
         let grid: (Int, Int, Int)
-        let threads: Int
+        let forwardThreads, backwardThreads: Int
         let forwardSharedBytes, backwardSharedBytes: Int
+        /// Output tile width of the dR kernel in `kernels`.
+        let weightTile: Int
         /// CTAs per cluster along x; 1 launches without a cluster.
         let clusterSize: Int
         /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
         let gridTileWords: (forward: Int, backward: Int)?
 
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.forward, sharedBytes: forwardSharedBytes, tileWords: gridTileWords?.forward, p)
+            try launch(runtime, kernels.forward, threads: forwardThreads, sharedBytes: forwardSharedBytes, tileWords: gridTileWords?.forward, p)
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.backward, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+            try launch(runtime, kernels.backward, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
         }
 
-        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, sharedBytes: Int, tileWords: Int?,
+        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, threads: Int, sharedBytes: Int, tileWords: Int?,
                             _ p: FlashRNNFusedParams) throws {
             guard let tileWords else {
                 return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
@@ -51,8 +53,10 @@ extension CUDAFusedBackend {
         let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
         if D <= FusedVariant.maxHeadDim {
             let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
-            return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape), threads: variant.threads,
+            return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape),
+                             forwardThreads: variant.forwardThreads, backwardThreads: variant.threads,
                              forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                             weightTile: variant.weightTile,
                              clusterSize: 1, gridTileWords: nil)
         }
         guard let variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
@@ -64,8 +68,10 @@ extension CUDAFusedBackend {
         }
         let isGrid = variant.exchange == .grid
         return SweepPlan(kernels: try slicedKernels(runtime, variant),
-                         grid: (shape.heads * variant.ctasPerHead, batchSlices, 1), threads: variant.threads,
+                         grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
+                         forwardThreads: variant.threads, backwardThreads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                             weightTile: variant.weightTile,
                          clusterSize: isGrid ? 1 : variant.ctasPerHead,
                          gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
     }

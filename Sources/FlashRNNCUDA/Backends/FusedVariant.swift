@@ -2,11 +2,14 @@ import FlashRNNCore
 
 /// What shapes one variant of the fused kernels at compile time, and how it is launched.
 ///
-/// Decomposition "a head fits one SM": one CTA per (head n, batch slice of 8 columns), D/16 warps,
-/// warp w owning features [16w, 16w+16) of every recurrent gate. R stays on chip for all T steps:
-/// the first `forwardRegisterTiles` (backward: `backwardRegisterTiles`) of the warp's
-/// G_R · DP/kK tensor-core A tiles live in registers, the rest in shared memory. Batch size and
-/// length are run-time values and never select a variant.
+/// Decomposition "a head fits one SM": one CTA per (head n, batch slice of 8 columns). Forward:
+/// a warp owns `forwardFeaturesPerWarp` features of every recurrent gate (8 up to DP = 96, two
+/// gates per tensor-core tile; 16 beyond, where 8 would leave too few registers per thread).
+/// Backward: each 16 input features have one warp, or up to DP = 96 two warps that split the
+/// product's K range and exchange partial sums (`backwardSplit`). R stays on chip for all T
+/// steps: the first `forwardRegisterTiles` (backward: `backwardRegisterTiles`) of a warp's
+/// tensor-core A tiles live in registers, the rest in shared memory. Batch size and length are
+/// run-time values and never select a variant.
 public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public let cell: CellKind
     public let dtype: DType
@@ -35,21 +38,37 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     var productK: Int { dtype == .float32 ? 8 : 16 }
     /// Operand elements per 32-bit shared-memory word.
     var elementsPerWord: Int { dtype == .float32 ? 1 : 2 }
-    /// A tiles of R per warp (forward) or of Rᵀ per warp (backward): G_R · DP / kK.
-    public var tiles: Int { cell.gatesR * paddedHeadDim / productK }
-    public var warps: Int { paddedHeadDim / 16 }
+    /// Warps sharing one 16-feature group of the backward sweep (splitting its K range): 2 while
+    /// the doubled warps leave enough registers per thread, else 1. Mirrors `BackwardShape`.
+    public var backwardSplit: Int { paddedHeadDim <= 96 ? 2 : 1 }
+    /// A tiles of Rᵀ per warp of the backward sweep: ⌈G_R · DP / kK / split⌉.
+    public var tiles: Int { (cell.gatesR * paddedHeadDim / productK + backwardSplit - 1) / backwardSplit }
+    /// Warps and threads of the backward sweep.
+    public var warps: Int { paddedHeadDim / 16 * backwardSplit }
     public var threads: Int { warps * 32 }
-    public var forwardRegisterTiles: Int { min(tiles, Self.forwardRegisterTileLimit) }
+    /// Features per warp of the forward sweep: 8 (two gates per A tile, so twice the warps to hide
+    /// latency) while DP · 4 threads leave enough registers for R, else 16 (one gate per tile).
+    /// Mirrors `ForwardShape` in fused_forward.cuh.
+    public var forwardFeaturesPerWarp: Int { paddedHeadDim <= 96 ? 8 : 16 }
+    public var forwardWarps: Int { paddedHeadDim / forwardFeaturesPerWarp }
+    public var forwardThreads: Int { forwardWarps * 32 }
+    /// A tiles of R per warp of the forward sweep: ⌈G_R / gates per tile⌉ · DP / kK.
+    public var forwardTiles: Int {
+        let gatesPerTile = 16 / forwardFeaturesPerWarp
+        return (cell.gatesR + gatesPerTile - 1) / gatesPerTile * (paddedHeadDim / productK)
+    }
+    public var forwardRegisterTiles: Int { min(forwardTiles, Self.forwardRegisterTileLimit) }
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit) }
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
     /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words.
     public var forwardSharedBytes: Int {
-        (tiles - forwardRegisterTiles) * warps * 32 * 16 + 2 * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
+        (forwardTiles - forwardRegisterTiles) * forwardWarps * 32 * 16 + 2 * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
     }
     public var backwardSharedBytes: Int {
         (tiles - backwardRegisterTiles) * warps * 32 * 16
             + 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4
+            + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
 
     public var forwardKernelName: String {
@@ -58,7 +77,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardKernelName: String {
         "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage)>" }
+    /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
+    /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
+    public var weightTile: Int { paddedHeadDim <= 16 ? 16 : paddedHeadDim <= 32 ? 32 : 64 }
+    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
     public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F32" }

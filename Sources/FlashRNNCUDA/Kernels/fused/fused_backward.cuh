@@ -1,5 +1,6 @@
 // Persistent reverse sweep, decomposed like the forward one: one CTA per (head n, batch slice
-// of 8), Rᵀ resident on chip. Warp w owns input features p ∈ [16w, 16w+16); per step
+// of 8), Rᵀ resident on chip. Each 16 input features p ∈ [16w, 16w+16) have one warp, or two
+// splitting the K range (see BackwardShape); per step
 //   dh_rec[16 features, 8 batch] = Rᵀ[16 features, G_R·D] · dG_{t+1}[G_R·D, 8 batch]   (mma.sync)
 // lands on the same (feature, batch) cells the thread updates with the cell's backward, which
 // writes dG_t into the other half of a double-buffered shared-memory tile (one __syncthreads a
@@ -13,16 +14,26 @@
 namespace flashrnn {
 namespace fused {
 
+// Up to DP = 96 two warps share each group of 16 input features and split the K range
+// (G_R·DP) of the product in halves: each computes a partial dh for all 16 × 8 cells, hands the
+// partner the row half it does not keep through shared memory (one 64-thread named barrier),
+// and runs the cell backward on its own half, 2 cells per lane. That doubles the warps (latency
+// hiding) and halves each lane's pointwise work and Rᵀ tiles. Beyond DP = 96 the doubled warps
+// would leave too few registers per thread, so one warp owns a group and runs 4 cells per lane.
 template <class Cell, class S, int DP, int AREG>
 struct BackwardShape {
     using M = MmaTraits<S>;
-    static constexpr int kWarps = DP / 16;
+    static constexpr int kSplit = DP <= 96 ? 2 : 1;                      // warps per 16-feature group
+    static constexpr int kWarps = DP / 16 * kSplit;
     static constexpr int kThreads = kWarps * 32;
-    static constexpr int kTiles = Cell::kGatesR * (DP / M::kK);          // A tiles of Rᵀ per warp
+    static constexpr int kCells = 4 / kSplit;                            // (feature, batch) cells per lane
+    static constexpr int kProductTiles = Cell::kGatesR * (DP / M::kK);   // K tiles of Rᵀ · dG
+    static constexpr int kTiles = (kProductTiles + kSplit - 1) / kSplit; // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
-    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * GTile::kWords * 4;
+    static constexpr int kExchangeBytes = kSplit > 1 ? kWarps * 32 * 8 : 0;   // [kWarps, 32 lanes, 2]
+    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * GTile::kWords * 4 + kExchangeBytes;
 };
 
 template <class Cell, class S, int DP, int AREG>
@@ -30,30 +41,33 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     using Shape = BackwardShape<Cell, S, DP, AREG>;
     using M = MmaTraits<S>;
     using GTile = typename Shape::GTile;
+    using Bits = typename S::Bits;
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int KT = DP / M::kK;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+    constexpr int kProductTiles = Shape::kProductTiles, kSplit = Shape::kSplit, E = Shape::kCells;
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
     unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, GTile]
+    float2* exchange = reinterpret_cast<float2*>(gTiles + 2 * GTile::kWords);  // [kWarps, 32]
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    const int group = warp / kSplit, half = warp % kSplit;      // feature group; K half (and row half kept)
     const int n = blockIdx.x, batch0 = blockIdx.y * 8;
     const int B = p.B, T = p.T, N = p.N, D = p.D;
     const long long ND = (long long)N * D;
 
-    // Rᵀ fragments: rows are input features p, K runs over (gate k, output feature d) = k·DP + d.
+    // Rᵀ fragments: rows are input features p, K runs over (gate k, output feature d) = k·DP + d;
+    // this warp's tiles are K tiles [half·kTiles, half·kTiles + kTiles) (beyond the product: zero).
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
-    const typename S::Bits* R = address<const typename S::Bits>(p.r);
+    const Bits* R = address<const Bits>(p.r);
     auto loadTile = [&](int i, unsigned (&frag)[4]) {
-        const int k = i / KT;
-        const typename S::Bits* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
         load_a_fragment<S>(frag, [&](int row, int col) {
-            const int d = col - k * DP;
-            return (row < D && d < D) ? S::load(Rk + ((long long)d * D + row)) : 0.0f;
-        }, warp * 16, i * M::kK);
+            const int k = col / DP, d = col - k * DP;
+            return (k < GR && row < D && d < D) ? S::load(R + (((long long)(k * N + n) * D + d) * D + row)) : 0.0f;
+        }, group * 16, (half * kTiles + i) * M::kK);
     };
 #pragma unroll
     for (int i = 0; i < kRegTiles; ++i) loadTile(i, a[i]);
@@ -65,92 +79,135 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         rShared[((i - kRegTiles) * kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
     }
 
-
-    int dOf[4], bOf[4];
-    bool valid[4];
+    // This lane's cells: feature dBase + 8·(e / 2), batch column 2q + e % 2. With the K split a
+    // warp keeps row half `half` of the C fragment (features g or g + 8 of the group).
+    const int dBase = group * 16 + g + (kSplit > 1 ? 8 * half : 0);
+    int dOf[E], bOf[E];
+    bool valid[E];
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-        dOf[e] = warp * 16 + g + 8 * (e >> 1);
+    for (int e = 0; e < E; ++e) {
+        dOf[e] = dBase + 8 * (e >> 1);
         bOf[e] = batch0 + 2 * q + (e & 1);
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
+    const long long cell = (long long)n * D + dBase;
 
-    const float* states32 = address<const float>(p.states32);   // unrounded, as the forward carried them
-    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
-    const typename S::Bits* dStates = address<const typename S::Bits>(p.dStates);
-    const typename S::Bits* dLast = address<const typename S::Bits>(p.dLast);
-    const float* preIn = address<const float>(p.pre);
-    float* dGR = address<float>(p.dGR);
-    float* db = address<float>(p.db);
-    typename S::Bits* dWx = address<typename S::Bits>(p.dWx);
+    const Bits* s0 = address<const Bits>(p.s0);
+    const Bits* dLast = address<const Bits>(p.dLast);
+    const bool hasDStates = p.dStates != 0;
     const bool cut = p.gradientCut != 0;
     const bool hasGradientClip = p.hasGradientClip != 0, hasForwardClip = p.hasForwardClip != 0;
     const float gradientClip = p.gradientClip, forwardClip = p.forwardClip;
+    const long long plane = (long long)B * T * ND;          // between states of [S, B, T, N, D]
 
-    float dNext[4][4];                 // direct-path gradients from step t+1, per cell
-    float dbSum[GT][4];
+    // Pointers per batch column c (the lane's two) at feature dBase: the loads' at the step being
+    // fetched, the stores' at the step being computed; both move back one step at a time.
+    const float* preAt[2];
+    const float* previousAt[2];     // states32 at t − 1
+    const Bits* dStatesAt[2];
+    float* dGRAt[2];
+    Bits* dWxAt[2];
+    {
+        const float* preIn = address<const float>(p.pre);
+        const float* states32 = address<const float>(p.states32);
+        const Bits* dStates = address<const Bits>(p.dStates);
+        float* dGR = address<float>(p.dGR);
+        Bits* dWx = address<Bits>(p.dWx);
 #pragma unroll
-    for (int e = 0; e < 4; ++e)
+        for (int c = 0; c < 2; ++c) {
+            const long long row = (long long)bOf[c] * T + (T - 1);      // (b, t = T − 1)
+            preAt[c] = preIn + (row * GT * ND + cell);
+            previousAt[c] = states32 + ((row - 1) * ND + cell);
+            dStatesAt[c] = dStates + (row * ND + cell);
+            dGRAt[c] = dGR + (row * GR * ND + cell);
+            dWxAt[c] = dWx + (bOf[c] * p.wxStrideB + (long long)(T - 1) * p.wxStrideT + cell);
+        }
+    }
+    const long long wxStrideT = p.wxStrideT;
+
+    float dNext[E][4];                 // direct-path gradients from step t+1, per cell
+    float dbSum[GT][E];
+#pragma unroll
+    for (int e = 0; e < E; ++e)
 #pragma unroll
         for (int s = 0; s < 4; ++s) dNext[e][s] = 0.0f;
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) dbSum[k][e] = 0.0f;
+        for (int e = 0; e < E; ++e) dbSum[k][e] = 0.0f;
 
-    // dh_rec = Rᵀ · dG from a tile, summed over independent per-gate accumulators.
-    auto recurrentProduct = [&](const unsigned* tile, float (&out)[4]) {
-        float acc[GR][4];
+    // dh_rec = Rᵀ · dG from a tile for this lane's cells: two accumulator chains over the warp's
+    // K tiles, then (with the K split) the partner's partial sums of the kept row half.
+    auto recurrentProduct = [&](const unsigned* tile, float (&out)[E]) {
+        float acc[2][4];
 #pragma unroll
-        for (int k = 0; k < GR; ++k)
+        for (int c = 0; c < 2; ++c)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) acc[k][e] = 0.0f;
+            for (int v = 0; v < 4; ++v) acc[c][v] = 0.0f;
 #pragma unroll
         for (int i = 0; i < kTiles; ++i) {
+            const int kTile = half * kTiles + i;
+            // Only the last tile of the second half can lie beyond the product (odd tile count).
+            if (kSplit > 1 && kTiles * kSplit != kProductTiles && i == kTiles - 1 && kTile >= kProductTiles) break;
             unsigned b0, b1;
-            GTile::load_b(tile, i * M::kK, b0, b1);
+            GTile::load_b(tile, kTile * M::kK, b0, b1);
             if (i < kRegTiles) {
-                M::mma(acc[i / KT], a[i < kRegTiles ? i : 0], b0, b1);
+                M::mma(acc[i & 1], a[i < kRegTiles ? i : 0], b0, b1);
             } else {
                 unsigned frag[4];
                 load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
-                M::mma(acc[i / KT], frag, b0, b1);
+                M::mma(acc[i & 1], frag, b0, b1);
             }
         }
+        float sum[4];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            float sum = 0.0f;
+        for (int v = 0; v < 4; ++v) sum[v] = acc[0][v] + acc[1][v];
+        if constexpr (kSplit > 1) {
+            // Send the row half the partner keeps, take ours; the pair meets at barrier 1 + group.
+            const int give = 2 * (1 - half);
+            exchange[warp * 32 + lane] = make_float2(sum[give], sum[give + 1]);
+            asm volatile("bar.sync %0, 64;" :: "r"(1 + group) : "memory");
+            const float2 other = exchange[(warp ^ 1) * 32 + lane];
+            out[0] = sum[2 * half] + other.x;
+            out[1] = sum[2 * half + 1] + other.y;
+        } else {
 #pragma unroll
-            for (int k = 0; k < GR; ++k) sum += acc[k][e];
-            if (hasGradientClip) sum = fminf(fmaxf(sum, -gradientClip), gradientClip);
-            out[e] = sum;
+            for (int e = 0; e < E; ++e) out[e] = sum[e];
         }
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+            if (hasGradientClip) out[e] = fminf(fmaxf(out[e], -gradientClip), gradientClip);
     };
 
     // What step t reads besides the product: pre-activations, previous states, output gradients.
-    struct StepInputs { float pre[4][4], previous[4][4], external[4][4]; };
+    // Called for t = T−1, T−2, …, 0 in turn; each call moves the load pointers back one step.
+    struct StepInputs { float pre[E][4], previous[E][4], external[E][4]; };
     auto loadStep = [&](int t, StepInputs& in) {
-        float (&pre)[4][4] = in.pre;
-        float (&previous)[4][4] = in.previous;
-        float (&external)[4][4] = in.external;
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const long long cell = n * D + dOf[e];
+        for (int e = 0; e < E; ++e) {
+            const int c = e & 1, f = 8 * (e >> 1);
 #pragma unroll
             for (int k = 0; k < 4; ++k)
-                pre[e][k] = (k < GT && valid[e]) ? preIn[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] : 0.0f;
+                in.pre[e][k] = k < GT ? load_float_if(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
-                if (s < kS && valid[e]) {
-                    if (t > 0) prev = states32[(((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell];
-                    else if (s0 != nullptr) prev = S::load(s0 + (((long long)s * B + bOf[e]) * ND + cell));
-                    if (dStates != nullptr) ext = S::load(dStates + ((((long long)s * B + bOf[e]) * T + t) * ND + cell));
-                    if (t == T - 1 && dLast != nullptr) ext += S::load(dLast + (((long long)s * B + bOf[e]) * ND + cell));
+                if (s < kS) {
+                    if (t > 0) prev = load_float_if(previousAt[c] + (s * plane + f), valid[e]);
+                    else if (s0 != nullptr) prev = load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
+                    if (hasDStates) ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e]);
+                    if (t == T - 1 && dLast != nullptr)
+                        ext += load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
                 }
-                previous[e][s] = prev;
-                external[e][s] = ext;
+                in.previous[e][s] = prev;
+                in.external[e][s] = ext;
             }
+        }
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+            preAt[c] -= GT * ND;
+            previousAt[c] -= ND;
+            dStatesAt[c] -= ND;
         }
     };
 
@@ -160,15 +217,17 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
         unsigned* gNext = gTiles + (t & 1) * GTile::kWords;                   // dG_t
         if (t > 0) loadStep(t - 1, fetch);
-        const float (&pre)[4][4] = use.pre;
-        const float (&previous)[4][4] = use.previous;
-        const float (&external)[4][4] = use.external;
+        const float (&pre)[E][4] = use.pre;
+        const float (&previous)[E][4] = use.previous;
+        const float (&external)[E][4] = use.external;
 
-        float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        float recurrent[E];
+#pragma unroll
+        for (int e = 0; e < E; ++e) recurrent[e] = 0.0f;
         if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
 
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
+        for (int e = 0; e < E; ++e) {
             float dNew[4];
 #pragma unroll
             for (int s = 0; s < 4; ++s) dNew[s] = dNext[e][s] + external[e][s];
@@ -187,20 +246,22 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             }
 #pragma unroll
             for (int s = 0; s < 4; ++s) dNext[e][s] = dPrevious[s];
-            const int column = 2 * q + (e & 1);
-            const long long cell = n * D + dOf[e];
+            const int column = 2 * q + (e & 1), c = e & 1, f = 8 * (e >> 1);
 #pragma unroll
-            for (int k = 0; k < GR; ++k) {
-                GTile::store(gNext, column, k * DP + dOf[e], dPre[k + kROff]);
-                if (valid[e]) dGR[(((long long)bOf[e] * T + t) * GR + k) * ND + cell] = dPre[k + kROff];
-            }
+            for (int k = 0; k < GR; ++k) GTile::store(gNext, column, k * DP + dOf[e], dPre[k + kROff]);
             if (valid[e]) {
 #pragma unroll
-                for (int j = 0; j < GW; ++j)
-                    S::store(dWx + (bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[j + kWOff]);
+                for (int k = 0; k < GR; ++k) dGRAt[c][k * ND + f] = dPre[k + kROff];
+#pragma unroll
+                for (int j = 0; j < GW; ++j) S::store(dWxAt[c] + (j * ND + f), dPre[j + kWOff]);
             }
 #pragma unroll
             for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
+        }
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+            dGRAt[c] -= GR * ND;
+            dWxAt[c] -= wxStrideT;
         }
         __syncthreads();
     };
@@ -215,29 +276,31 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     if (t == 0) step(0, inA, inB);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
-    float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (!cut) recurrentProduct(gTiles, recurrent);
-    typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);
+    float recurrent[E];
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
+    for (int e = 0; e < E; ++e) recurrent[e] = 0.0f;
+    if (!cut) recurrentProduct(gTiles, recurrent);
+    Bits* dInitial = address<Bits>(p.dInitial);
+#pragma unroll
+    for (int e = 0; e < E; ++e) {
         if (!valid[e]) continue;
-        const long long cell = n * D + dOf[e];
 #pragma unroll
         for (int s = 0; s < kS; ++s) {
             float v = dNext[e][s] + (s == 0 ? recurrent[e] : 0.0f);
-            S::store(dInitial + (((long long)s * B + bOf[e]) * ND + cell), v);
+            S::store(dInitial + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), v);
         }
     }
 
     // db: the thread's two batch columns, then the four lanes of a row (same d), then one atomic.
+    float* db = address<float>(p.db);
 #pragma unroll
     for (int k = 0; k < GT; ++k) {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            float v = dbSum[k][2 * half] + dbSum[k][2 * half + 1];
+        for (int f = 0; f < E / 2; ++f) {
+            float v = dbSum[k][2 * f] + dbSum[k][2 * f + 1];
             v += __shfl_xor_sync(0xffffffffu, v, 1);
             v += __shfl_xor_sync(0xffffffffu, v, 2);
-            const int d = warp * 16 + g + 8 * half;
+            const int d = dBase + 8 * f;
             if (q == 0 && d < D) atomicAdd(&db[(long long)k * ND + n * D + d], v);
         }
     }

@@ -17,18 +17,18 @@ namespace flashrnn {
 namespace fused {
 
 template <class Cell, class S, int DP, int AREG>
-__global__ void __launch_bounds__(DP / 16 * 32, 1) forward_kernel(const FusedParams p) {
+__global__ void __launch_bounds__(ForwardShape<Cell, S, DP, AREG>::kThreads, 1) forward_kernel(const FusedParams p) {
     forward_sweep<Cell, S, DP, AREG>(p);
 }
 
 template <class Cell, class S, int DP, int AREG>
-__global__ void __launch_bounds__(DP / 16 * 32, 1) backward_kernel(const FusedParams p) {
+__global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1) backward_kernel(const FusedParams p) {
     backward_sweep<Cell, S, DP, AREG>(p);
 }
 
-template <class S>
+template <class S, int TILE = kWeightTile>
 __global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
-    weight_gradient<S>(p);
+    weight_gradient<S, TILE>(p);
 }
 
 template <class S>

@@ -1,11 +1,11 @@
 // Persistent forward sweep for a head that fits one SM: one CTA runs all T steps of one
 // (head n, batch slice of 8) with R resident on chip. Warp w owns output features
-// d ∈ [16w, 16w+16) of every recurrent gate; per step it computes
-//   pre[G_R·16 features, 8 batch] = R[G_R, 16 features, D] · h_{t-1}[D, 8 batch]   (mma.sync, fp32 acc)
-// then the cell's pointwise update on those registers, and writes h_t into the other half of a
-// double-buffered shared-memory tile, so a step needs exactly one __syncthreads.
-// R fragments: the first AREG tiles (of G_R · DP/kK) live in registers, the rest in shared
-// memory in fragment order (one conflict-free 16-byte load per lane).
+// d ∈ [8w, 8w+8) of every recurrent gate; per step it computes
+//   pre[G_R·8 features, 8 batch] = R[G_R, 8 features, D] · h_{t-1}[D, 8 batch]   (mma.sync, fp32 acc)
+// as ⌈G_R/2⌉ tiles of two gates each, then the cell's pointwise update on those registers, and
+// writes h_t into the other half of a double-buffered shared-memory tile, so a step needs exactly
+// one __syncthreads. R fragments: the first AREG tiles (of ⌈G_R/2⌉ · DP/kK) live in registers, the
+// rest in shared memory in fragment order (one conflict-free 16-byte load per lane).
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
@@ -13,13 +13,26 @@
 namespace flashrnn {
 namespace fused {
 
-// Shared memory of one CTA of the forward sweep, in bytes.
+// Shared memory and thread shape of one CTA of the forward sweep.
+//
+// Up to DP = 96 a warp owns 8 features: rows 0-7 of each A tile are gate 2m of those features
+// and rows 8-15 gate 2m+1, so the C fragment still gives a lane every gate of its cells (c0/c1
+// gate 2m, c2/c3 gate 2m+1, for batch columns 2q and 2q+1), and the CTA has twice the warps of
+// a 16-feature layout: two or more warps per scheduler hide each other's product and
+// transcendental latency, and each lane runs the cell on 2 cells instead of 4. Beyond DP = 96
+// the 8-feature layout would need more than the 128 registers per thread that DP·4 threads
+// leave (R alone fills half the register file), so a warp owns 16 features, one gate per tile,
+// and a lane runs 4 cells (rows g and g+8).
 template <class Cell, class S, int DP, int AREG>
 struct ForwardShape {
     using M = MmaTraits<S>;
-    static constexpr int kWarps = DP / 16;
+    static constexpr int kFeaturesPerWarp = DP <= 96 ? 8 : 16;
+    static constexpr int kGatesPerTile = 16 / kFeaturesPerWarp;         // 2 or 1
+    static constexpr int kCells = kFeaturesPerWarp / 4;                 // (feature, batch) cells per lane
+    static constexpr int kWarps = DP / kFeaturesPerWarp;
     static constexpr int kThreads = kWarps * 32;
-    static constexpr int kTiles = Cell::kGatesR * (DP / M::kK);          // A tiles per warp
+    static constexpr int kGateTiles = (Cell::kGatesR + kGatesPerTile - 1) / kGatesPerTile;  // A tiles per K step
+    static constexpr int kTiles = kGateTiles * (DP / M::kK);            // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
     using HTile = OperandTile<S, DP>;                                 // [8 batch, DP] h_{t-1}
@@ -45,10 +58,15 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     using Shape = ForwardShape<Cell, S, DP, AREG>;
     using M = MmaTraits<S>;
     using HTile = typename Shape::HTile;
+    using Bits = typename S::Bits;
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int KT = DP / M::kK;
+    constexpr int kPairs = Shape::kGateTiles, kFPW = Shape::kFeaturesPerWarp, kGPT = Shape::kGatesPerTile;
+    constexpr int E = Shape::kCells;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+    // Two independent accumulator chains (even and odd K steps) halve the dependent mma depth.
+    constexpr int kChains = KT > 1 ? 2 : 1;
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
@@ -59,15 +77,16 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     const int B = p.B, T = p.T, N = p.N, D = p.D;
     const long long ND = (long long)N * D;
 
-    // R fragments of this warp's features, all gates, all of K.
+    // R fragments of this warp's features: tile (m, kt) holds gates m·kGPT … m·kGPT + kGPT − 1
+    // (row r: gate m·kGPT + r / kFPW, feature kFPW·warp + r % kFPW) over K step kt.
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
-    const typename S::Bits* R = address<const typename S::Bits>(p.r);
+    const Bits* R = address<const Bits>(p.r);
     auto loadTile = [&](int i, unsigned (&frag)[4]) {
-        const int k = i / KT, kt = i % KT;
-        const typename S::Bits* Rk = R + (long long)(k * N + n) * D * D;               // [D out, D in]
+        const int m = i / KT, kt = i % KT;
         load_a_fragment<S>(frag, [&](int row, int col) {
-            return (row < D && col < D) ? S::load(Rk + ((long long)row * D + col)) : 0.0f;
-        }, warp * 16, kt * M::kK);
+            const int k = m * kGPT + row / kFPW, dd = warp * kFPW + row % kFPW;
+            return (k < GR && dd < D && col < D) ? S::load(R + (((long long)(k * N + n) * D + dd) * D + col)) : 0.0f;
+        }, 0, kt * M::kK);
     };
 #pragma unroll
     for (int i = 0; i < kRegTiles; ++i) loadTile(i, a[i]);
@@ -79,96 +98,123 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         rShared[((i - kRegTiles) * kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
     }
 
-
-    // This thread's four (feature d, batch b) cells, the C-fragment positions.
-    int dOf[4], bOf[4];
-    bool valid[4];
+    // This lane's (feature, batch) cells, the C-fragment positions: cell e is feature
+    // d0 + 8·(e / 2) (only e < 2 with 8 features per warp) and batch column 2q + e % 2.
+    const int d0 = warp * kFPW + g;
+    int dOf[E], bOf[E];
+    bool valid[E];
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-        dOf[e] = warp * 16 + g + 8 * (e >> 1);
+    for (int e = 0; e < E; ++e) {
+        dOf[e] = d0 + 8 * (e >> 1);
         bOf[e] = batch0 + 2 * q + (e & 1);
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
+    const long long cell = (long long)n * D + d0;
 
-    const typename S::Bits* bias = address<const typename S::Bits>(p.bias);
-    float biasOf[GT][4];
+    const Bits* bias = address<const Bits>(p.bias);
+    float biasOf[GT][E / 2];
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) biasOf[k][e] = load_or_zero<S>(bias, (long long)k * ND + n * D + dOf[e], dOf[e] < D);
+        for (int f = 0; f < E / 2; ++f) biasOf[k][f] = load_if<S>(bias + (k * ND + cell + 8 * f), d0 + 8 * f < D);
 
-    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
-    float state[4][4];
+    const Bits* s0 = address<const Bits>(p.s0);
+    float state[E][4];
 #pragma unroll
-    for (int e = 0; e < 4; ++e)
+    for (int e = 0; e < E; ++e)
 #pragma unroll
         for (int s = 0; s < 4; ++s)
             state[e][s] = (s < kS && s0 != nullptr)
-                ? load_or_zero<S>(s0, ((long long)s * B + bOf[e]) * ND + n * D + dOf[e], valid[e]) : 0.0f;
+                ? load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), valid[e]) : 0.0f;
 #pragma unroll
-    for (int e = 0; e < 4; ++e) HTile::store(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
+    for (int e = 0; e < E; ++e) HTile::store(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
 
-    const typename S::Bits* wx = address<const typename S::Bits>(p.wx);
-    auto loadWx = [&](int t, float (&w)[GW][4]) {
+    // Pointers per batch column (the lane's two), at step 0 and feature d0, advanced by one
+    // step's stride each step: no index products inside the loop. Cell e adds 8·(e / 2)
+    // elements (an immediate offset); planes of [S, B, T, N, D] tensors are `plane` apart.
+    const long long plane = (long long)B * T * ND;
+    const Bits* wx = address<const Bits>(p.wx);
+    const long long wxStrideT = p.wxStrideT;
+    const Bits* wxAt[2];
+    Bits* statesAt[2];
+    float* preAt[2];
+    float* states32At[2];
+    Bits* states = address<Bits>(p.states);
+    float* preOut = address<float>(p.pre);
+    float* states32 = address<float>(p.states32);
+    const bool training = preOut != nullptr;
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {   // cells 0 and 1: the two batch columns at feature d0
+        wxAt[e] = wx + (bOf[e] * p.wxStrideB + cell);
+        statesAt[e] = states + ((long long)bOf[e] * T * ND + cell);
+        preAt[e] = preOut + ((long long)bOf[e] * T * GT * ND + cell);
+        states32At[e] = states32 + ((long long)bOf[e] * T * ND + cell);
+    }
+    auto loadWx = [&](float (&w)[GW][E]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int e = 0; e < 4; ++e)
-                w[j][e] = load_or_zero<S>(wx, bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[e], valid[e]);
+            for (int e = 0; e < E; ++e) w[j][e] = load_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
+#pragma unroll
+        for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
     };
-    typename S::Bits* states = address<typename S::Bits>(p.states);
-    typename S::Bits* last = address<typename S::Bits>(p.last);
-    float* preOut = address<float>(p.pre);
-    float* states32 = address<float>(p.states32);
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
     __syncthreads();
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
     // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
-    auto step = [&](int t, const float (&use)[GW][4], float (&fetch)[GW][4]) {
+    auto step = [&](int t, const float (&use)[GW][E], float (&fetch)[GW][E]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
         unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
-        // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead.
-        if (t + 1 < T) loadWx(t + 1, fetch);
-        if (t + kPrefetchSteps < T && g == 0) {
+        // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead:
+        // lane g fetches gate g of its two batch rows (the warp's features share a line). wxAt
+        // points at step t + 1 here.
+        if (g < GW && t + kPrefetchSteps < T) {
 #pragma unroll
-            for (int j = 0; j < GW; ++j)
-#pragma unroll
-                for (int e = 0; e < 4; ++e)
-                    if (valid[e])
-                        prefetch_l2(wx + (bOf[e] * p.wxStrideB + (t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[e]));
+            for (int e = 0; e < 2; ++e)
+                if (valid[e]) prefetch_l2(wxAt[e] + ((kPrefetchSteps - 1) * wxStrideT + g * ND));
         }
+        if (t + 1 < T) loadWx(fetch);
 
-        float acc[GR][4];
+        float acc[kChains][kPairs][4];
 #pragma unroll
-        for (int k = 0; k < GR; ++k)
+        for (int c = 0; c < kChains; ++c)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) acc[k][e] = 0.0f;
+            for (int m = 0; m < kPairs; ++m)
+#pragma unroll
+                for (int v = 0; v < 4; ++v) acc[c][m][v] = 0.0f;
 #pragma unroll
         for (int kt = 0; kt < KT; ++kt) {
             unsigned b0, b1;
             HTile::load_b(hNow, kt * M::kK, b0, b1);
 #pragma unroll
-            for (int k = 0; k < GR; ++k) {
-                const int i = k * KT + kt;
+            for (int m = 0; m < kPairs; ++m) {
+                const int i = m * KT + kt;
                 if (i < kRegTiles) {
-                    M::mma(acc[k], a[i < kRegTiles ? i : 0], b0, b1);
+                    M::mma(acc[kt % kChains][m], a[i < kRegTiles ? i : 0], b0, b1);
                 } else {
                     unsigned frag[4];
                     load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
-                    M::mma(acc[k], frag, b0, b1);
+                    M::mma(acc[kt % kChains][m], frag, b0, b1);
                 }
             }
         }
 
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
+        for (int e = 0; e < E; ++e) {
             float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-            for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][e];
+            for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][e >> 1];
 #pragma unroll
-            for (int k = 0; k < GR; ++k) pre[k + kROff] += acc[k][e];
+            for (int k = 0; k < GR; ++k) {
+                // Gate k sits in tile k / kGPT; its row half (accumulators 0-1 or 2-3) is k % 2
+                // with two gates per tile, else the cell's feature half e / 2.
+                const int v = 2 * (kGPT == 2 ? (k & 1) : (e >> 1)) + (e & 1);
+                float sum = acc[0][k / kGPT][v];
+                if (kChains > 1) sum += acc[kChains - 1][k / kGPT][v];
+                pre[k + kROff] += sum;
+            }
 #pragma unroll
             for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
             float next[4];
@@ -181,37 +227,47 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int s = 0; s < 4; ++s) state[e][s] = next[s];
             HTile::store(hNext, 2 * q + (e & 1), dOf[e], next[0]);
+            const int c = e & 1, f = 8 * (e >> 1);
             if (valid[e]) {
-                const long long cell = n * D + dOf[e];
 #pragma unroll
-                for (int s = 0; s < kS; ++s)
-                    S::store(states + ((((long long)s * B + bOf[e]) * T + t) * ND + cell), next[s]);
-                if (preOut != nullptr) {
+                for (int s = 0; s < kS; ++s) S::store(statesAt[c] + (s * plane + f), next[s]);
+                if (training) {
 #pragma unroll
-                    for (int k = 0; k < GT; ++k)
-                        preOut[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] = pre[k];
+                    for (int k = 0; k < GT; ++k) preAt[c][k * ND + f] = pre[k];
 #pragma unroll
-                    for (int s = 0; s < kS; ++s)
-                        states32[(((long long)s * B + bOf[e]) * T + t) * ND + cell] = next[s];
-                }
-                if (t == T - 1) {
-#pragma unroll
-                    for (int s = 0; s < kS; ++s)
-                        S::store(last + (((long long)s * B + bOf[e]) * ND + cell), next[s]);
+                    for (int s = 0; s < kS; ++s) states32At[c][s * plane + f] = next[s];
                 }
             }
+        }
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+            statesAt[c] += ND;
+            preAt[c] += GT * ND;
+            states32At[c] += ND;
         }
         __syncthreads();
     };
 
-    float wxA[GW][4], wxB[GW][4];
-    loadWx(0, wxA);
+    float wxA[GW][E], wxB[GW][E];
+    loadWx(wxA);
     int t = 0;
     for (; t + 1 < T; t += 2) {
         step(t, wxA, wxB);
         step(t + 1, wxB, wxA);
     }
     if (t < T) step(t, wxA, wxB);
+
+    // The state after the last step (the registers hold it; invalid cells were zeroed).
+    Bits* last = address<Bits>(p.last);
+    if (T > 0) {
+#pragma unroll
+        for (int e = 0; e < E; ++e) {
+            if (!valid[e]) continue;
+#pragma unroll
+            for (int s = 0; s < kS; ++s)
+                S::store(last + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), state[e][s]);
+        }
+    }
 }
 
 }  // namespace fused

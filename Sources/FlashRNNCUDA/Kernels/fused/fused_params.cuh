@@ -1,5 +1,5 @@
-// Run-time values of the fused kernels: the C structs of flashrnn_params.h (shared with Swift),
-// passed by value. Everything that shapes the code (cell, storage type, padded D, register
+// Run-time values of the fused kernels (the C structs of flashrnn_params.h, shared with Swift,
+// passed by value) and the predicated loads the sweeps read them with. Everything that shapes the code (cell, storage type, padded D, register
 // tiling) is a template argument instead, so a new B or T never recompiles.
 #pragma once
 #include "flashrnn_params.h"
@@ -10,5 +10,26 @@ typedef FlashRNNFusedParams FusedParams;
 typedef FlashRNNWeightGradientParams WeightGradientParams;
 
 template <typename T> __device__ __forceinline__ T* address(unsigned long long a) { return reinterpret_cast<T*>(a); }
+
+namespace fused {
+
+// The element at p in storage type S, or 0 where !valid. The raw bits are loaded under the
+// predicate and converted afterwards, so the compiler emits one predicated load instead of a
+// branch around the conversion.
+template <class S>
+__device__ __forceinline__ float load_if(const typename S::Bits* p, bool valid) {
+    typename S::Bits raw{};
+    if (valid) raw = *p;
+    return S::load(&raw);
+}
+
+// The float at p, or 0 where !valid (one predicated load, no branch).
+__device__ __forceinline__ float load_float_if(const float* p, bool valid) {
+    float v = 0.0f;
+    if (valid) v = *p;
+    return v;
+}
+
+}  // namespace fused
 
 }  // namespace flashrnn
