@@ -5,19 +5,27 @@
 #pragma once
 #include "fused/fused_mma.cuh"
 
+// Clusters exist from sm_90 on. Below it the cluster kernels still compile (the catalog builds every
+// variant for every architecture) but trap if launched; the backend refuses them there first.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define FLASHRNN_CLUSTER_PTX(...) __trap()
+#else
+#define FLASHRNN_CLUSTER_PTX(...) __VA_ARGS__
+#endif
+
 namespace flashrnn {
 namespace fused {
 
 __device__ __forceinline__ unsigned cluster_rank() {
-    unsigned r;
-    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+    unsigned r = 0;
+    FLASHRNN_CLUSTER_PTX(asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r)));
     return r;
 }
 
 // Every thread of every CTA of the cluster arrives and waits. Release/acquire: the distributed
 // shared-memory stores a thread made before it are visible to every thread after it.
 __device__ __forceinline__ void cluster_barrier() {
-    asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+    FLASHRNN_CLUSTER_PTX(asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory"));
 }
 
 // The 32-bit shared-window address of a generic pointer into this CTA's shared memory.
@@ -29,8 +37,8 @@ __device__ __forceinline__ unsigned shared_window_address(const void* p) {
 
 // Stores `value` at the same shared-memory offset as `local`, in the CTA of cluster rank `rank`.
 __device__ __forceinline__ void store_to_rank(unsigned local, unsigned rank, unsigned value) {
-    asm volatile("{ .reg .u32 a; mapa.shared::cluster.u32 a, %0, %1; st.shared::cluster.u32 [a], %2; }"
-                 :: "r"(local), "r"(rank), "r"(value) : "memory");
+    FLASHRNN_CLUSTER_PTX(asm volatile("{ .reg .u32 a; mapa.shared::cluster.u32 a, %0, %1; st.shared::cluster.u32 [a], %2; }"
+                                      :: "r"(local), "r"(rank), "r"(value) : "memory"));
 }
 
 // Packs this lane's four C-fragment cells v (features f0+g and f0+g+8, batch columns 2q and

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One call on the H200 for a whole round: correctness of both GPU backends (full check grids, the
+# four cells in parallel processes), then timings with nothing else on the GPU (head-dimension
+# sweep of both backends, the other cells, dense LSTM, batch and length sweeps), PyTorch cuDNN in
+# the same call, first-call times, compute-sanitizer on one shape per fused decomposition, and the
+# training demo. Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz,
+# cudnn_baseline.py and optionally cache.tgz (a kernel cache filled on a CPU machine with
+# `flashrnn compile-kernels --arch sm_90a --fill-cache`). Logs and JSON go to $OUT.
+set -uo pipefail
+BIN=${1:-.device-bin/round}
+OUT=${OUT:-/tmp/session-round}; mkdir -p "$OUT"
+F=/tmp/flashrnn-round; gunzip -c "$BIN/flashrnn.gz" > "$F"; chmod +x "$F"
+export FLASHRNN_CACHE_DIR=/tmp/round-kernel-cache; mkdir -p "$FLASHRNN_CACHE_DIR"
+[ -e "$BIN/cache.tgz" ] && tar -xzf "$BIN/cache.tgz" -C "$FLASHRNN_CACHE_DIR"
+CHECK_S=${CHECK_S:-170}
+B="--warmup 2 --reps 5"
+SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
+{
+echo "== $(date -u) $(nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader)"
+"$F" info 2>&1 | head -12
+echo "== check, full grids: cudaFused and cudaAlternating, every cell (8 processes)"
+for c in lstm slstm gru elman; do
+  timeout "$CHECK_S" "$F" check --backend cuda-fused --cell $c > "$OUT/check-fused-$c.log" 2>&1 &
+  timeout "$CHECK_S" "$F" check --backend cuda-alternating --cell $c > "$OUT/check-alt-$c.log" 2>&1 &
+done
+wait
+for b in fused alt; do for c in lstm slstm gru elman; do
+  echo "-- $b $c: $(tail -1 "$OUT/check-$b-$c.log")"; grep -E "^FAIL" "$OUT/check-$b-$c.log" | head -6
+done; done
+echo "== timings (CUDA events, median of 5 after 2 warm-ups); LSTM bfloat16 head-dimension sweep"
+timeout 60 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype bfloat16 --shapes "$SWEEP" $B --json "$OUT/bench-alt-lstm.json"
+timeout 60 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$SWEEP" $B --json "$OUT/bench-fused-lstm.json"
+echo "== the other cells, bfloat16, 64 x 12 and 768 x 1"
+for c in slstm gru elman; do
+  timeout 30 "$F" gpu-bench --backend cuda-fused --cell $c --dtype bfloat16 --shapes "16,1024,12,64;16,1024,1,768" $B --json "$OUT/bench-fused-$c.json" | grep -v "^device\|^backend"
+  timeout 30 "$F" gpu-bench --backend cuda-alternating --cell $c --dtype bfloat16 --shapes "16,1024,12,64;16,1024,1,768" $B --json "$OUT/bench-alt-$c.json" | grep -v "^device\|^backend"
+done
+echo "== dense LSTM: float16 H = 768, 256, 64 (fused), float32 H = 64 (alternating; fused refuses float32)"
+timeout 30 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float16 --shapes "16,1024,1,768;16,1024,1,256;16,1024,1,64" $B --json "$OUT/bench-fused-dense-f16.json" | grep -v "^device"
+timeout 30 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,1,64;16,1024,1,768" $B --json "$OUT/bench-alt-dense-f32.json" | grep -v "^device"
+echo "== batch and length sweeps, fused LSTM bfloat16 64 x 12"
+timeout 60 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$OUT/bench-fused-batch.json" | grep -v "^device"
+timeout 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset length $B --json "$OUT/bench-fused-length.json" | grep -v "^device"
+echo "== cuDNN (PyTorch nn.LSTM, dense), same call"
+PYTHONUNBUFFERED=1 timeout 90 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$OUT/cudnn.json"
+echo "== first call of a new shape: empty kernel cache, then the disk cache warm (new process)"
+for k in cold warm; do
+  FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-fused --cell gru --dtype float16 --shapes "7,300,5,40" --first-call | grep -v "^device"
+  FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-alternating --cell gru --dtype float16 --shapes "7,300,5,40" --first-call | grep -v "^device\|^backend"
+done
+echo "== training demo on the GPU (parity, --backend auto, 300 steps)"
+timeout 40 "$F" train parity --backend auto --steps 300 --eval-sequences 128 --out /tmp/train-gpu 2>&1 | tail -6
+echo "== compute-sanitizer: one SM (D = 33), cluster (D = 200), grid (D = 529); LSTM bfloat16, forward+backward"
+CS=/usr/local/cuda/bin/compute-sanitizer
+for s in "9,5,2,33" "9,5,1,200"; do for tool in memcheck racecheck; do
+  echo "-- $tool $s"; timeout 45 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$s" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
+done; done
+echo "-- memcheck 9,5,1,529"; timeout 45 $CS --tool memcheck "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "9,5,1,529" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|Error" | head -4
+echo "== done $(date -u)"
+} 2>&1 | tee "$OUT/round.log"
