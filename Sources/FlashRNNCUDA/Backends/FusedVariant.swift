@@ -23,10 +23,11 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Batch columns one CTA carries (the N extent of one tensor-core product).
     public static let batchSlice = 8
     /// A tiles in registers per warp, forward and backward. Chosen so that every variant up to
-    /// `maxHeadDim` compiles without spills under `__launch_bounds__(threads, 1)` on sm_90
-    /// (255 registers per thread); the backward sweep holds more per-step values, so fewer tiles.
+    /// `maxHeadDim` compiles without spills under `__launch_bounds__(threads, 1)` on sm_80 and
+    /// sm_90 (255 registers per thread); the backward sweep holds more per-step values (all of a
+    /// step's inputs are loaded together), so fewer tiles.
     static let forwardRegisterTileLimit = 24
-    static let backwardRegisterTileLimit = 12
+    static let backwardRegisterTileLimit = 8
 
     public init(cell: CellKind, dtype: DType, headDim: Int) {
         self.cell = cell

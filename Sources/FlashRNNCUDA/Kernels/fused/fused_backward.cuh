@@ -194,11 +194,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
                 if (s < kS) {
-                    if (t > 0) prev = load_float_if(previousAt[c] + (s * plane + f), valid[e]);
-                    else if (s0 != nullptr) prev = load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
-                    if (hasDStates) ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e]);
-                    if (t == T - 1 && dLast != nullptr)
-                        ext += load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
+                    // Only predicated loads, no branches: a load inside a branch is waited for
+                    // where the branch ends, which serialised these loads at one memory latency
+                    // each; predicated, they are issued together and converted afterwards.
+                    const bool first = t == 0, last = t == T - 1;
+                    prev = load_float_if(previousAt[c] + (s * plane + f), valid[e] && !first)
+                        + load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && first && s0 != nullptr);
+                    ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates)
+                        + load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && last && dLast != nullptr);
                 }
                 in.previous[e][s] = prev;
                 in.external[e][s] = ext;
