@@ -5,7 +5,7 @@ import FlashRNNCore
 /// Decomposition "a head fits one SM": one CTA per (head n, batch slice of 8 columns). Forward:
 /// a warp owns `forwardFeaturesPerWarp` features of every recurrent gate (8 up to DP = 96, two
 /// gates per tensor-core tile; 16 beyond, where 8 would leave too few registers per thread).
-/// Backward: each 16 input features have one warp, or up to DP = 96 two warps that split the
+/// Backward: each 16 input features have one warp, or up to DP = 64 two warps that split the
 /// product's K range and exchange partial sums (`backwardSplit`). R stays on chip for all T
 /// steps: the first `forwardRegisterTiles` (backward: `backwardRegisterTiles`) of a warp's
 /// tensor-core A tiles live in registers, the rest in shared memory. Batch size and length are
@@ -23,10 +23,11 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Batch columns one CTA carries (the N extent of one tensor-core product).
     public static let batchSlice = 8
     /// A tiles in registers per warp, forward and backward. Chosen so that every variant up to
-    /// `maxHeadDim` compiles without spills under `__launch_bounds__(threads, 1)` on sm_90
-    /// (255 registers per thread); the backward sweep holds more per-step values, so fewer tiles.
+    /// `maxHeadDim` compiles without spills under `__launch_bounds__(threads, 1)` on sm_80 and
+    /// sm_90 (255 registers per thread); the backward sweep holds more per-step values (all of a
+    /// step's inputs are loaded together), so fewer tiles.
     static let forwardRegisterTileLimit = 24
-    static let backwardRegisterTileLimit = 12
+    static let backwardRegisterTileLimit = 8
 
     public init(cell: CellKind, dtype: DType, headDim: Int) {
         self.cell = cell
@@ -40,7 +41,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     var elementsPerWord: Int { dtype == .float32 ? 1 : 2 }
     /// Warps sharing one 16-feature group of the backward sweep (splitting its K range): 2 while
     /// the doubled warps leave enough registers per thread, else 1. Mirrors `BackwardShape`.
-    public var backwardSplit: Int { paddedHeadDim <= 96 ? 2 : 1 }
+    public var backwardSplit: Int { paddedHeadDim <= 64 ? 2 : 1 }
     /// A tiles of Rᵀ per warp of the backward sweep: ⌈G_R · DP / kK / split⌉.
     public var tiles: Int { (cell.gatesR * paddedHeadDim / productK + backwardSplit - 1) / backwardSplit }
     /// Warps and threads of the backward sweep.

@@ -14,16 +14,17 @@
 namespace flashrnn {
 namespace fused {
 
-// Up to DP = 96 two warps share each group of 16 input features and split the K range
+// Up to DP = 64 two warps share each group of 16 input features and split the K range
 // (G_R·DP) of the product in halves: each computes a partial dh for all 16 × 8 cells, hands the
 // partner the row half it does not keep through shared memory (one 64-thread named barrier),
 // and runs the cell backward on its own half, 2 cells per lane. That doubles the warps (latency
-// hiding) and halves each lane's pointwise work and Rᵀ tiles. Beyond DP = 96 the doubled warps
-// would leave too few registers per thread, so one warp owns a group and runs 4 cells per lane.
+// hiding) and halves each lane's pointwise work and Rᵀ tiles. Beyond DP = 64 the doubled warps
+// would leave too few registers per thread (DP = 80 and 96 spill on sm_80), so one warp owns a
+// group and runs 4 cells per lane.
 template <class Cell, class S, int DP, int AREG>
 struct BackwardShape {
     using M = MmaTraits<S>;
-    static constexpr int kSplit = DP <= 96 ? 2 : 1;                      // warps per 16-feature group
+    static constexpr int kSplit = DP <= 64 ? 2 : 1;                      // warps per 16-feature group
     static constexpr int kWarps = DP / 16 * kSplit;
     static constexpr int kThreads = kWarps * 32;
     static constexpr int kCells = 4 / kSplit;                            // (feature, batch) cells per lane
@@ -193,11 +194,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
                 if (s < kS) {
-                    if (t > 0) prev = load_float_if(previousAt[c] + (s * plane + f), valid[e]);
-                    else if (s0 != nullptr) prev = load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
-                    if (hasDStates) ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e]);
-                    if (t == T - 1 && dLast != nullptr)
-                        ext += load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e]);
+                    // Only predicated loads, no branches: a load inside a branch is waited for
+                    // where the branch ends, which serialised these loads at one memory latency
+                    // each; predicated, they are issued together and converted afterwards.
+                    const bool first = t == 0, last = t == T - 1;
+                    prev = load_float_if(previousAt[c] + (s * plane + f), valid[e] && !first)
+                        + load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && first && s0 != nullptr);
+                    ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates)
+                        + load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && last && dLast != nullptr);
                 }
                 in.previous[e][s] = prev;
                 in.external[e][s] = ext;
