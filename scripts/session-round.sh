@@ -5,10 +5,12 @@
 # the same call, first-call times, compute-sanitizer on one shape per fused decomposition, and the
 # training demo. Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz,
 # cudnn_baseline.py and optionally cache.tgz (a kernel cache filled on a CPU machine with
-# `flashrnn compile-kernels --arch sm_90a --fill-cache`). Logs and JSON go to $OUT.
+# `flashrnn compile-kernels --arch sm_90a --fill-cache`). Logs and JSON go to /tmp/session-round and,
+# as one archive (the device tool returns at most 8 files), to $OUT/session-round.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/round}
-OUT=${OUT:-/tmp/session-round}; mkdir -p "$OUT"
+RESULTS=${OUT:-}
+OUT=/tmp/session-round; mkdir -p "$OUT"
 F=/tmp/flashrnn-round; gunzip -c "$BIN/flashrnn.gz" > "$F"; chmod +x "$F"
 export FLASHRNN_CACHE_DIR=/tmp/round-kernel-cache; mkdir -p "$FLASHRNN_CACHE_DIR"
 [ -e "$BIN/cache.tgz" ] && tar -xzf "$BIN/cache.tgz" -C "$FLASHRNN_CACHE_DIR"
@@ -42,7 +44,8 @@ echo "== dense LSTM: float16 H = 768, 256, 64 (fused), float32 H = 64 (alternati
 timeout 30 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float16 --shapes "16,1024,1,768;16,1024,1,256;16,1024,1,64" $B --json "$OUT/bench-fused-dense-f16.json" | grep -v "^device"
 timeout 30 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,1,64;16,1024,1,768" $B --json "$OUT/bench-alt-dense-f32.json" | grep -v "^device"
 echo "== batch and length sweeps, fused LSTM bfloat16 64 x 12"
-timeout 60 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$OUT/bench-fused-batch.json" | grep -v "^device"
+# Generating the B = 256 inputs on the host takes over a minute.
+timeout 200 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$OUT/bench-fused-batch.json" | grep -v "^device"
 timeout 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset length $B --json "$OUT/bench-fused-length.json" | grep -v "^device"
 echo "== cuDNN (PyTorch nn.LSTM, dense), same call"
 PYTHONUNBUFFERED=1 timeout 90 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$OUT/cudnn.json"
@@ -61,3 +64,4 @@ done; done
 echo "-- memcheck 9,5,1,529"; timeout 45 $CS --tool memcheck "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "9,5,1,529" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|Error" | head -4
 echo "== done $(date -u)"
 } 2>&1 | tee "$OUT/round.log"
+[ -n "$RESULTS" ] && tar -czf "$RESULTS/session-round.tgz" -C "$OUT" .

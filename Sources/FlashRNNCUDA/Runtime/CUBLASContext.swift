@@ -36,11 +36,13 @@ final class CUBLASContext: @unchecked Sendable {
 
     /// Column-major `C[i] = op(A[i])·op(B[i])` for `batch` float32 matrices, cuBLAS strided-batched.
     /// `allowTF32` picks CUBLAS_COMPUTE_32F_FAST_TF32; otherwise plain float32 (CUBLAS_COMPUTE_32F).
+    /// `accumulate` adds to C (beta = 1) instead of overwriting it.
     func gemmStridedBatched(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                             a: CUdeviceptr, lda: Int, strideA: Int,
                             b: CUdeviceptr, ldb: Int, strideB: Int,
-                            c: CUdeviceptr, ldc: Int, strideC: Int, batch: Int, allowTF32: Bool) throws {
-        var alpha: Float = 1, beta: Float = 0
+                            c: CUdeviceptr, ldc: Int, strideC: Int, batch: Int, allowTF32: Bool,
+                            accumulate: Bool = false) throws {
+        var alpha: Float = 1, beta: Float = accumulate ? 1 : 0
         let result = withUnsafePointer(to: &alpha) { alphaPointer in
             withUnsafePointer(to: &beta) { betaPointer in
                 api.cublasGemmStridedBatchedEx(
