@@ -30,11 +30,20 @@ struct GPUBenchCommand: ParsableCommand {
         var runtimeInitMs: Double?
     }
 
-    func presetShapes() -> [(Int, Int, Int, Int)] {
+    func validate() throws {
+        _ = try presetShapes()
+        guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        guard reps >= 1 else { throw ValidationError("--reps must be ≥ 1, got \(reps)") }
+    }
+
+    func presetShapes() throws -> [(Int, Int, Int, Int)] {
         if let shapes {
-            return shapes.split(separator: ";").map { part in
-                let v = part.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                return (v[0], v[1], v[2], v[3])
+            return try shapes.split(separator: ";").map { part in
+                let v = part.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard v.count == 4, let B = v[0], let T = v[1], let N = v[2], let D = v[3], B > 0, T > 0, N > 0, D > 0 else {
+                    throw ValidationError("--shapes takes B,T,N,D (positive integers) separated by ';', got \"\(part)\"")
+                }
+                return (B, T, N, D)
             }
         }
         switch preset {
@@ -56,7 +65,11 @@ struct GPUBenchCommand: ParsableCommand {
         let events = try CUDAEventPair(runtime)
         var records: [Record] = []
         print("backend          cell  dtype     B     T    N    D   forward ms   fw+bw ms")
-        for (B, T, N, D) in presetShapes() {
+        for (B, T, N, D) in try presetShapes() {
+            if B * T * N * D > 20_000_000 {
+                // Drawing the random inputs on the host takes about a minute at B = 256.
+                printError("generating random inputs for B=\(B) T=\(T) N=\(N) D=\(D) on the host…")
+            }
             let inputs = CorrectnessCheck.Inputs(cell: cell, batch: B, length: T, heads: N, headDim: D,
                                                  initialStates: false, layout: .btgnd, seed: 42)
             let wx = try inputs.wx.onDevice(dtype), r = try inputs.r.onDevice(dtype), b = try inputs.b.onDevice(dtype)
