@@ -68,7 +68,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     }
     public var backwardSharedBytes: Int {
         (tiles - backwardRegisterTiles) * warps * 32 * 16
-            + 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4
+            + 2 * 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4   // dG tiles: 2 steps, high and low part
             + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
 

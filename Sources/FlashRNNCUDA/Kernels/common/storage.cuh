@@ -48,6 +48,12 @@ struct F16 {
         asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
         *p = h;
     }
+    // v rounded to float16 (nearest even), as a float.
+    __device__ __forceinline__ static float rounded(float v) {
+        unsigned short h;
+        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+        return widen(h);
+    }
 };
 
 struct BF16 {
@@ -68,6 +74,12 @@ struct BF16 {
         unsigned short h;
         asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
         *p = h;
+    }
+    // v rounded to bfloat16 (nearest even), as a float.
+    __device__ __forceinline__ static float rounded(float v) {
+        unsigned short h;
+        asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+        return __uint_as_float(static_cast<unsigned int>(h) << 16);
     }
 };
 

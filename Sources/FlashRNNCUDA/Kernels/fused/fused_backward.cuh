@@ -34,7 +34,7 @@ struct BackwardShape {
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
     static constexpr int kExchangeBytes = kSplit > 1 ? kWarps * 32 * 8 : 0;   // [kWarps, 32 lanes, 2]
-    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * GTile::kWords * 4 + kExchangeBytes;
+    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
 };
 
 template <class Cell, class S, int DP, int AREG>
@@ -51,8 +51,9 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
-    unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, GTile]
-    float2* exchange = reinterpret_cast<float2*>(gTiles + 2 * GTile::kWords);  // [kWarps, 32]
+    // [2 steps, 2 parts, GTile]: dG as a high and a low 16-bit part (see recurrentProduct).
+    unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);
+    float2* exchange = reinterpret_cast<float2*>(gTiles + 4 * GTile::kWords);  // [kWarps, 32]
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
     const int group = warp / kSplit, half = warp % kSplit;      // feature group; K half (and row half kept)
@@ -137,12 +138,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 #pragma unroll
         for (int e = 0; e < E; ++e) dbSum[k][e] = 0.0f;
 
-    // dh_rec = Rᵀ · dG from a tile for this lane's cells: two accumulator chains over the warp's
-    // K tiles, then (with the K split) the partner's partial sums of the kept row half.
+    // dh_rec = Rᵀ · dG from a tile for this lane's cells: dG = high + low part (the operand
+    // rounded to the storage type, and the rounding's remainder; dG rounded alone put the D = 1
+    // gradients 3-4x above the rounded-input error), each over two accumulator chains across the
+    // warp's K tiles, then (with the K split) the partner's partial sums of the kept row half.
     auto recurrentProduct = [&](const unsigned* tile, float (&out)[E]) {
-        float acc[2][4];
+        const unsigned* low = tile + GTile::kWords;
+        float acc[4][4];
 #pragma unroll
-        for (int c = 0; c < 2; ++c)
+        for (int c = 0; c < 4; ++c)
 #pragma unroll
             for (int v = 0; v < 4; ++v) acc[c][v] = 0.0f;
 #pragma unroll
@@ -150,19 +154,22 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             const int kTile = half * kTiles + i;
             // Only the last tile of the second half can lie beyond the product (odd tile count).
             if (kSplit > 1 && kTiles * kSplit != kProductTiles && i == kTiles - 1 && kTile >= kProductTiles) break;
-            unsigned b0, b1;
+            unsigned b0, b1, l0, l1;
             GTile::load_b(tile, kTile * M::kK, b0, b1);
+            GTile::load_b(low, kTile * M::kK, l0, l1);
             if (i < kRegTiles) {
                 M::mma(acc[i & 1], a[i < kRegTiles ? i : 0], b0, b1);
+                M::mma(acc[2 + (i & 1)], a[i < kRegTiles ? i : 0], l0, l1);
             } else {
                 unsigned frag[4];
                 load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
                 M::mma(acc[i & 1], frag, b0, b1);
+                M::mma(acc[2 + (i & 1)], frag, l0, l1);
             }
         }
         float sum[4];
 #pragma unroll
-        for (int v = 0; v < 4; ++v) sum[v] = acc[0][v] + acc[1][v];
+        for (int v = 0; v < 4; ++v) sum[v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
         if constexpr (kSplit > 1) {
             // Send the row half the partner keeps, take ours; the pair meets at barrier 1 + group.
             const int give = 2 * (1 - half);
@@ -218,8 +225,8 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
     // alternate (the loop below is unrolled by two) so the loads overlap a whole step.
     auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
-        const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
-        unsigned* gNext = gTiles + (t & 1) * GTile::kWords;                   // dG_t
+        const unsigned* gNow = gTiles + ((t + 1) & 1) * 2 * GTile::kWords;   // dG_{t+1}
+        unsigned* gNext = gTiles + (t & 1) * 2 * GTile::kWords;               // dG_t
         if (t > 0) loadStep(t - 1, fetch);
         const float (&pre)[E][4] = use.pre;
         const float (&previous)[E][4] = use.previous;
@@ -252,7 +259,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int s = 0; s < 4; ++s) dNext[e][s] = dPrevious[s];
             const int column = 2 * q + (e & 1), c = e & 1, f = 8 * (e >> 1);
 #pragma unroll
-            for (int k = 0; k < GR; ++k) GTile::store(gNext, column, k * DP + dOf[e], dPre[k + kROff]);
+            for (int k = 0; k < GR; ++k) GTile::store_split(gNext, column, k * DP + dOf[e], dPre[k + kROff]);
             if (valid[e]) {
 #pragma unroll
                 for (int k = 0; k < GR; ++k) dGRAt[c][k * ND + f] = dPre[k + kROff];

@@ -118,6 +118,17 @@ struct OperandTile {
         }
     }
 
+    // Stores v rounded to the operand format at (column, k) of `tile`, and what the rounding left
+    // over, rounded the same way, at the same place of the tile that follows it: a product over
+    // both parts sees v to about twice the operand's precision.
+    __device__ __forceinline__ static void store_split(unsigned* tile, int column, int k, float v) {
+        float high;
+        if constexpr (M::kPerWord == 2) high = S::rounded(v);
+        else high = __uint_as_float(to_tf32(v));
+        store(tile, column, k, high);
+        store(tile + kWords, column, k, v - high);
+    }
+
     // Stores value v at (batch column, k) in the operand format (TF32 bits for float32).
     __device__ __forceinline__ static void store(unsigned* tile, int column, int k, float v) {
         if constexpr (M::kPerWord == 2) {
