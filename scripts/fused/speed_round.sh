@@ -8,20 +8,10 @@
 set -uo pipefail
 BIN=${1:-.device-bin/fspeed}
 OUT=${OUT:-/tmp/fused-speed-round}; mkdir -p "$OUT"
-F=/tmp/flashrnn-fspeed; gunzip -c "$BIN/flashrnn.gz" > "$F"; chmod +x "$F"
-export FLASHRNN_CACHE_DIR=/tmp/fspeed-kernel-cache
-SHAPES="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128"
-stamp() { echo "== $(date -u +%T) $*"; }
+. "$(dirname "$0")/speed_common.sh"
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader)"
-stamp "bench: head-dimension sweep, lstm bfloat16"
-timeout 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$SHAPES" \
-    --warmup 2 --reps 5 --json "$OUT/bench-lstm.json"
-for cell in slstm gru elman; do
-  stamp "bench: $cell bfloat16 64 x 12"
-  timeout 15 "$F" gpu-bench --backend cuda-fused --cell $cell --dtype bfloat16 --shapes "16,1024,12,64" \
-      --warmup 2 --reps 5 --json "$OUT/bench-$cell.json"
-done
+bench_sweep
 if [ -e "$BIN/flashrnn-before.gz" ]; then
   G=/tmp/flashrnn-before; gunzip -c "$BIN/flashrnn-before.gz" > "$G"; chmod +x "$G"
   stamp "bench (before): head-dimension sweep, lstm bfloat16"

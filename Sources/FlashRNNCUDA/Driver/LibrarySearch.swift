@@ -56,21 +56,29 @@ public struct LibrarySearch: Sendable {
 
     /// Candidate files or sonames in search order; a candidate containing `/` is a path.
     public func candidates(for kind: CUDALibraryKind) -> [String] {
+        Self.candidates(environment: environment, sitePackages: sitePackages, variable: kind.environmentVariable,
+                        sonames: kind.sonames, wheelPaths: kind.wheelPaths, inToolkit: kind != .driver)
+    }
+
+    /// The search order above for one library (also NCCL's, which is not a ``CUDALibraryKind``);
+    /// `inToolkit` false skips the toolkit folders (the driver there is only a stub).
+    static func candidates(environment: [String: String], sitePackages: [String], variable: String,
+                           sonames: [String], wheelPaths: [String], inToolkit: Bool) -> [String] {
         var result: [String] = []
-        if let named = environment[kind.environmentVariable], !named.isEmpty { result.append(named) }
-        if kind != .driver {
+        if let named = environment[variable], !named.isEmpty { result.append(named) }
+        if inToolkit {
             var roots: [String] = []
             for variable in ["CUDA_HOME", "CUDA_PATH"] {
                 if let root = environment[variable], !root.isEmpty { roots.append(root) }
             }
             roots.append("/usr/local/cuda")
             for root in roots {
-                for soname in kind.sonames { result.append("\(root)/lib64/\(soname)") }
+                for soname in sonames { result.append("\(root)/lib64/\(soname)") }
             }
         }
-        result += kind.sonames
+        result += sonames
         for site in sitePackages {
-            for path in kind.wheelPaths { result.append("\(site)/\(path)") }
+            for path in wheelPaths { result.append("\(site)/\(path)") }
         }
         var seen = Set<String>()
         return result.filter { seen.insert($0).inserted }

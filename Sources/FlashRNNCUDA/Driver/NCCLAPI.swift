@@ -46,22 +46,8 @@ public struct NCCLLibrarySearch: Sendable {
 
     /// Candidate files or sonames in search order; a candidate containing `/` is a path.
     public var candidates: [String] {
-        var result: [String] = []
-        if let named = environment[Self.environmentVariable], !named.isEmpty { result.append(named) }
-        var roots: [String] = []
-        for variable in ["CUDA_HOME", "CUDA_PATH"] {
-            if let root = environment[variable], !root.isEmpty { roots.append(root) }
-        }
-        roots.append("/usr/local/cuda")
-        for root in roots {
-            for soname in Self.sonames { result.append("\(root)/lib64/\(soname)") }
-        }
-        result += Self.sonames
-        for site in sitePackages {
-            for path in Self.wheelPaths { result.append("\(site)/\(path)") }
-        }
-        var seen = Set<String>()
-        return result.filter { seen.insert($0).inserted }
+        LibrarySearch.candidates(environment: environment, sitePackages: sitePackages, variable: Self.environmentVariable,
+                                 sonames: Self.sonames, wheelPaths: Self.wheelPaths, inToolkit: true)
     }
 }
 
