@@ -3,8 +3,8 @@
 # four cells in parallel processes), then timings with nothing else on the GPU (head-dimension
 # sweep of both backends, the other cells, dense LSTM, batch and length sweeps), PyTorch cuDNN in
 # the same call, first-call times, compute-sanitizer on one shape per fused decomposition, and the
-# training demo. Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz,
-# cudnn_baseline.py and optionally cache.tgz (a kernel cache filled on a CPU machine with
+# training demo (ROUND_SWEEPS=0 leaves out the batch and length sweeps, ~4 min).
+# Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz, cudnn_baseline.py and optionally cache.tgz (a kernel cache filled on a CPU machine with
 # `flashrnn compile-kernels --arch sm_90a --fill-cache`). Logs and JSON go to /tmp/session-round and,
 # as one archive (the device tool returns at most 8 files), to $OUT/session-round.tgz.
 set -uo pipefail
@@ -40,13 +40,16 @@ for c in slstm gru elman; do
   timeout 30 "$F" gpu-bench --backend cuda-fused --cell $c --dtype bfloat16 --shapes "16,1024,12,64;16,1024,1,768" $B --json "$OUT/bench-fused-$c.json" | grep -v "^device\|^backend"
   timeout 30 "$F" gpu-bench --backend cuda-alternating --cell $c --dtype bfloat16 --shapes "16,1024,12,64;16,1024,1,768" $B --json "$OUT/bench-alt-$c.json" | grep -v "^device\|^backend"
 done
-echo "== dense LSTM: float16 H = 768, 256, 64 (fused), float32 H = 64 (alternating; fused refuses float32)"
+echo "== dense LSTM: float16 H = 768, 256, 64 (fused), float32 H = 64 (both backends; fused where it runs float32)"
 timeout 30 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float16 --shapes "16,1024,1,768;16,1024,1,256;16,1024,1,64" $B --json "$OUT/bench-fused-dense-f16.json" | grep -v "^device"
-timeout 30 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,1,64;16,1024,1,768" $B --json "$OUT/bench-alt-dense-f32.json" | grep -v "^device"
+timeout 30 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,1,64;16,1024,1,768;16,1024,48,16" $B --json "$OUT/bench-alt-dense-f32.json" | grep -v "^device"
+timeout 30 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float32 --shapes "16,1024,1,64;16,1024,48,16" $B --json "$OUT/bench-fused-dense-f32.json" | grep -v "^device"
+if [ "${ROUND_SWEEPS:-1}" = 1 ]; then
 echo "== batch and length sweeps, fused LSTM bfloat16 64 x 12"
 # Generating the B = 256 inputs on the host takes over a minute.
 timeout 200 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$OUT/bench-fused-batch.json" | grep -v "^device"
 timeout 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset length $B --json "$OUT/bench-fused-length.json" | grep -v "^device"
+fi
 echo "== cuDNN (PyTorch nn.LSTM, dense), same call"
 PYTHONUNBUFFERED=1 timeout 90 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$OUT/cudnn.json"
 echo "== first call of a new shape: empty kernel cache, then the disk cache warm (new process)"
