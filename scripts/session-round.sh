@@ -4,7 +4,8 @@
 # sweep of both backends, the other cells, dense LSTM, batch and length sweeps), PyTorch cuDNN in
 # the same call, first-call times, compute-sanitizer on one shape per fused decomposition, and the
 # training demo (ROUND_SWEEPS=0 leaves out the batch and length sweeps, ~4 min).
-# Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz, cudnn_baseline.py and optionally cache.tgz (a kernel cache filled on a CPU machine with
+# Usage: scripts/session-round.sh BIN_DIR, where BIN_DIR holds flashrnn.gz, cudnn_baseline.py and
+# optionally cache.tgz (a kernel cache filled on a CPU machine with
 # `flashrnn compile-kernels --arch sm_90a --fill-cache`). Logs and JSON go to /tmp/session-round and,
 # as one archive (the device tool returns at most 8 files), to $OUT/session-round.tgz.
 set -uo pipefail
