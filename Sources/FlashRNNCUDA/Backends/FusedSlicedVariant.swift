@@ -2,8 +2,8 @@ import FlashRNNCore
 
 /// A variant of the fused kernels for a head larger than one SM (D > `FusedVariant.maxHeadDim`):
 /// the head's output features are split into `ctasPerHead` slices of `slice` features (a multiple
-/// of 16; `split` warps per 16, which share the product's K range), one CTA per slice and (head, batch slice of 8 columns). Each CTA keeps
-/// R's rows of its slice (all gates, all of K) on chip and publishes its part of h_t (backward:
+/// of 16; `split` warps per 16, which share the product's K range), one CTA per slice and (head,
+/// batch slice of 8 columns). Each CTA keeps R's rows of its slice (all gates, all of K) on chip and publishes its part of h_t (backward:
 /// dG_t) to the other CTAs of its head once per step (docs/design-fused.md):
 /// * `.cluster`: the CTAs of a head form one thread-block cluster and exchange through
 ///   distributed shared memory with one cluster barrier per step;
@@ -79,7 +79,7 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// DP = KS · DS, the head dimension as the kernels see it (padding is zero).
     public var paddedHeadDim: Int { slice * ctasPerHead }
-    /// A tiles of R per warp (forward) or of Rᵀ per warp (backward): G_R · DP / 16.
+    /// A tiles of R (forward) or Rᵀ (backward) per group of 16 features: G_R · DP / 16.
     public var tiles: Int { cell.gatesR * paddedHeadDim / 16 }
     /// Warps per group of 16 features: DS / 16 groups per CTA.
     public var featureWarps: Int { slice / 16 }
@@ -95,8 +95,8 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var threads: Int { warps * 32 }
     /// A tiles per warp: G_R · DP / 16 / KW (R forward, Rᵀ backward).
     public var tilesPerWarp: Int { tiles / split }
-    /// Whole K columns (all G_R gates of one 16-wide column) go to registers, so one B fragment
-    /// serves every gate (forward): G_R · min(columns, limit / G_R) tiles, forward and backward.
+    /// A tiles per warp kept in registers, both sweeps: whole K columns (all G_R gates of one
+    /// 16-wide column), so one B fragment serves every gate forward: G_R · min(columns, limit / G_R).
     public var registerTiles: Int { cell.gatesR * min(tilesPerWarp / cell.gatesR, Self.registerTileLimit / cell.gatesR) }
 
     /// 32-bit words of one operand tile [8 batch, K] (16-bit operands, rows padded by 4 words):
