@@ -124,9 +124,11 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }
 
+    /// sm_90 and later only: the backend refuses every sliced variant on a device without
+    /// thread-block clusters (`limitation`), so older architectures never load them.
     public var spec: KernelModuleSpec {
         KernelModuleSpec(label: description, mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
-                         nameExpressions: kernelNames)
+                         nameExpressions: kernelNames, minimumComputeCapability: 90)
     }
 
     public var description: String { "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead)" }

@@ -5,8 +5,9 @@
 #pragma once
 #include "fused/fused_mma.cuh"
 
-// Clusters exist from sm_90 on. Below it the cluster kernels still compile (the catalog builds every
-// variant for every architecture) but trap if launched; the backend refuses them there first.
+// Clusters exist from sm_90 on. Below it the cluster kernels still compile (for any architecture a
+// module is asked for) but trap if launched; the backend refuses them there and the catalog's
+// compile-kernels skips them.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 #define FLASHRNN_CLUSTER_PTX(...) __trap()
 #else
