@@ -12,12 +12,8 @@ set -uo pipefail
 BIN=${1:-.device-bin/round}
 RESULTS=${OUT:-}
 OUT=/tmp/session-round; mkdir -p "$OUT"
-F=/tmp/flashrnn-round; gunzip -c "$BIN/flashrnn.gz" > "$F"; chmod +x "$F"
-export FLASHRNN_CACHE_DIR=/tmp/round-kernel-cache; mkdir -p "$FLASHRNN_CACHE_DIR"
-[ -e "$BIN/cache.tgz" ] && tar -xzf "$BIN/cache.tgz" -C "$FLASHRNN_CACHE_DIR"
-# The cache folder names the NVRTC version it was filled with; offer it under nearby versions too.
-for d in "$FLASHRNN_CACHE_DIR"/*; do for v in 13.0 13.1 13.2; do
-  n=$(echo "$d" | sed "s/nvrtc13\.[0-9]*/nvrtc$v/"); [ -e "$n" ] || cp -r "$d" "$n"; done; done
+F=/tmp/flashrnn-round; FLASHRNN_CACHE_DIR=/tmp/round-kernel-cache
+source "$(dirname "$0")/device_binary.sh"
 CHECK_S=${CHECK_S:-170}
 B="--warmup 2 --reps 5"
 SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"

@@ -182,7 +182,8 @@ public enum CorrectnessCheck {
                 c(2, 9, 1, 160, s0: true, o: RecurrentOptions(gradientRecurrentCut: true), "recurrent cut, cluster"),
                 c(3, 10, 1, 512, s0: true, "D=512, largest cluster head of cudaFused (lstm, slstm, gru)"),
                 c(9, 5, 1, 529, s0: true, "D=529, first head beyond a cluster: cooperative grid (lstm, slstm, gru)"),
-                c(2, 6, 1, 896, s0: true, "D=896, largest grid head of cudaFused (lstm, slstm)"),
+                c(2, 6, 1, 896, s0: true, "D=896, grid head (lstm, slstm)"),
+                c(2, 4, 1, 1024, s0: true, "D=1024, largest grid head of cudaFused (lstm, slstm)"),
             ]
         }
         return cases

@@ -27,7 +27,7 @@ struct CompileKernelsCommand: ParsableCommand {
             let compiler = try KernelCompiler(options: KernelOptions(architecture: architecture, verbosePTXAS: true),
                                               useDiskCache: false)
             let cacheCompiler = fillCache ? try KernelCompiler(options: KernelOptions(architecture: architecture)) : nil
-            for spec in KernelCatalog.all() where only.map(spec.label.contains) ?? true {
+            for spec in KernelCatalog.all() where (only.map(spec.label.contains) ?? true) && spec.runs(on: architecture) {
                 count += 1
                 let started = Date()
                 if let cacheCompiler {

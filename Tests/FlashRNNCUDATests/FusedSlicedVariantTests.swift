@@ -27,7 +27,7 @@ struct FusedSlicedVariantTests {
         let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129))
         #expect(d129.ctasPerHead == 4 && d129.slice == 48)
         let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
-        #expect(d256.ctasPerHead == 4 && d256.slice == 64 && d256.threads == 128)
+        #expect(d256.ctasPerHead == 4 && d256.slice == 64 && d256.threads == 256)
         let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .float16, headDim: 512))
         #expect(d512.ctasPerHead == 16 && d512.slice == 32 && d512.exchange == .cluster)
         let elman768 = try #require(FusedSlicedVariant(cell: .elman, dtype: .bfloat16, headDim: 768))
@@ -52,7 +52,7 @@ struct FusedSlicedVariantTests {
         let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
         #expect(v.exchange == .grid && v.slice == 16 && v.ctasPerHead == 48)
         #expect(v.ctas(batch: 16, heads: 1) == 96)
-        #expect(v.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 20>")
+        #expect(v.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 8, 20>")
         // More co-resident CTAs than SMs: refused, naming the count.
         let crowded = try #require(FusedSlicedVariant.limitation(cell: .lstm, headDim: 768, dtype: .bfloat16, batch: 64, heads: 1))
         #expect(crowded.contains("384 CTAs") && crowded.contains("132 SMs") && crowded.contains("cudaAlternating"))
@@ -72,15 +72,42 @@ struct FusedSlicedVariantTests {
 
     @Test func kernelNamesCarryTheSliceAndClusterSize() throws {
         let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
-        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 18>")
-        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 12>")
+        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
+        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
         #expect(v.kernelNames.count == 4)
+    }
+
+    @Test func bothSweepsSplitKOverTheWarpsOfACTA() throws {
+        // 768 × 1: one group of 16 features per CTA, its 48 K columns over 8 warps (6 each).
+        let d768 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
+        #expect(d768.split == 8 && d768.threads == 256)
+        #expect(d768.tilesPerWarp == 24 && d768.registerTiles == 20)
+        // 256 × 3: four feature groups, 16 K columns over 2 warps each: 8 warps.
+        let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
+        #expect(d256.split == 2 && d256.threads == 256 && d256.tilesPerWarp == 32 && d256.registerTiles == 20)
+    }
+
+    @Test(arguments: CellKind.allCases)
+    func everySlicedVariantSplitsKEvenly(cell: CellKind) {
+        for v in FusedSlicedVariant.all where v.cell == cell {
+            let columns = v.paddedHeadDim / 16
+            #expect([1, 2, 4, 8].contains(v.split) && columns % v.split == 0, "\(v)")
+            #expect(v.warps <= FusedSlicedVariant.maxWarps && v.threads <= 1024, "\(v)")
+            #expect(v.registerTiles % cell.gatesR == 0 && v.registerTiles <= v.tilesPerWarp, "\(v)")
+            #expect(v.forwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
+            #expect(v.backwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
+            #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
+        }
     }
 
     @Test func theCatalogCompilesEverySlicedVariant() {
         let labels = Set(KernelCatalog.all().map(\.label))
         #expect(!FusedSlicedVariant.all.isEmpty)
-        for variant in FusedSlicedVariant.all { #expect(labels.contains(variant.spec.label)) }
+        for variant in FusedSlicedVariant.all {
+            #expect(labels.contains(variant.spec.label))
+            // Devices without clusters never load them, so compile-kernels skips sm_80 for them.
+            #expect(variant.spec.runs(on: "sm_90a") && variant.spec.runs(on: "sm_100") && !variant.spec.runs(on: "sm_80"))
+        }
     }
 
     @Test(arguments: [CellKind.lstm, .gru])

@@ -2,8 +2,8 @@ import FlashRNNCore
 
 /// A variant of the fused kernels for a head larger than one SM (D > `FusedVariant.maxHeadDim`):
 /// the head's output features are split into `ctasPerHead` slices of `slice` features (a multiple
-/// of 16, one warp per 16), one CTA per slice and (head, batch slice of 8 columns). Each CTA keeps
-/// R's rows of its slice (all gates, all of K) on chip and publishes its part of h_t (backward:
+/// of 16; `split` warps per 16, which share the product's K range), one CTA per slice and (head,
+/// batch slice of 8 columns). Each CTA keeps R's rows of its slice (all gates, all of K) on chip and publishes its part of h_t (backward:
 /// dG_t) to the other CTAs of its head once per step (docs/design-fused.md):
 /// * `.cluster`: the CTAs of a head form one thread-block cluster and exchange through
 ///   distributed shared memory with one cluster barrier per step;
@@ -33,10 +33,16 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let gridCatalogLimit = 2048
     /// A head never spans more CTAs than an H200 has SMs (132), rounded down to a power of two.
     public static let maxGridCTAsPerHead = 128
-    /// A tiles in registers per warp. Forward holds fewer than the one-SM sweep (24): publishing
-    /// h needs registers of its own, and 24 spills for LSTM at DS = 64.
-    static let forwardRegisterTileLimit = 20
-    static let backwardRegisterTileLimit = 12
+    /// Grid variants of at most this many CTAs per head are preferred: B = 16 (two batch slices)
+    /// then fits the 132 SMs.
+    public static let preferredGridCTAsPerHead = 64
+    /// Warps per CTA at most: DS/16 feature groups times the K split. 16 warps leave a thread
+    /// 128 registers, and the sweeps spilled there (LSTM/sLSTM DS = 32, KS = 16: 436–584 B
+    /// forward with 8 register tiles, 212 B backward with 4); 8 warps leave 255.
+    public static let maxWarps = 8
+    /// A tiles in registers per warp (both sweeps): 24 put the whole A array on the stack (NVRTC
+    /// 13, LSTM forward DS = 16, KW = 8), 20 do not.
+    static let registerTileLimit = 20
 
     public init(cell: CellKind, dtype: DType, slice: Int, ctasPerHead: Int, exchange: Exchange = .cluster) {
         self.cell = cell; self.dtype = dtype; self.slice = slice; self.ctasPerHead = ctasPerHead; self.exchange = exchange
@@ -44,7 +50,8 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The smallest cluster whose slices are at most `maxSlice` features and whose forward and
     /// backward fit `sharedMemoryLimit` bytes per CTA; beyond a cluster, the grid variant with the
-    /// widest slice that fits (fewest CTAs); nil when neither holds the head.
+    /// narrowest slice that fits, preferring at most `preferredGridCTAsPerHead` CTAs per head; nil
+    /// when neither holds the head.
     public init?(cell: CellKind, dtype: DType, headDim: Int, sharedMemoryLimit: Int = 227 * 1024, allowGrid: Bool = true) {
         let padded = (headDim + 15) / 16 * 16
         var candidates: [FusedSlicedVariant] = []
@@ -54,11 +61,15 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         }
         if allowGrid {
             let gridPadded = (headDim + Self.gridPadding - 1) / Self.gridPadding * Self.gridPadding
-            for slice in stride(from: Self.maxSlice, through: 16, by: -16)
+            var grid: [FusedSlicedVariant] = []
+            for slice in stride(from: 16, through: Self.maxSlice, by: 16)
             where gridPadded % slice == 0 && gridPadded / slice <= Self.maxGridCTAsPerHead {
-                candidates.append(FusedSlicedVariant(cell: cell, dtype: dtype, slice: slice, ctasPerHead: gridPadded / slice,
-                                                     exchange: .grid))
+                grid.append(FusedSlicedVariant(cell: cell, dtype: dtype, slice: slice, ctasPerHead: gridPadded / slice, exchange: .grid))
             }
+            // Narrow slices first (KW = 8 warps per 16 features: the fewest R tiles per warp), but
+            // first those whose two batch slices (B = 16) fit the SMs.
+            candidates += grid.filter { $0.ctasPerHead <= Self.preferredGridCTAsPerHead }
+                + grid.filter { $0.ctasPerHead > Self.preferredGridCTAsPerHead }
         }
         guard let fit = candidates.first(where: { max($0.forwardSharedBytes, $0.backwardSharedBytes) <= sharedMemoryLimit }) else {
             return nil
@@ -68,28 +79,44 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// DP = KS · DS, the head dimension as the kernels see it (padding is zero).
     public var paddedHeadDim: Int { slice * ctasPerHead }
-    /// A tiles of R per warp (forward) or of Rᵀ per warp (backward): G_R · DP / 16.
+    /// A tiles of R (forward) or Rᵀ (backward) per group of 16 features: G_R · DP / 16.
     public var tiles: Int { cell.gatesR * paddedHeadDim / 16 }
-    public var warps: Int { slice / 16 }
+    /// Warps per group of 16 features: DS / 16 groups per CTA.
+    public var featureWarps: Int { slice / 16 }
+    /// KW: warps that split the product's K range (forward: the DP / 16 columns of h; backward:
+    /// the DP / 16 columns of every gate's dG) for each group of 16 features, so a step's product
+    /// is KW short chains instead of one long one and R spreads over KW warps' registers; their
+    /// partial sums meet in shared memory. The largest of 8, 4, 2 that divides the columns and
+    /// keeps the CTA at `maxWarps` warps.
+    public var split: Int {
+        [8, 4, 2].first { featureWarps * $0 <= Self.maxWarps && (paddedHeadDim / 16) % $0 == 0 } ?? 1
+    }
+    public var warps: Int { featureWarps * split }
     public var threads: Int { warps * 32 }
-    /// Whole K columns (all G_R gates of one 16-wide column) go to registers, so one B fragment
-    /// serves every gate: G_R · min(columns, limit / G_R) tiles.
-    public var forwardRegisterTiles: Int { registerTiles(limit: Self.forwardRegisterTileLimit) }
-    public var backwardRegisterTiles: Int { registerTiles(limit: Self.backwardRegisterTileLimit) }
-    private func registerTiles(limit: Int) -> Int { cell.gatesR * min(paddedHeadDim / 16, limit / cell.gatesR) }
+    /// A tiles per warp: G_R · DP / 16 / KW (R forward, Rᵀ backward).
+    public var tilesPerWarp: Int { tiles / split }
+    /// A tiles per warp kept in registers, both sweeps: whole K columns (all G_R gates of one
+    /// 16-wide column), so one B fragment serves every gate forward: G_R · min(columns, limit / G_R).
+    public var registerTiles: Int { cell.gatesR * min(tilesPerWarp / cell.gatesR, Self.registerTileLimit / cell.gatesR) }
 
     /// 32-bit words of one operand tile [8 batch, K] (16-bit operands, rows padded by 4 words):
     /// K = DP forward (h), G_R · DP backward (dG).
     public var forwardTileWords: Int { 8 * (paddedHeadDim / 2 + 4) }
     public var backwardTileWords: Int { 8 * (cell.gatesR * paddedHeadDim / 2 + 4) }
-    /// R tiles not in registers (16 bytes per lane) plus the double-buffered operand tile.
-    public var forwardSharedBytes: Int { (tiles - forwardRegisterTiles) * warps * 32 * 16 + 2 * forwardTileWords * 4 }
-    public var backwardSharedBytes: Int { (tiles - backwardRegisterTiles) * warps * 32 * 16 + 2 * backwardTileWords * 4 }
+    /// R tiles not in registers (16 bytes per lane), the double-buffered operand tile and the K
+    /// split's float32 partial sums ([warps, G_R, 4 cells, 32 lanes] forward; backward sums the
+    /// gates first: [warps, 4, 32]).
+    public var forwardSharedBytes: Int {
+        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * forwardTileWords * 4 + (split > 1 ? warps * cell.gatesR * 4 * 32 * 4 : 0)
+    }
+    public var backwardSharedBytes: Int {
+        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * backwardTileWords * 4 + (split > 1 ? warps * 4 * 32 * 4 : 0)
+    }
 
     private var arguments: String { "\(KernelNames.cell(cell)), \(storage), \(slice), \(ctasPerHead)" }
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
-    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(arguments), \(forwardRegisterTiles)>" }
-    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(arguments), \(backwardRegisterTiles)>" }
+    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(arguments), \(split), \(registerTiles)>" }
+    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(arguments), \(split), \(registerTiles)>" }
     /// dR output tile: sliced heads are wider than 128, so the widest tile.
     public var weightTile: Int { 64 }
     public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
@@ -97,9 +124,11 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }
 
+    /// sm_90 and later only: the backend refuses every sliced variant on a device without
+    /// thread-block clusters (`limitation`), so older architectures never load them.
     public var spec: KernelModuleSpec {
         KernelModuleSpec(label: description, mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
-                         nameExpressions: kernelNames)
+                         nameExpressions: kernelNames, minimumComputeCapability: 90)
     }
 
     public var description: String { "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead)" }

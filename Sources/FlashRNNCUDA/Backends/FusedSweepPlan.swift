@@ -71,7 +71,7 @@ extension CUDAFusedBackend {
                          grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
                          forwardThreads: variant.threads, backwardThreads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
-                             weightTile: variant.weightTile,
+                         weightTile: variant.weightTile,
                          clusterSize: isGrid ? 1 : variant.ctasPerHead,
                          gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
     }

@@ -7,9 +7,19 @@ public struct KernelModuleSpec: Sendable, Hashable {
     public var label: String
     public var mainSource: String
     public var nameExpressions: [String]
+    /// The oldest compute capability (major·10 + minor, 90 for sm_90) whose devices can launch
+    /// these kernels; `compile-kernels` skips older architectures. 0: every architecture.
+    public var minimumComputeCapability: Int
 
-    public init(label: String, mainSource: String, nameExpressions: [String]) {
+    public init(label: String, mainSource: String, nameExpressions: [String], minimumComputeCapability: Int = 0) {
         self.label = label; self.mainSource = mainSource; self.nameExpressions = nameExpressions
+        self.minimumComputeCapability = minimumComputeCapability
+    }
+
+    /// Whether devices of an NVRTC architecture such as `sm_80` or `sm_90a` can launch the module.
+    public func runs(on architecture: String) -> Bool {
+        let digits = architecture.drop { !$0.isNumber }.prefix { $0.isNumber }
+        return (Int(digits) ?? 0) >= minimumComputeCapability
     }
 }
 

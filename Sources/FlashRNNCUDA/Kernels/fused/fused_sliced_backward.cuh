@@ -14,33 +14,42 @@
 namespace flashrnn {
 namespace fused {
 
-// X: how the KS CTAs of a head exchange dG_t (ClusterExchange, GridExchange).
-template <class Cell, class S, int DS, int KS, int AREG, class X>
+// X: how the KS CTAs of a head exchange dG_t (ClusterExchange, GridExchange). KW warps split
+// the K range (the output features of every gate) of each group of 16 input features; their
+// partial sums of dh_rec (already summed over the gates: 4 values per lane) meet in shared
+// memory, and the fragment's cells are shared out over min(KW, 4) warps as in the forward sweep.
+template <class Cell, class S, int DS, int KS, int KW, int AREG, class X>
 __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x) {
-    using Shape = SlicedShape<Cell, S, DS, KS, AREG>;
+    using Shape = SlicedShape<Cell, S, DS, KS, AREG, KW>;
+    using Cells = SliceCells<Shape>;
     using M = MmaTraits<S>;
     using GTile = typename Shape::GTile;
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int DP = Shape::kDP;
     constexpr int kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+    constexpr int C = Cells::kCells;
+    static_assert(M::kPerWord == 2, "the sliced kernels exchange 16-bit operands");
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
     unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, GTile]
+    float* partials = reinterpret_cast<float*>(gTiles + 2 * GTile::kWords);   // [kWarps, 4, 32]
 
-    const int g = (threadIdx.x & 31) >> 2, q = threadIdx.x & 3;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    const int fw = Shape::featureWarp();
     const int B = p.B, T = p.T, N = p.N, D = p.D;
-    const SliceLane<DS, KS> cells(x.rank(), D, B);
+    const Cells cells(x.rank(), D, B);
     const int n = cells.n, f0 = cells.f0;
+    const bool runsCells = cells.runs;
     const auto& dOf = cells.d;
     const auto& bOf = cells.b;
+    const auto& eOf = cells.e;
     const auto& valid = cells.valid;
     const long long ND = (long long)N * D;
 
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
     load_sliced_weights<Shape, S, true>(a, rShared, address<const typename S::Bits>(p.r), n, N, D, f0);
-
 
     const float* states32 = address<const float>(p.states32);
     const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
@@ -54,49 +63,72 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
     const bool hasGradientClip = p.hasGradientClip != 0, hasForwardClip = p.hasForwardClip != 0;
     const float gradientClip = p.gradientClip, forwardClip = p.forwardClip;
 
-    float dNext[4][4];
-    float dbSum[GT][4];
+    float dNext[C][4];
+    float dbSum[GT][C];
 #pragma unroll
-    for (int e = 0; e < 4; ++e)
+    for (int i = 0; i < C; ++i)
 #pragma unroll
-        for (int s = 0; s < 4; ++s) dNext[e][s] = 0.0f;
+        for (int s = 0; s < 4; ++s) dNext[i][s] = 0.0f;
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) dbSum[k][e] = 0.0f;
+        for (int i = 0; i < C; ++i) dbSum[k][i] = 0.0f;
 
-    auto recurrentProduct = [&](const unsigned* tile, float (&out)[4]) {
+    // dh_rec of this lane's cells. Every thread of the CTA calls it (it holds a CTA barrier when K
+    // is split; the partial sums are rewritten only after the step's exchange, which every warp
+    // passes after these reads).
+    auto recurrentProduct = [&](const unsigned* tile, float (&out)[C]) {
         float acc[GR][4];
         sliced_product<Shape, S, GTile, true>(acc, a, rShared, tile);
+        float part[4];
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             float sum = 0.0f;
 #pragma unroll
             for (int k = 0; k < GR; ++k) sum += acc[k][e];
-            if (hasGradientClip) sum = fminf(fmaxf(sum, -gradientClip), gradientClip);
-            out[e] = sum;
+            part[e] = sum;
         }
+        if constexpr (KW == 1) {
+#pragma unroll
+            for (int i = 0; i < C; ++i) out[i] = part[i];
+        } else {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) partials[(warp * 4 + e) * 32 + lane] = part[e];
+            __syncthreads();
+#pragma unroll
+            for (int i = 0; i < C; ++i) {
+                float sum = 0.0f;
+                if (runsCells) {
+#pragma unroll
+                    for (int w = 0; w < KW; ++w) sum += partials[((w * Shape::kFeatureWarps + fw) * 4 + eOf[i]) * 32 + lane];
+                }
+                out[i] = sum;
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < C; ++i)
+            if (hasGradientClip) out[i] = fminf(fmaxf(out[i], -gradientClip), gradientClip);
     };
 
-    struct StepInputs { float pre[4][4], previous[4][4], external[4][4]; };
+    struct StepInputs { float pre[C][4], previous[C][4], external[C][4]; };
     auto loadStep = [&](int t, StepInputs& in) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const long long cell = n * D + dOf[e];
+        for (int i = 0; i < C; ++i) {
+            const long long cell = n * D + dOf[i];
 #pragma unroll
             for (int k = 0; k < 4; ++k)
-                in.pre[e][k] = (k < GT && valid[e]) ? preIn[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] : 0.0f;
+                in.pre[i][k] = (k < GT && valid[i]) ? preIn[(((long long)bOf[i] * T + t) * GT + k) * ND + cell] : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
                 float prev = 0.0f, ext = 0.0f;
-                if (s < kS && valid[e]) {
-                    if (t > 0) prev = states32[(((long long)s * B + bOf[e]) * T + (t - 1)) * ND + cell];
-                    else if (s0 != nullptr) prev = S::load(s0 + (((long long)s * B + bOf[e]) * ND + cell));
-                    if (dStates != nullptr) ext = S::load(dStates + ((((long long)s * B + bOf[e]) * T + t) * ND + cell));
-                    if (t == T - 1 && dLast != nullptr) ext += S::load(dLast + (((long long)s * B + bOf[e]) * ND + cell));
+                if (s < kS && valid[i]) {
+                    if (t > 0) prev = states32[(((long long)s * B + bOf[i]) * T + (t - 1)) * ND + cell];
+                    else if (s0 != nullptr) prev = S::load(s0 + (((long long)s * B + bOf[i]) * ND + cell));
+                    if (dStates != nullptr) ext = S::load(dStates + ((((long long)s * B + bOf[i]) * T + t) * ND + cell));
+                    if (t == T - 1 && dLast != nullptr) ext += S::load(dLast + (((long long)s * B + bOf[i]) * ND + cell));
                 }
-                in.previous[e][s] = prev;
-                in.external[e][s] = ext;
+                in.previous[i][s] = prev;
+                in.external[i][s] = ext;
             }
         }
     };
@@ -107,46 +139,58 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
         const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
         if (t > 0) loadStep(t - 1, fetch);
 
-        float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        float recurrent[C];
+#pragma unroll
+        for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
         if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
 
-        float dGate[GR][4];
+        if (runsCells) {
+            float dGate[GR][C];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            float dNew[4];
+            for (int i = 0; i < C; ++i) {
+                float dNew[4];
 #pragma unroll
-            for (int s = 0; s < 4; ++s) dNew[s] = dNext[e][s] + use.external[e][s];
-            dNew[0] += recurrent[e];
-            if (hasForwardClip) {
-                // The clamp passes gradient only where it did not bind.
-                float h[4];
-                Cell::template forward<typename S::Math>(use.pre[e], use.previous[e], h);
-                if (fabsf(h[0]) > forwardClip) dNew[0] = 0.0f;
+                for (int s = 0; s < 4; ++s) dNew[s] = dNext[i][s] + use.external[i][s];
+                dNew[0] += recurrent[i];
+                if (hasForwardClip) {
+                    // The clamp passes gradient only where it did not bind.
+                    float h[4];
+                    Cell::template forward<typename S::Math>(use.pre[i], use.previous[i], h);
+                    if (fabsf(h[0]) > forwardClip) dNew[0] = 0.0f;
+                }
+                float dPre[4], dPrevious[4];
+                Cell::template backward<typename S::Math>(use.pre[i], use.previous[i], dNew, dPre, dPrevious);
+                if (!valid[i]) {
+#pragma unroll
+                    for (int k = 0; k < 4; ++k) { dPre[k] = 0.0f; dPrevious[k] = 0.0f; }
+                }
+#pragma unroll
+                for (int s = 0; s < 4; ++s) dNext[i][s] = dPrevious[s];
+                const long long cell = n * D + dOf[i];
+#pragma unroll
+                for (int k = 0; k < GR; ++k) {
+                    dGate[k][i] = dPre[k + kROff];
+                    if (valid[i]) dGR[(((long long)bOf[i] * T + t) * GR + k) * ND + cell] = dPre[k + kROff];
+                }
+                if (valid[i]) {
+#pragma unroll
+                    for (int j = 0; j < GW; ++j)
+                        S::store(dWx + (bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[j + kWOff]);
+                }
+#pragma unroll
+                for (int k = 0; k < GT; ++k) dbSum[k][i] += dPre[k];
             }
-            float dPre[4], dPrevious[4];
-            Cell::template backward<typename S::Math>(use.pre[e], use.previous[e], dNew, dPre, dPrevious);
-            if (!valid[e]) {
+            // Lanes g and g^1 hold adjacent features of the same batch column and build the same
+            // word; each hands it to half of the peers.
 #pragma unroll
-                for (int k = 0; k < 4; ++k) { dPre[k] = 0.0f; dPrevious[k] = 0.0f; }
+            for (int i = 0; i < C; ++i) {
+                const int feature = f0 + (g & ~1) + 8 * (eOf[i] >> 1);
+#pragma unroll
+                for (int k = 0; k < GR; ++k)
+                    x.template publish_word<GTile>(gTiles, t & 1, operand_word<GTile>(2 * q + (eOf[i] & 1), k * DP + feature),
+                                                   pack_feature_pair<S>(dGate[k][i]), g & 1);
             }
-#pragma unroll
-            for (int s = 0; s < 4; ++s) dNext[e][s] = dPrevious[s];
-            const long long cell = n * D + dOf[e];
-#pragma unroll
-            for (int k = 0; k < GR; ++k) {
-                dGate[k][e] = dPre[k + kROff];
-                if (valid[e]) dGR[(((long long)bOf[e] * T + t) * GR + k) * ND + cell] = dPre[k + kROff];
-            }
-            if (valid[e]) {
-#pragma unroll
-                for (int j = 0; j < GW; ++j)
-                    S::store(dWx + (bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[j + kWOff]);
-            }
-#pragma unroll
-            for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
         }
-#pragma unroll
-        for (int k = 0; k < GR; ++k) x.template publish<S, GTile>(gTiles, t & 1, k * DP + f0, dGate[k]);
         x.template complete<GTile>(gTiles, t & 1);
     };
 
@@ -160,29 +204,33 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
     if (t == 0) step(0, inA, inB);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
-    float recurrent[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    float recurrent[C];
+#pragma unroll
+    for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
     if (!cut) recurrentProduct(gTiles, recurrent);
+    if (!runsCells) return;
     typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-        if (!valid[e]) continue;
-        const long long cell = n * D + dOf[e];
+    for (int i = 0; i < C; ++i) {
+        if (!valid[i]) continue;
+        const long long cell = n * D + dOf[i];
 #pragma unroll
         for (int s = 0; s < kS; ++s) {
-            float v = dNext[e][s] + (s == 0 ? recurrent[e] : 0.0f);
-            S::store(dInitial + (((long long)s * B + bOf[e]) * ND + cell), v);
+            float v = dNext[i][s] + (s == 0 ? recurrent[i] : 0.0f);
+            S::store(dInitial + (((long long)s * B + bOf[i]) * ND + cell), v);
         }
     }
 
-    // db: the thread's two batch columns, then the four lanes of a row (same d), then one atomic.
+    // db: each cell's sum over t, then the four lanes q of a row (same feature, batch columns
+    // 2q + (e & 1)), then one atomic per (gate, feature) and cell parity.
 #pragma unroll
     for (int k = 0; k < GT; ++k) {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            float v = dbSum[k][2 * half] + dbSum[k][2 * half + 1];
+        for (int i = 0; i < C; ++i) {
+            float v = dbSum[k][i];
             v += __shfl_xor_sync(0xffffffffu, v, 1);
             v += __shfl_xor_sync(0xffffffffu, v, 2);
-            const int d = f0 + g + 8 * half;
+            const int d = dOf[i];
             if (q == 0 && d < D) atomicAdd(&db[(long long)k * ND + n * D + d], v);
         }
     }

@@ -1,12 +1,13 @@
 // Thread-block cluster vocabulary of the sliced fused kernels (sm_90, inline PTX): the CTA's rank
-// in its cluster, one cluster-wide barrier with release/acquire ordering, packing a lane's
-// C-fragment cells into operand-tile words, and the cluster exchange policy that writes them into
+// in its cluster, one cluster-wide barrier with release/acquire ordering, packing two lanes'
+// C-fragment cells into an operand-tile word, and the cluster exchange policy that writes them into
 // every CTA of the cluster through distributed shared memory (`mapa` + `st.shared::cluster`).
 #pragma once
 #include "fused/fused_mma.cuh"
 
-// Clusters exist from sm_90 on. Below it the cluster kernels still compile (the catalog builds every
-// variant for every architecture) but trap if launched; the backend refuses them there first.
+// Clusters exist from sm_90 on. Below it the cluster kernels still compile (for any architecture a
+// module is asked for) but trap if launched; the backend refuses them there and the catalog's
+// compile-kernels skips them.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 #define FLASHRNN_CLUSTER_PTX(...) __trap()
 #else
@@ -41,29 +42,23 @@ __device__ __forceinline__ void store_to_rank(unsigned local, unsigned rank, uns
                                       :: "r"(local), "r"(rank), "r"(value) : "memory"));
 }
 
-// Packs this lane's four C-fragment cells v (features f0+g and f0+g+8, batch columns 2q and
-// 2q+1; see fused_mma.cuh) for K index f0 + feature of an operand tile and hands `store` two
-// (word index in the tile, word) pairs. Lanes g and g^1 trade two values through one shuffle, so
-// that every word holds two adjacent features.
-template <class S, class Tile, class Store>
-__device__ __forceinline__ void pack_cells(int f0, const float (&v)[4], Store store) {
+// The 32-bit operand word of this lane's value v and lane g^1's (the adjacent feature of the same
+// batch column in a C fragment): the even feature in the lower half. Both lanes get the same word.
+template <class S>
+__device__ __forceinline__ unsigned pack_feature_pair(float v) {
     using M = MmaTraits<S>;
     static_assert(M::kPerWord == 2, "the sliced kernels exchange 16-bit operands");
-    const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-    const bool even = (g & 1) == 0;
-    const float got0 = __shfl_xor_sync(0xffffffffu, even ? v[2] : v[0], 4);
-    const float got1 = __shfl_xor_sync(0xffffffffu, even ? v[3] : v[1], 4);
-    // Even g: features (g, g+1) from (own e=0/1, partner's e=0/1); odd g: features (g+7, g+8)
-    // from (partner's e=2/3, own e=2/3).
-    const int k = f0 + (even ? g : g + 7);
-    const int word = 2 * q * Tile::kWordsPerColumn + (k >> 1);
-    store(word, even ? M::pack(v[0], got0) : M::pack(got0, v[2]));
-    store(word + Tile::kWordsPerColumn, even ? M::pack(v[1], got1) : M::pack(got1, v[3]));
+    const float partner = __shfl_xor_sync(0xffffffffu, v, 4);
+    return ((threadIdx.x >> 2) & 1) == 0 ? M::pack(v, partner) : M::pack(partner, v);
 }
 
+// The word of an operand tile holding K index k (and k ^ 1) of batch column `column`.
+template <class Tile>
+__device__ __forceinline__ int operand_word(int column, int k) { return column * Tile::kWordsPerColumn + (k >> 1); }
+
 // How the KS CTAs of one head exchange their slices of h_t (backward: dG_t) in a thread-block
-// cluster: every lane writes its words into buffer `buffer` of the tile pair `tiles` in every CTA
-// of the cluster (2·KS distributed shared-memory stores), then one cluster barrier completes it.
+// cluster: the lanes write their words into buffer `buffer` of the tile pair `tiles` in every CTA
+// of the cluster (distributed shared memory), then one cluster barrier completes it.
 template <int KS>
 struct ClusterExchange {
     static_assert(KS <= 16, "a cluster holds at most 16 CTAs");
@@ -71,13 +66,14 @@ struct ClusterExchange {
     // Every CTA of the cluster must be running before a peer writes into its shared memory.
     __device__ __forceinline__ void start() const { cluster_barrier(); }
 
-    template <class S, class Tile>
-    __device__ __forceinline__ void publish(unsigned* tiles, int buffer, int f0, const float (&v)[4]) const {
-        const unsigned base = shared_window_address(tiles + buffer * Tile::kWords);
-        pack_cells<S, Tile>(f0, v, [&](int word, unsigned value) {
+    // One packed word that lanes g and g^1 both hold (`half` = g & 1): each stores it into half
+    // of the cluster's CTAs, the ranks of its parity.
+    template <class Tile>
+    __device__ __forceinline__ void publish_word(unsigned* tiles, int buffer, int word, unsigned value, int half) const {
+        const unsigned address = shared_window_address(tiles + buffer * Tile::kWords + word);
 #pragma unroll
-            for (int r = 0; r < KS; ++r) store_to_rank(base + 4 * word, r, value);
-        });
+        for (int r = 0; r < KS; r += 2)
+            if (r + half < KS) store_to_rank(address, r + half, value);
     }
 
     // Nobody reads `buffer` before this barrier; every CTA finished reading its previous contents

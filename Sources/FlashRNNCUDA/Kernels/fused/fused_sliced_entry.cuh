@@ -1,10 +1,10 @@
 // The sliced kernels of the fused backend (a head split over KS CTAs: one thread-block cluster,
 // or beyond a cluster's capacity KS co-resident CTAs of a cooperative grid), instantiated by
 // NVRTC name expressions such as
-//   &flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 64, 4, 24>
+//   &flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 64, 4, 4, 16>
 // Template arguments: the cell, the storage type (flashrnn::F16 | BF16), DS (features per CTA,
-// a multiple of 16), KS (CTAs per head = cluster size, set at launch) and AREG (R tiles per warp
-// kept in registers). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
+// a multiple of 16), KS (CTAs per head = cluster size, set at launch), KW (warps splitting the
+// K range of each group of 16 features) and AREG (R tiles per warp kept in registers). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
 // storage conversion are fused_entry.cuh's weight_gradient_kernel and finish_gradients_kernel.
 #pragma once
 #include "fused/fused_entry.cuh"
@@ -15,30 +15,30 @@
 namespace flashrnn {
 namespace fused {
 
-template <class Cell, class S, int DS, int KS, int AREG>
-__global__ void __launch_bounds__(DS / 16 * 32, 1) sliced_forward_kernel(const FusedParams p) {
+template <class Cell, class S, int DS, int KS, int KW, int AREG>
+__global__ void __launch_bounds__(DS / 16 * KW * 32, 1) sliced_forward_kernel(const FusedParams p) {
     ClusterExchange<KS> x;
-    sliced_forward_sweep<Cell, S, DS, KS, AREG>(p, x);
+    sliced_forward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
-template <class Cell, class S, int DS, int KS, int AREG>
-__global__ void __launch_bounds__(DS / 16 * 32, 1) sliced_backward_kernel(const FusedParams p) {
+template <class Cell, class S, int DS, int KS, int KW, int AREG>
+__global__ void __launch_bounds__(DS / 16 * KW * 32, 1) sliced_backward_kernel(const FusedParams p) {
     ClusterExchange<KS> x;
-    sliced_backward_sweep<Cell, S, DS, KS, AREG>(p, x);
+    sliced_backward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
 // A head beyond one cluster: the KS CTAs of a (head, batch slice) exchange through global memory
 // (GridExchange); launched cooperatively so that every CTA is resident.
-template <class Cell, class S, int DS, int KS, int AREG>
-__global__ void __launch_bounds__(DS / 16 * 32, 1) grid_forward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG>::HTile::kWords);
-    sliced_forward_sweep<Cell, S, DS, KS, AREG>(p, x);
+template <class Cell, class S, int DS, int KS, int KW, int AREG>
+__global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_forward_kernel(const FusedParams p, const GridExchangeParams g) {
+    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::HTile::kWords);
+    sliced_forward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
-template <class Cell, class S, int DS, int KS, int AREG>
-__global__ void __launch_bounds__(DS / 16 * 32, 1) grid_backward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG>::GTile::kWords);
-    sliced_backward_sweep<Cell, S, DS, KS, AREG>(p, x);
+template <class Cell, class S, int DS, int KS, int KW, int AREG>
+__global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_backward_kernel(const FusedParams p, const GridExchangeParams g) {
+    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::GTile::kWords);
+    sliced_backward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
 }  // namespace fused

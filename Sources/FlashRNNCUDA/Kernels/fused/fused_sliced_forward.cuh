@@ -14,17 +14,23 @@ namespace flashrnn {
 namespace fused {
 
 // Shared memory and tiling of one CTA of the sliced sweeps. DS: features per CTA (a multiple of
-// 16, one warp per 16), KS: CTAs per head (the cluster size). A warp's R tiles are ordered by K
-// column kt, all gates of a column together: columns kt < kRegColumns live in registers
-// (AREG / G_R columns), the rest in shared memory, so one B fragment serves every gate.
-template <class Cell, class S, int DS, int KS, int AREG>
+// 16), KS: CTAs per head (the cluster size), KW: warps that split the K range of one group of 16
+// features (the forward's K split; the backward runs KW = 1). Warp w owns features
+// (w mod DS/16)·16 … +16 of the slice and K columns [kw·kWarpColumns, (kw+1)·kWarpColumns),
+// kw = w div DS/16. A warp's R tiles are ordered by K column kt, all gates of a column together:
+// columns kt < kRegColumns live in registers (AREG / G_R columns), the rest in shared memory, so
+// one B fragment serves every gate.
+template <class Cell, class S, int DS, int KS, int AREG, int KW = 1>
 struct SlicedShape {
     using M = MmaTraits<S>;
     static constexpr int kGR = Cell::kGatesR;
+    static constexpr int kSlice = DS, kCtasPerHead = KS;
     static constexpr int kDP = DS * KS;
-    static constexpr int kWarps = DS / 16;
+    static constexpr int kFeatureWarps = DS / 16;
+    static constexpr int kSplit = KW;
+    static constexpr int kWarps = kFeatureWarps * KW;
     static constexpr int kThreads = kWarps * 32;
-    static constexpr int kColumns = kDP / M::kK;                       // KT
+    static constexpr int kColumns = kDP / M::kK / KW;                  // K columns per warp
     static constexpr int kTiles = kGR * kColumns;                      // A tiles per warp
     static constexpr int kRegColumns = AREG / kGR < kColumns ? AREG / kGR : kColumns;
     static constexpr int kRegisterTiles = kGR * kRegColumns;
@@ -33,7 +39,10 @@ struct SlicedShape {
     using GTile = OperandTile<S, kGR * kDP>;                           // [8 batch, G_R·DP] dG_{t+1}
     static_assert(DS % 16 == 0, "the slice DS must be a multiple of 16");
     static_assert(KS >= 1, "a head needs at least one CTA");
+    static_assert(KW >= 1 && (kDP / M::kK) % KW == 0, "KW must divide the K columns DP / 16");
     static_assert(AREG == kRegisterTiles, "AREG must be G_R times the register-resident K columns");
+    __device__ __forceinline__ static int featureWarp() { return (threadIdx.x >> 5) % kFeatureWarps; }
+    __device__ __forceinline__ static int splitWarp() { return (threadIdx.x >> 5) / kFeatureWarps; }
 };
 
 // The A fragment of gate k, K column kt for this warp: rows are its 16 features (forward: output
@@ -55,18 +64,20 @@ __device__ __forceinline__ void load_sliced_weights(unsigned (&a)[Shape::kRegist
     constexpr int GR = Shape::kGR;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 #pragma unroll
-    for (int i = 0; i < Shape::kRegisterTiles; ++i) load_sliced_tile<S, kTransposed>(a[i], R, n, N, D, row0, i % GR, i / GR);
+    const int kt0 = Shape::splitWarp() * Shape::kColumns;
+    for (int i = 0; i < Shape::kRegisterTiles; ++i) load_sliced_tile<S, kTransposed>(a[i], R, n, N, D, row0, i % GR, kt0 + i / GR);
     // Not unrolled: the shared tiles pass through registers one at a time.
 #pragma unroll 1
     for (int j = 0; j < Shape::kSharedTiles; ++j) {
         unsigned frag[4];
-        load_sliced_tile<S, kTransposed>(frag, R, n, N, D, row0, j % GR, Shape::kRegColumns + j / GR);
+        load_sliced_tile<S, kTransposed>(frag, R, n, N, D, row0, j % GR, kt0 + Shape::kRegColumns + j / GR);
         rShared[(j * Shape::kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
     }
 }
 
-// acc[k] = Σ_kt A(k, kt) · B(k, kt) for every gate k. B comes from `tile` at K index kt·kK, or
-// k·DP + kt·kK when every gate has its own operand (kGateOperands, the backward's dG).
+// acc[k] = Σ_kt A(k, kt) · B(k, kt) over the warp's K columns kt0 + kt for every gate k. B comes
+// from `tile` at K index (kt0 + kt)·kK, or k·DP + (kt0 + kt)·kK when every gate has its own
+// operand (kGateOperands, the backward's dG).
 template <class Shape, class S, class Tile, bool kGateOperands>
 __device__ __forceinline__ void sliced_product(float (&acc)[Shape::kGR][4],
                                                const unsigned (&a)[Shape::kRegisterTiles > 0 ? Shape::kRegisterTiles : 1][4],
@@ -74,6 +85,7 @@ __device__ __forceinline__ void sliced_product(float (&acc)[Shape::kGR][4],
     using M = MmaTraits<S>;
     constexpr int GR = Shape::kGR, DP = Shape::kDP;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int k0 = Shape::splitWarp() * Shape::kColumns * M::kK;
 #pragma unroll
     for (int k = 0; k < GR; ++k)
 #pragma unroll
@@ -81,10 +93,10 @@ __device__ __forceinline__ void sliced_product(float (&acc)[Shape::kGR][4],
 #pragma unroll
     for (int kt = 0; kt < Shape::kRegColumns; ++kt) {
         unsigned b0, b1;
-        if (!kGateOperands) Tile::load_b(tile, kt * M::kK, b0, b1);
+        if (!kGateOperands) Tile::load_b(tile, k0 + kt * M::kK, b0, b1);
 #pragma unroll
         for (int k = 0; k < GR; ++k) {
-            if (kGateOperands) Tile::load_b(tile, k * DP + kt * M::kK, b0, b1);
+            if (kGateOperands) Tile::load_b(tile, k * DP + k0 + kt * M::kK, b0, b1);
             M::mma(acc[k], a[kt * GR + k], b0, b1);
         }
     }
@@ -93,11 +105,11 @@ __device__ __forceinline__ void sliced_product(float (&acc)[Shape::kGR][4],
 #pragma unroll 2
     for (int kt = Shape::kRegColumns; kt < Shape::kColumns; ++kt) {
         unsigned b0, b1;
-        if (!kGateOperands) Tile::load_b(tile, kt * M::kK, b0, b1);
+        if (!kGateOperands) Tile::load_b(tile, k0 + kt * M::kK, b0, b1);
         const uint4* column = rShared + ((kt - Shape::kRegColumns) * GR * Shape::kWarps + warp) * 32 + lane;
 #pragma unroll
         for (int k = 0; k < GR; ++k) {
-            if (kGateOperands) Tile::load_b(tile, k * DP + kt * M::kK, b0, b1);
+            if (kGateOperands) Tile::load_b(tile, k * DP + k0 + kt * M::kK, b0, b1);
             unsigned frag[4];
             load_shared_fragment(frag, column + k * Shape::kWarps * 32);
             M::mma(acc[k], frag, b0, b1);
@@ -105,76 +117,91 @@ __device__ __forceinline__ void sliced_product(float (&acc)[Shape::kGR][4],
     }
 }
 
-// Where this lane works in a sliced sweep: head n, the warp's first feature f0 (its CTA's slice
-// of DS features, then 16 per warp) and its four C-fragment cells (feature d, batch column b),
-// valid inside D × B.
-template <int DS, int KS>
-struct SliceLane {
-    int n, f0, d[4], b[4];
-    bool valid[4];
-    __device__ __forceinline__ SliceLane(int rank, int D, int B) {
-        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-        n = blockIdx.x / KS;
-        f0 = rank * DS + warp * 16;
+// Where this lane works in a sliced sweep: head n, the first feature f0 of its group of 16 (its
+// CTA's slice of DS features, then 16 per feature warp; the KW warps that split K share it), and
+// the C-fragment cells it runs the cell on. With K split, the warps' partial sums meet in shared
+// memory and the fragment's four cells are shared out: warp kw < kCellWarps runs cells
+// e = kw, kw + kCellWarps, … (kCells each), so the pointwise work is spread over up to four warps.
+template <class Shape>
+struct SliceCells {
+    static constexpr int kCellWarps = Shape::kSplit < 4 ? Shape::kSplit : 4;
+    static constexpr int kCells = 4 / kCellWarps;
+    static_assert(Shape::kSplit == 1 || Shape::kSplit == 2 || Shape::kSplit % 4 == 0, "KW is 1, 2 or a multiple of 4");
+    int n, f0;
+    bool runs;                                      // warp-uniform
+    int e[kCells], d[kCells], b[kCells];            // fragment cell, feature, batch column
+    bool valid[kCells];                             // inside D × B (never for a warp that runs no cells)
+    __device__ __forceinline__ SliceCells(int rank, int D, int B) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3, kw = Shape::splitWarp();
+        n = blockIdx.x / Shape::kCtasPerHead;
+        f0 = rank * Shape::kSlice + Shape::featureWarp() * 16;
+        runs = kw < kCellWarps;
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            d[e] = f0 + g + 8 * (e >> 1);
-            b[e] = blockIdx.y * 8 + 2 * q + (e & 1);
-            valid[e] = d[e] < D && b[e] < B;
+        for (int i = 0; i < kCells; ++i) {
+            e[i] = (kw + kCellWarps * i) & 3;
+            d[i] = f0 + g + 8 * (e[i] >> 1);
+            b[i] = blockIdx.y * 8 + 2 * q + (e[i] & 1);
+            valid[i] = runs && d[i] < D && b[i] < B;
         }
     }
 };
 
 // X: how the KS CTAs of a head exchange h_t (ClusterExchange, GridExchange).
-template <class Cell, class S, int DS, int KS, int AREG, class X>
+template <class Cell, class S, int DS, int KS, int KW, int AREG, class X>
 __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x) {
-    using Shape = SlicedShape<Cell, S, DS, KS, AREG>;
-    using M = MmaTraits<S>;
+    using Shape = SlicedShape<Cell, S, DS, KS, AREG, KW>;
+    using Cells = SliceCells<Shape>;
     using HTile = typename Shape::HTile;
+    using M = MmaTraits<S>;
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+    constexpr int C = Cells::kCells;
+    static_assert(M::kPerWord == 2, "the sliced kernels exchange 16-bit operands");
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
     unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, HTile]
+    float* partials = reinterpret_cast<float*>(hTiles + 2 * HTile::kWords);   // [kWarps, G_R, 4, 32]
 
-    const int g = (threadIdx.x & 31) >> 2;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    const int fw = Shape::featureWarp();
     const int B = p.B, T = p.T, N = p.N, D = p.D;
-    const SliceLane<DS, KS> cells(x.rank(), D, B);
+    const Cells cells(x.rank(), D, B);
     const int n = cells.n, f0 = cells.f0;
+    const bool runsCells = cells.runs;
     const auto& dOf = cells.d;
     const auto& bOf = cells.b;
+    const auto& eOf = cells.e;
     const auto& valid = cells.valid;
     const long long ND = (long long)N * D;
 
     unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
     load_sliced_weights<Shape, S, false>(a, rShared, address<const typename S::Bits>(p.r), n, N, D, f0);
 
-
     const typename S::Bits* bias = address<const typename S::Bits>(p.bias);
-    float biasOf[GT][4];
+    float biasOf[GT][C];
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) biasOf[k][e] = load_or_zero<S>(bias, (long long)k * ND + n * D + dOf[e], dOf[e] < D);
+        for (int i = 0; i < C; ++i) biasOf[k][i] = load_or_zero<S>(bias, (long long)k * ND + n * D + dOf[i], runsCells && dOf[i] < D);
 
     const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
-    float state[4][4];
+    float state[C][4];
 #pragma unroll
-    for (int e = 0; e < 4; ++e)
+    for (int i = 0; i < C; ++i)
 #pragma unroll
         for (int s = 0; s < 4; ++s)
-            state[e][s] = (s < kS && s0 != nullptr)
-                ? load_or_zero<S>(s0, ((long long)s * B + bOf[e]) * ND + n * D + dOf[e], valid[e]) : 0.0f;
+            state[i][s] = (s < kS && s0 != nullptr)
+                ? load_or_zero<S>(s0, ((long long)s * B + bOf[i]) * ND + n * D + dOf[i], valid[i]) : 0.0f;
 
     const typename S::Bits* wx = address<const typename S::Bits>(p.wx);
-    auto loadWx = [&](int t, float (&w)[GW][4]) {
+    auto loadWx = [&](int t, float (&w)[GW][C]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int e = 0; e < 4; ++e)
-                w[j][e] = load_or_zero<S>(wx, bOf[e] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[e], valid[e]);
+            for (int i = 0; i < C; ++i)
+                w[j][i] = load_or_zero<S>(wx, bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[i], valid[i]);
     };
     typename S::Bits* states = address<typename S::Bits>(p.states);
     typename S::Bits* last = address<typename S::Bits>(p.last);
@@ -183,74 +210,118 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
 
+    // Publishes h of this lane's cells into `buffer`: lanes g and g^1 hold adjacent features of
+    // the same batch column and build the same word; each hands it to half of the peers.
+    auto publish = [&](int buffer, const float (&h)[C]) {
+#pragma unroll
+        for (int i = 0; i < C; ++i) {
+            const int feature = f0 + (g & ~1) + 8 * (eOf[i] >> 1);
+            x.template publish_word<HTile>(hTiles, buffer, operand_word<HTile>(2 * q + (eOf[i] & 1), feature),
+                                           pack_feature_pair<S>(h[i]), g & 1);
+        }
+    };
+
     x.start();
-    {
-        const float h0[4] = {state[0][0], state[1][0], state[2][0], state[3][0]};
-        x.template publish<S, HTile>(hTiles, 0, f0, h0);
+    if (runsCells) {
+        float h0[C];
+#pragma unroll
+        for (int i = 0; i < C; ++i) h0[i] = state[i][0];
+        publish(0, h0);
     }
     x.template complete<HTile>(hTiles, 0);
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
-    auto step = [&](int t, const float (&use)[GW][4], float (&fetch)[GW][4]) {
+    auto step = [&](int t, const float (&use)[GW][C], float (&fetch)[GW][C]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
         if (t + 1 < T) loadWx(t + 1, fetch);
         if (t + kPrefetchSteps < T && g == 0) {
 #pragma unroll
             for (int j = 0; j < GW; ++j)
 #pragma unroll
-                for (int e = 0; e < 4; ++e)
-                    if (valid[e])
-                        prefetch_l2(wx + (bOf[e] * p.wxStrideB + (t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[e]));
+                for (int i = 0; i < C; ++i)
+                    if (valid[i])
+                        prefetch_l2(wx + (bOf[i] * p.wxStrideB + (t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[i]));
         }
 
         float acc[GR][4];
         sliced_product<Shape, S, HTile, false>(acc, a, rShared, hNow);
 
-        float hOut[4];
+        // The recurrent pre-activations of this lane's cells: the warp's own sums, or with K split
+        // the sum of every split warp's partial sums (one CTA barrier; the buffer is rewritten only
+        // after the step's exchange, which every warp passes after these reads).
+        float recurrent[GR][C];
+        if constexpr (KW == 1) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            for (int k = 0; k < GR; ++k)
 #pragma unroll
-            for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][e];
+                for (int i = 0; i < C; ++i) recurrent[k][i] = acc[k][i];
+        } else {
 #pragma unroll
-            for (int k = 0; k < GR; ++k) pre[k + kROff] += acc[k][e];
+            for (int k = 0; k < GR; ++k)
 #pragma unroll
-            for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
-            float next[4];
-            Cell::template forward<typename S::Math>(pre, state[e], next);
-            if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
-            if (!valid[e]) {
+                for (int e = 0; e < 4; ++e) partials[((warp * GR + k) * 4 + e) * 32 + lane] = acc[k][e];
+            __syncthreads();
+            if (runsCells) {
 #pragma unroll
-                for (int s = 0; s < 4; ++s) next[s] = 0.0f;
-            }
+                for (int k = 0; k < GR; ++k)
 #pragma unroll
-            for (int s = 0; s < 4; ++s) state[e][s] = next[s];
-            hOut[e] = next[0];
-            if (valid[e]) {
-                const long long cell = n * D + dOf[e];
+                    for (int i = 0; i < C; ++i) {
+                        float sum = 0.0f;
 #pragma unroll
-                for (int s = 0; s < kS; ++s)
-                    S::store(states + ((((long long)s * B + bOf[e]) * T + t) * ND + cell), next[s]);
-                if (preOut != nullptr) {
-#pragma unroll
-                    for (int k = 0; k < GT; ++k)
-                        preOut[(((long long)bOf[e] * T + t) * GT + k) * ND + cell] = pre[k];
-#pragma unroll
-                    for (int s = 0; s < kS; ++s)
-                        states32[(((long long)s * B + bOf[e]) * T + t) * ND + cell] = next[s];
-                }
-                if (t == T - 1) {
-#pragma unroll
-                    for (int s = 0; s < kS; ++s)
-                        S::store(last + (((long long)s * B + bOf[e]) * ND + cell), next[s]);
-                }
+                        for (int w = 0; w < KW; ++w)
+                            sum += partials[(((w * Shape::kFeatureWarps + fw) * GR + k) * 4 + eOf[i]) * 32 + lane];
+                        recurrent[k][i] = sum;
+                    }
             }
         }
-        x.template publish<S, HTile>(hTiles, (t + 1) & 1, f0, hOut);
+
+        if (runsCells) {
+            float hOut[C];
+#pragma unroll
+            for (int i = 0; i < C; ++i) {
+                float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+                for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][i];
+#pragma unroll
+                for (int k = 0; k < GR; ++k) pre[k + kROff] += recurrent[k][i];
+#pragma unroll
+                for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][i];
+                float next[4];
+                Cell::template forward<typename S::Math>(pre, state[i], next);
+                if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
+                if (!valid[i]) {
+#pragma unroll
+                    for (int s = 0; s < 4; ++s) next[s] = 0.0f;
+                }
+#pragma unroll
+                for (int s = 0; s < 4; ++s) state[i][s] = next[s];
+                hOut[i] = next[0];
+                if (valid[i]) {
+                    const long long cell = n * D + dOf[i];
+#pragma unroll
+                    for (int s = 0; s < kS; ++s)
+                        S::store(states + ((((long long)s * B + bOf[i]) * T + t) * ND + cell), next[s]);
+                    if (preOut != nullptr) {
+#pragma unroll
+                        for (int k = 0; k < GT; ++k)
+                            preOut[(((long long)bOf[i] * T + t) * GT + k) * ND + cell] = pre[k];
+#pragma unroll
+                        for (int s = 0; s < kS; ++s)
+                            states32[(((long long)s * B + bOf[i]) * T + t) * ND + cell] = next[s];
+                    }
+                    if (t == T - 1) {
+#pragma unroll
+                        for (int s = 0; s < kS; ++s)
+                            S::store(last + (((long long)s * B + bOf[i]) * ND + cell), next[s]);
+                    }
+                }
+            }
+            publish((t + 1) & 1, hOut);
+        }
         x.template complete<HTile>(hTiles, (t + 1) & 1);
     };
 
-    float wxA[GW][4], wxB[GW][4];
+    float wxA[GW][C], wxB[GW][C];
     loadWx(0, wxA);
     int t = 0;
     for (; t + 1 < T; t += 2) {

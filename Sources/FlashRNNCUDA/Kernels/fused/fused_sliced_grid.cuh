@@ -42,10 +42,11 @@ struct GridExchange {
     __device__ __forceinline__ int rank() const { return blockIdx.x % KS; }
     __device__ __forceinline__ void start() const {}
 
-    template <class S, class Tile>
-    __device__ __forceinline__ void publish(unsigned*, int buffer, int f0, const float (&v)[4]) const {
-        unsigned* global = exchange + buffer * Tile::kWords;
-        pack_cells<S, Tile>(f0, v, [&](int word, unsigned value) { global[word] = value; });
+    // One packed word that lanes g and g^1 both hold (`half` = g & 1): the group's global copy
+    // needs it once.
+    template <class Tile>
+    __device__ __forceinline__ void publish_word(unsigned*, int buffer, int word, unsigned value, int half) const {
+        if (half == 0) exchange[buffer * Tile::kWords + word] = value;
     }
 
     // Nobody reads `buffer` before every CTA of the group arrived here; every CTA copied its
