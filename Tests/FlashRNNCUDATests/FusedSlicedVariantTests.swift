@@ -69,7 +69,7 @@ struct FusedSlicedVariantTests {
         // float32 runs on one SM only: the backend refuses a larger float32 head before it asks
         // the sliced kernels (CUDAFusedBackend.limitation), naming the largest float32 D.
         #expect(!FusedVariant.dtypes.contains(.float32))
-        let float32 = try #require(FusedVariant.limitation(cell: .gru, headDim: 256, dtype: .float32))
+        let float32 = try #require(FusedVariant.limitation(cell: .lstm, headDim: 256, dtype: .float32))
         #expect(float32.contains("float32") && float32.contains("D ≤ 64"))
     }
 

@@ -16,7 +16,7 @@ if [ -e "$BIN/cache.tgz" ]; then
   tar -xzf "$BIN/cache.tgz" -C "$FLASHRNN_CACHE_DIR"
   for d in "$FLASHRNN_CACHE_DIR"/*; do for v in 13.0 13.1 13.2; do n=${d/nvrtc13.?/nvrtc$v}; [ -e "$n" ] || cp -r "$d" "$n"; done; done
 fi
-CHECK_S=${CHECK_S:-100}
+CHECK_S=${CHECK_S:-90}
 B="--warmup 2 --reps 5"
 CS=/usr/local/cuda/bin/compute-sanitizer
 {
@@ -31,7 +31,7 @@ for d in float16 bfloat16; do
 done
 ( for s in "9,5,2,33" "3,4,1,64"; do for tool in memcheck racecheck; do
     echo "-- $tool lstm float32 $s"
-    timeout 40 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float32 --shapes "$s" --warmup 0 --reps 1 2>&1 \
+    timeout 20 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float32 --shapes "$s" --warmup 0 --reps 1 2>&1 \
       | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
   done; done ) > "$LOG/sanitizer.log" 2>&1 &
 wait
@@ -39,12 +39,13 @@ for f in "$LOG"/check-*.log; do
   echo "-- $(basename "$f"): $(tail -1 "$f")"; grep -E "^FAIL" "$f" | head -8
 done
 cat "$LOG/sanitizer.log"
+[ -n "$RESULTS" ] && tar -czf "$RESULTS/f32-round.tgz" -C "$LOG" .    # in case the timings overrun
 echo "== timings float32 (CUDA events, median of 5 after 2 warm-ups), LSTM"
 S="16,1024,1,64;16,1024,48,16;16,1024,12,64"
-timeout 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float32 --shapes "$S" $B --json "$LOG/bench-fused-f32.json"
-timeout 40 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "$S" $B --json "$LOG/bench-alt-f32.json" | grep -v "^device"
+timeout 25 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype float32 --shapes "$S" $B --json "$LOG/bench-fused-f32.json"
+timeout 25 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "$S" $B --json "$LOG/bench-alt-f32.json" | grep -v "^device"
 echo "== cuDNN float32 H = 64"
-PYTHONUNBUFFERED=1 timeout 45 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes float32 --shapes "16,1024,64" --json "$LOG/cudnn.json"
+PYTHONUNBUFFERED=1 timeout 30 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes float32 --shapes "16,1024,64" --json "$LOG/cudnn.json"
 echo "== done $(date -u)"
 } 2>&1 | tee "$LOG/round.log"
 [ -n "$RESULTS" ] && tar -czf "$RESULTS/f32-round.tgz" -C "$LOG" .
