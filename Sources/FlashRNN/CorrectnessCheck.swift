@@ -169,6 +169,8 @@ public enum CorrectnessCheck {
                 c(1, 1, 1, 1, s0: false, "T=1 B=1 D=1"),
                 c(16, 64, 48, 16, s0: true, "upstream 16x48"),
                 c(16, 64, 12, 64, s0: true, "upstream 64x12"),
+                // cudaFused float32 holds D ≤ 64 on one SM for the gated cells: the first D beyond.
+                c(3, 10, 1, 65, s0: true, "D=65, first float32 head beyond one SM of cudaFused (lstm, slstm, gru)"),
                 c(16, 64, 3, 256, s0: true, "upstream 256x3"),
                 c(16, 32, 1, 768, s0: true, "upstream 768x1"),
                 // cudaFused's cluster decomposition (D > 128): odd sizes, options, its largest head.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FlashRNNCore
+import FlashRNN
 @testable import FlashRNNCUDA
 
 /// The fused backend's variant choice and limits, on the CPU (no GPU needed). Numerics are
@@ -21,11 +22,60 @@ struct FusedVariantTests {
         #expect(FusedVariant.limitation(cell: cell, headDim: 768, dtype: .float16) != nil)
     }
 
-    @Test(arguments: [DType.float32, .float64])
-    func storageTypesWithoutASpecConformingProductAreRefused(dtype: DType) throws {
-        let reason = try #require(FusedVariant.limitation(cell: .lstm, headDim: 64, dtype: dtype))
-        #expect(reason.contains("cudaFused"))
-        #expect(!FusedVariant.dtypes.contains(dtype))
+    @Test func float64IsRefused() throws {
+        let reason = try #require(FusedVariant.limitation(cell: .lstm, headDim: 64, dtype: .float64))
+        #expect(reason.contains("cudaFused") && reason.contains("float64"))
+        #expect(!FusedVariant.dtypes.contains(.float64) && !FusedVariant.oneSMOnlyDTypes.contains(.float64))
+    }
+
+    /// float32 (3xTF32 products, R in two parts) runs on one SM up to D = 64 for the gated cells
+    /// and the whole one-SM range for Elman; beyond, the reason names the largest float32 D.
+    @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64)])
+    func float32RunsOnOneSMUpToItsLargestHead(cell: CellKind, largest: Int) throws {
+        #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == largest)
+        for d in [1, 5, 16, 17, 33, 47, largest - 1, largest] {
+            #expect(FusedVariant.limitation(cell: cell, headDim: d, dtype: .float32) == nil, "D=\(d)")
+        }
+        for d in [largest + 1, 129, 256, 768] {
+            let reason = try #require(FusedVariant.limitation(cell: cell, headDim: d, dtype: .float32), "D=\(d)")
+            #expect(reason.contains("float32") && reason.contains("D ≤ \(largest)") && reason.contains("D = \(d)"))
+            #expect(reason.contains("cudaAlternating"))
+        }
+    }
+
+    /// GRU and Elman float32 missed the 2x rule at D = 1 on the H200: refused by name at every D.
+    @Test(arguments: [CellKind.gru, .elman])
+    func float32GRUAndElmanAreRefusedNamingTheCheck(cell: CellKind) throws {
+        for d in [1, 16, 64, 65] {
+            let reason = try #require(FusedVariant.limitation(cell: cell, headDim: d, dtype: .float32), "D=\(d)")
+            #expect(reason.contains("float32") && reason.contains("\(cell)") && reason.contains("cudaAlternating"))
+        }
+        #expect(!FusedVariant.all.contains { $0.cell == cell && $0.dtype == .float32 })
+        // Their kernels would hold these heads (compile-kernels: no spills), for when they pass.
+        #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == (cell == .gru ? 64 : 128))
+    }
+
+    /// The float32 check grid has each cell's largest float32 head and the first one beyond it.
+    @Test(arguments: CellKind.allCases)
+    func theCheckGridCoversTheFloat32Boundary(cell: CellKind) {
+        let cases = CorrectnessCheck.shapes(cell: cell, dtype: .float32, backend: .cudaFused, quick: false)
+        let largest = FusedVariant.maxFloat32HeadDim(cell: cell)
+        #expect(cases.contains { $0.headDim == largest }, "D=\(largest)")
+        #expect(cases.contains { $0.headDim == largest + 1 }, "D=\(largest + 1)")
+    }
+
+    @Test func float32VariantsSplitTheOperandsAndHalveTheRegisterTiles() {
+        let f32 = FusedVariant(cell: .lstm, dtype: .float32, headDim: 64)
+        let f16 = FusedVariant(cell: .lstm, dtype: .float16, headDim: 64)
+        #expect(f32.operandParts == 2 && f16.operandParts == 1)
+        #expect(f32.forwardTiles == 2 * f16.forwardTiles)      // m16n8k8: twice the K steps
+        #expect(f32.forwardRegisterTiles == 12 && f32.backwardRegisterTiles == 4)
+        #expect(f32.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 12>")
+        #expect(f32.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
+        // Shared memory: R tiles not in registers, two fragments each; h in two parts.
+        #expect(f32.forwardSharedBytes == (16 - 12) * 2 * 8 * 32 * 16 + 2 * 2 * 8 * (64 + 4) * 4)
+        // Elman DP = 96 runs 384 threads: 8 register tiles (12 spilled).
+        #expect(FusedVariant(cell: .elman, dtype: .float32, headDim: 96).forwardRegisterTiles == 8)
     }
 
     @Test func paddingRoundsUpToTheTensorCoreTile() {
@@ -43,8 +93,10 @@ struct FusedVariantTests {
             #expect(variant.forwardThreads <= 1024 && variant.forwardThreads % 32 == 0, "\(variant)")
             #expect(variant.forwardRegisterTiles <= variant.forwardTiles && variant.backwardRegisterTiles <= variant.tiles)
         }
-        // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}
-        #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
+        // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}, and float32 up to each cell's largest head
+        let float32 = FusedVariant.float32Cells.map { FusedVariant.maxFloat32HeadDim(cell: $0) / 16 }.reduce(0, +)
+        #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16) + float32)
+        #expect(FusedVariant.all.filter { $0.dtype == .float32 }.count == 2 * 4)
     }
 
     @Test(arguments: [(1, 16), (16, 16), (17, 32), (32, 32), (33, 64), (64, 64), (113, 64), (128, 64)])

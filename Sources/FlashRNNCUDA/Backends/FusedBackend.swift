@@ -12,11 +12,12 @@ extension FlashRNNWeightGradientParams: KernelArgument {}
 /// reverse sweep (`Rᵀ·dG` on chip), then `dR = Σ dG ⊗ h` as one product over all B·T rows and
 /// `db` reduced in the sweep. A head beyond one SM is split over a thread-block cluster
 /// (`FusedSlicedVariant`, h exchanged through distributed shared memory). Storage
-/// float16/bfloat16; heads beyond one cluster are refused with a reason, and the automatic
-/// backend falls back to `cudaAlternating`.
+/// float16/bfloat16, and float32 on one SM (3xTF32 products); heads beyond what a
+/// decomposition holds are refused with a reason, and the automatic backend falls back to
+/// `cudaAlternating`.
 public struct CUDAFusedBackend: RecurrentBackend {
     public let name = "cudaFused"
-    public var supportedDTypes: [DType] { FusedVariant.dtypes }
+    public var supportedDTypes: [DType] { FusedVariant.dtypes + FusedVariant.oneSMOnlyDTypes }
 
     public init() {}
 
@@ -33,7 +34,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
     public func limitation(for problem: RecurrentProblem, dtype: DType) -> String? {
         if let reason = Self.unavailableReason() { return reason }
         guard let runtime = try? CUDARuntime.get() else { return "CUDA unavailable" }
-        if problem.shape.headDim > FusedVariant.maxHeadDim {
+        // float32 runs on one SM only: FusedVariant names its largest head.
+        if problem.shape.headDim > FusedVariant.maxHeadDim && FusedVariant.dtypes.contains(dtype) {
             return FusedSlicedVariant.limitation(cell: problem.cell, headDim: problem.shape.headDim, dtype: dtype,
                                                  batch: problem.shape.batch, heads: problem.shape.heads,
                                                  sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,

@@ -153,6 +153,11 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
                                   sharedMemoryLimit: Int = 227 * 1024, supportsClusters: Bool = true,
                                   multiprocessors: Int = 132) -> String? {
         if let reason = FusedVariant.limitation(cell: cell, headDim: 16, dtype: dtype) { return reason }
+        // The sliced kernels have no split-TF32 products: float32 stops at one SM (FusedVariant names its limit).
+        if FusedVariant.oneSMOnlyDTypes.contains(dtype) {
+            return FusedVariant.limitation(cell: cell, headDim: headDim, dtype: dtype)
+                ?? "cudaFused runs \(dtype) on one SM only: use cudaAlternating (automatic falls back to it)"
+        }
         guard supportsClusters else {
             return "cudaFused splits a head of D = \(headDim) > \(FusedVariant.maxHeadDim) over a thread-block cluster, "
                 + "which this device cannot launch (needs sm_90 or later): use cudaAlternating"

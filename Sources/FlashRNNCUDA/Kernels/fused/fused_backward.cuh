@@ -6,7 +6,8 @@
 // writes dG_t into the other half of a double-buffered shared-memory tile (one __syncthreads a
 // step). Gate gradients leave the CTA as dWx (storage type, the caller's layout), as float32
 // recurrent-gate gradients for the dR product, and as per-thread partial sums of db reduced once
-// at the end.
+// at the end. float32 storage: Rᵀ fragments as a high and a low TF32 part (MmaTraits<F32>::kParts),
+// so the product is 3xTF32 (hi·hi + hi·lo + lo·hi with dG's two parts).
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
@@ -32,9 +33,10 @@ struct BackwardShape {
     static constexpr int kTiles = (kProductTiles + kSplit - 1) / kSplit; // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
+    static constexpr int kParts = M::kParts;                             // fragments per Rᵀ tile
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
     static constexpr int kExchangeBytes = kSplit > 1 ? kWarps * 32 * 8 : 0;   // [kWarps, 32 lanes, 2]
-    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
+    static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
 };
 
 template <class Cell, class S, int DP, int AREG>
@@ -48,11 +50,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     constexpr int KT = DP / M::kK;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
     constexpr int kProductTiles = Shape::kProductTiles, kSplit = Shape::kSplit, E = Shape::kCells;
+    constexpr int kParts = Shape::kParts;
 
     extern __shared__ uint4 shared[];
-    uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
-    // [2 steps, 2 parts, GTile]: dG as a high and a low 16-bit part (see recurrentProduct).
-    unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);
+    uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
+    // [2 steps, 2 parts, GTile]: dG as a high and a low part (see recurrentProduct).
+    unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kParts * kWarps * 32);
     float2* exchange = reinterpret_cast<float2*>(gTiles + 4 * GTile::kWords);  // [kWarps, 32]
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
@@ -63,10 +66,10 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 
     // Rᵀ fragments: rows are input features p, K runs over (gate k, output feature d) = k·DP + d;
     // this warp's tiles are K tiles [half·kTiles, half·kTiles + kTiles) (beyond the product: zero).
-    unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
+    unsigned a[kRegTiles > 0 ? kRegTiles : 1][kParts][4];
     const Bits* R = address<const Bits>(p.r);
-    auto loadTile = [&](int i, unsigned (&frag)[4]) {
-        load_a_fragment<S>(frag, [&](int row, int col) {
+    auto loadTile = [&](int i, unsigned (&frag)[kParts][4]) {
+        load_a_parts<S>(frag, [&](int row, int col) {
             const int k = col / DP, d = col - k * DP;
             return (k < GR && row < D && d < D) ? S::load(R + (((long long)(k * N + n) * D + d) * D + row)) : 0.0f;
         }, group * 16, (half * kTiles + i) * M::kK);
@@ -76,9 +79,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     // Not unrolled: the shared tiles pass through registers one at a time.
 #pragma unroll 1
     for (int i = kRegTiles; i < kTiles; ++i) {
-        unsigned frag[4];
+        unsigned frag[kParts][4];
         loadTile(i, frag);
-        rShared[((i - kRegTiles) * kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
+#pragma unroll
+        for (int part = 0; part < kParts; ++part)
+            rShared[(((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane] =
+                make_uint4(frag[part][0], frag[part][1], frag[part][2], frag[part][3]);
     }
 
     // This lane's cells: feature dBase + 8·(e / 2), batch column 2q + e % 2. With the K split a
@@ -142,6 +148,13 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     // rounded to the storage type, and the rounding's remainder; dG rounded alone put the D = 1
     // gradients 3-4x above the rounded-input error), each over two accumulator chains across the
     // warp's K tiles, then (with the K split) the partner's partial sums of the kept row half.
+    // float32: Rᵀ has two parts too; its low part times dG's high part joins the low chains.
+    // One tile: high chain += Rᵀ_hi·dG_hi; low chain += Rᵀ_hi·dG_lo (+ Rᵀ_lo·dG_hi for float32).
+    auto rtProduct = [&](float (&acc)[4][4], const unsigned (&frag)[kParts][4], const unsigned (&b)[2][2], int chain) {
+        M::mma(acc[chain], frag[0], b[0][0], b[0][1]);
+        M::mma(acc[2 + chain], frag[0], b[1][0], b[1][1]);
+        if constexpr (kParts == 2) M::mma(acc[2 + chain], frag[1], b[0][0], b[0][1]);
+    };
     auto recurrentProduct = [&](const unsigned* tile, float (&out)[E]) {
         const unsigned* low = tile + GTile::kWords;
         float acc[4][4];
@@ -157,14 +170,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             unsigned b0, b1, l0, l1;
             GTile::load_b(tile, kTile * M::kK, b0, b1);
             GTile::load_b(low, kTile * M::kK, l0, l1);
+            const unsigned b[2][2] = {{b0, b1}, {l0, l1}};
             if (i < kRegTiles) {
-                M::mma(acc[i & 1], a[i < kRegTiles ? i : 0], b0, b1);
-                M::mma(acc[2 + (i & 1)], a[i < kRegTiles ? i : 0], l0, l1);
+                rtProduct(acc, a[i < kRegTiles ? i : 0], b, i & 1);
             } else {
-                unsigned frag[4];
-                load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
-                M::mma(acc[i & 1], frag, b0, b1);
-                M::mma(acc[2 + (i & 1)], frag, l0, l1);
+                unsigned frag[kParts][4];
+#pragma unroll
+                for (int part = 0; part < kParts; ++part)
+                    load_shared_fragment(frag[part], rShared + (((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane);
+                rtProduct(acc, frag, b, i & 1);
             }
         }
         float sum[4];

@@ -6,6 +6,8 @@
 // writes h_t into the other half of a double-buffered shared-memory tile, so a step needs exactly
 // one __syncthreads. R fragments: the first AREG tiles (of ⌈G_R/2⌉ · DP/kK) live in registers, the
 // rest in shared memory in fragment order (one conflict-free 16-byte load per lane).
+// float32 storage (MmaTraits<F32>::kParts = 2): every R fragment and the h tile come as a high and
+// a low TF32 part, three products per tile; AREG then counts tiles of two fragments each.
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
@@ -35,8 +37,9 @@ struct ForwardShape {
     static constexpr int kTiles = kGateTiles * (DP / M::kK);            // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
+    static constexpr int kParts = M::kParts;                            // fragments per A tile, parts of h
     using HTile = OperandTile<S, DP>;                                 // [8 batch, DP] h_{t-1}
-    static constexpr int kSharedBytes = kSharedTiles * kWarps * 32 * 16 + 2 * HTile::kWords * 4;
+    static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 2 * kParts * HTile::kWords * 4;
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
 };
 
@@ -65,12 +68,13 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     constexpr int kPairs = Shape::kGateTiles, kFPW = Shape::kFeaturesPerWarp, kGPT = Shape::kGatesPerTile;
     constexpr int E = Shape::kCells;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
+    constexpr int kParts = Shape::kParts;
     // Two independent accumulator chains (even and odd K steps) halve the dependent mma depth.
     constexpr int kChains = KT > 1 ? 2 : 1;
 
     extern __shared__ uint4 shared[];
-    uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
-    unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, HTile]
+    uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
+    unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kParts * kWarps * 32);  // [2, kParts, HTile]
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
     const int n = blockIdx.x, batch0 = blockIdx.y * 8;
@@ -79,11 +83,11 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 
     // R fragments of this warp's features: tile (m, kt) holds gates m·kGPT … m·kGPT + kGPT − 1
     // (row r: gate m·kGPT + r / kFPW, feature kFPW·warp + r % kFPW) over K step kt.
-    unsigned a[kRegTiles > 0 ? kRegTiles : 1][4];
+    unsigned a[kRegTiles > 0 ? kRegTiles : 1][kParts][4];
     const Bits* R = address<const Bits>(p.r);
-    auto loadTile = [&](int i, unsigned (&frag)[4]) {
+    auto loadTile = [&](int i, unsigned (&frag)[kParts][4]) {
         const int m = i / KT, kt = i % KT;
-        load_a_fragment<S>(frag, [&](int row, int col) {
+        load_a_parts<S>(frag, [&](int row, int col) {
             const int k = m * kGPT + row / kFPW, dd = warp * kFPW + row % kFPW;
             return (k < GR && dd < D && col < D) ? S::load(R + (((long long)(k * N + n) * D + dd) * D + col)) : 0.0f;
         }, 0, kt * M::kK);
@@ -93,10 +97,18 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     // Not unrolled: the shared tiles pass through registers one at a time.
 #pragma unroll 1
     for (int i = kRegTiles; i < kTiles; ++i) {
-        unsigned frag[4];
+        unsigned frag[kParts][4];
         loadTile(i, frag);
-        rShared[((i - kRegTiles) * kWarps + warp) * 32 + lane] = make_uint4(frag[0], frag[1], frag[2], frag[3]);
+#pragma unroll
+        for (int part = 0; part < kParts; ++part)
+            rShared[(((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane] =
+                make_uint4(frag[part][0], frag[part][1], frag[part][2], frag[part][3]);
     }
+    // h_{t-1} into the operand tile: rounded to the operand format, or (float32) as two parts.
+    auto storeH = [&](unsigned* tile, int column, int k, float v) {
+        if constexpr (kParts == 2) HTile::store_split(tile, column, k, v);
+        else HTile::store(tile, column, k, v);
+    };
 
     // This lane's (feature, batch) cells, the C-fragment positions: cell e is feature
     // d0 + 8·(e / 2) (only e < 2 with 8 features per warp) and batch column 2q + e % 2.
@@ -127,7 +139,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             state[e][s] = (s < kS && s0 != nullptr)
                 ? load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), valid[e]) : 0.0f;
 #pragma unroll
-    for (int e = 0; e < E; ++e) HTile::store(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
+    for (int e = 0; e < E; ++e) storeH(hTiles, 2 * q + (e & 1), dOf[e], state[e][0]);
 
     // Pointers per batch column (the lane's two), at step 0 and feature d0, advanced by one
     // step's stride each step: no index products inside the loop. Cell e adds 8·(e / 2)
@@ -165,8 +177,8 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
     // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
     auto step = [&](int t, const float (&use)[GW][E], float (&fetch)[GW][E]) {
-        const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
-        unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
+        const unsigned* hNow = hTiles + (t & 1) * kParts * HTile::kWords;
+        unsigned* hNext = hTiles + ((t + 1) & 1) * kParts * HTile::kWords;
         // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead:
         // lane g fetches gate g of its two batch rows (the warp's features share a line). wxAt
         // points at step t + 1 here.
@@ -177,7 +189,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         }
         if (t + 1 < T) loadWx(fetch);
 
+        // acc: the high parts' products; small (float32 only): the cross terms of the parts.
         float acc[kChains][kPairs][4];
+        float small[kParts > 1 ? kChains : 1][kPairs][4];
 #pragma unroll
         for (int c = 0; c < kChains; ++c)
 #pragma unroll
@@ -185,18 +199,28 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
                 for (int v = 0; v < 4; ++v) acc[c][m][v] = 0.0f;
 #pragma unroll
+        for (int c = 0; c < (kParts > 1 ? kChains : 1); ++c)
+#pragma unroll
+            for (int m = 0; m < kPairs; ++m)
+#pragma unroll
+                for (int v = 0; v < 4; ++v) small[c][m][v] = 0.0f;
+#pragma unroll
         for (int kt = 0; kt < KT; ++kt) {
-            unsigned b0, b1;
-            HTile::load_b(hNow, kt * M::kK, b0, b1);
+            unsigned b[kParts][2];
+#pragma unroll
+            for (int part = 0; part < kParts; ++part) HTile::load_b(hNow + part * HTile::kWords, kt * M::kK, b[part][0], b[part][1]);
 #pragma unroll
             for (int m = 0; m < kPairs; ++m) {
                 const int i = m * KT + kt;
+                float (&sm)[4] = small[kParts > 1 ? kt % kChains : 0][m];
                 if (i < kRegTiles) {
-                    M::mma(acc[kt % kChains][m], a[i < kRegTiles ? i : 0], b0, b1);
+                    mma_parts<S>(acc[kt % kChains][m], sm, a[i < kRegTiles ? i : 0], b);
                 } else {
-                    unsigned frag[4];
-                    load_shared_fragment(frag, rShared + ((i - kRegTiles) * kWarps + warp) * 32 + lane);
-                    M::mma(acc[kt % kChains][m], frag, b0, b1);
+                    unsigned frag[kParts][4];
+#pragma unroll
+                    for (int part = 0; part < kParts; ++part)
+                        load_shared_fragment(frag[part], rShared + (((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane);
+                    mma_parts<S>(acc[kt % kChains][m], sm, frag, b);
                 }
             }
         }
@@ -213,6 +237,11 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 const int v = 2 * (kGPT == 2 ? (k & 1) : (e >> 1)) + (e & 1);
                 float sum = acc[0][k / kGPT][v];
                 if (kChains > 1) sum += acc[kChains - 1][k / kGPT][v];
+                if constexpr (kParts > 1) {
+                    float cross = small[0][k / kGPT][v];
+                    if (kChains > 1) cross += small[kChains - 1][k / kGPT][v];
+                    sum += cross;
+                }
                 pre[k + kROff] += sum;
             }
 #pragma unroll
@@ -226,7 +255,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             }
 #pragma unroll
             for (int s = 0; s < 4; ++s) state[e][s] = next[s];
-            HTile::store(hNext, 2 * q + (e & 1), dOf[e], next[0]);
+            storeH(hNext, 2 * q + (e & 1), dOf[e], next[0]);
             const int c = e & 1, f = 8 * (e >> 1);
             if (valid[e]) {
 #pragma unroll

@@ -2,7 +2,9 @@
 // C[16×8] += A[16×K] · B[K×8] with float32 accumulation (mma.sync, inline PTX, no CUDA headers),
 // per storage type:
 //   bfloat16 / float16: m16n8k16, A and B in the storage type;
-//   float32:            m16n8k8 on TF32 (10-bit mantissa), so float32 runs to the TF32 tolerance.
+//   float32:            m16n8k8 on TF32 (10-bit mantissa) with every operand split in a high and a
+//                       low TF32 part (kParts = 2) and three products per tile, hi·hi + hi·lo +
+//                       lo·hi ("3xTF32"): float32 accuracy, see docs/design-fused.md.
 // Fragment ownership (PTX ISA, "Matrix Fragments for mma.m16n8k*"), with g = lane / 4, q = lane % 4:
 //   C: c0 (row g, col 2q), c1 (g, 2q+1), c2 (g+8, 2q), c3 (g+8, 2q+1).
 // Every fused kernel puts the output feature on the row (M) axis and the batch column on N, so a
@@ -27,6 +29,7 @@ template <class S> struct MmaTraits;
 template <> struct MmaTraits<BF16> {
     static constexpr int kK = 16;
     static constexpr int kPerWord = 2;
+    static constexpr int kParts = 1;    // A fragments per tile (R in the storage type)
     // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half: the lower index goes second.
     __device__ __forceinline__ static unsigned pack(float lo, float hi) {
         unsigned r;
@@ -44,6 +47,7 @@ template <> struct MmaTraits<BF16> {
 template <> struct MmaTraits<F16> {
     static constexpr int kK = 16;
     static constexpr int kPerWord = 2;
+    static constexpr int kParts = 1;
     __device__ __forceinline__ static unsigned pack(float lo, float hi) {
         unsigned r;
         asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
@@ -60,6 +64,9 @@ template <> struct MmaTraits<F16> {
 template <> struct MmaTraits<F32> {
     static constexpr int kK = 8;
     static constexpr int kPerWord = 1;
+    // A TF32 part keeps 11 of float32's 24 significant bits; a high and a low part keep 22, and
+    // the product's dropped lo·lo term is below float32's rounding (CUTLASS's 3xTF32).
+    static constexpr int kParts = 2;
     __device__ __forceinline__ static void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
         asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
             "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
@@ -94,6 +101,38 @@ __device__ __forceinline__ void load_a_fragment(unsigned (&a)[4], At at, int row
         a[1] = to_tf32(at(row0 + g + 8, c));
         a[2] = to_tf32(at(row0 + g, c + 4));
         a[3] = to_tf32(at(row0 + g + 8, c + 4));
+    }
+}
+
+// The A fragment as in load_a_fragment, in MmaTraits<S>::kParts parts: for float32 the value
+// rounded to TF32 (part 0) and what that rounding left over, rounded to TF32 (part 1).
+template <class S, typename At>
+__device__ __forceinline__ void load_a_parts(unsigned (&a)[MmaTraits<S>::kParts][4], At at, int row0, int col0) {
+    if constexpr (MmaTraits<S>::kParts == 1) {
+        load_a_fragment<S>(a[0], at, row0, col0);
+    } else {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+        const int c = col0 + q;
+        const float v[4] = {at(row0 + g, c), at(row0 + g + 8, c), at(row0 + g, c + 4), at(row0 + g + 8, c + 4)};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            a[0][j] = to_tf32(v[j]);
+            a[1][j] = to_tf32(v[j] - __uint_as_float(a[0][j]));
+        }
+    }
+}
+
+// One tile's product over the parts: c += A_hi·B_hi; for float32 also the cross terms
+// A_hi·B_lo + A_lo·B_hi, into `small` (a separate chain, so the small terms are not absorbed
+// into the large sum one by one). b: [part][b0, b1].
+template <class S>
+__device__ __forceinline__ void mma_parts(float (&c)[4], float (&small)[4], const unsigned (&a)[MmaTraits<S>::kParts][4],
+                                          const unsigned (&b)[MmaTraits<S>::kParts][2]) {
+    using M = MmaTraits<S>;
+    M::mma(c, a[0], b[0][0], b[0][1]);
+    if constexpr (M::kParts == 2) {
+        M::mma(small, a[0], b[1][0], b[1][1]);
+        M::mma(small, a[1], b[0][0], b[0][1]);
     }
 }
 
