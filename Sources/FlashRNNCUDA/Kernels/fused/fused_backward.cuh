@@ -129,10 +129,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 
     float dNext[E][4];                 // direct-path gradients from step t+1, per cell
     float dbSum[GT][E];
+    // The gradient arriving at the last state starts the direct paths (it is added to step T−1's
+    // output gradient, as an input of that step would be).
 #pragma unroll
     for (int e = 0; e < E; ++e)
 #pragma unroll
-        for (int s = 0; s < 4; ++s) dNext[e][s] = 0.0f;
+        for (int s = 0; s < 4; ++s)
+            dNext[e][s] = s < kS ? load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)),
+                                              valid[e] && dLast != nullptr) : 0.0f;
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
@@ -187,9 +191,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             if (hasGradientClip) out[e] = fminf(fmaxf(out[e], -gradientClip), gradientClip);
     };
 
-    // What step t reads besides the product: pre-activations, previous states, output gradients.
+    // What step t reads besides the product: pre-activations, previous states, output gradients,
+    // as loaded (external: raw bits, see raw_if): any arithmetic on them here would be scheduled
+    // right behind the loads and wait out their latency in the step that issues them. The
+    // boundary inputs stay out of this pipeline: dLast starts dNext, s_0 is read by step 0.
     // Called for t = T−1, T−2, …, 0 in turn; each call moves the load pointers back one step.
-    struct StepInputs { float pre[E][4], previous[E][4], external[E][4]; };
+    struct StepInputs { float pre[E][4], previous[E][4]; Bits external[E][4]; };
     auto loadStep = [&](int t, StepInputs& in) {
 #pragma unroll
         for (int e = 0; e < E; ++e) {
@@ -199,19 +206,10 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
                 in.pre[e][k] = k < GT ? load_float_if(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                float prev = 0.0f, ext = 0.0f;
-                if (s < kS) {
-                    // Only predicated loads, no branches: a load inside a branch is waited for
-                    // where the branch ends, which serialised these loads at one memory latency
-                    // each; predicated, they are issued together and converted afterwards.
-                    const bool first = t == 0, last = t == T - 1;
-                    prev = load_float_if(previousAt[c] + (s * plane + f), valid[e] && !first)
-                        + load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && first && s0 != nullptr);
-                    ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates)
-                        + load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && last && dLast != nullptr);
-                }
-                in.previous[e][s] = prev;
-                in.external[e][s] = ext;
+                // Predicated loads, no branches: a load inside a branch is waited for where the
+                // branch ends.
+                in.previous[e][s] = s < kS ? load_float_if(previousAt[c] + (s * plane + f), valid[e] && t > 0) : 0.0f;
+                in.external[e][s] = s < kS ? raw_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates) : Bits{};
             }
         }
 #pragma unroll
@@ -227,10 +225,46 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * 2 * GTile::kWords;   // dG_{t+1}
         unsigned* gNext = gTiles + (t & 1) * 2 * GTile::kWords;               // dG_t
+        // The inputs of step t − kPrefetchSteps into L2 (nothing else brings them on chip early:
+        // they were written by the forward sweep, long evicted). Lane g asks for line item g and
+        // g + 8 of its two batch columns: pre-activation gate k, states32 s, dStates s; the
+        // warp's features share each line. The load pointers point at step t − 1 here.
+        if (t > kPrefetchSteps) {
+            constexpr int kItems = GT + 2 * kS;
+            constexpr long long back = kPrefetchSteps - 1;
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const int item = g + 8 * r;
+                if (item >= kItems || (item >= GT + kS && !hasDStates)) continue;
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+                    if (!valid[c]) continue;
+                    if (item < GT) prefetch_l2(preAt[c] + (item - back * GT) * ND);
+                    else if (item < GT + kS) prefetch_l2(previousAt[c] + ((item - GT) * plane - back * ND));
+                    else prefetch_l2(dStatesAt[c] + ((item - GT - kS) * plane - back * ND));
+                }
+            }
+        }
         if (t > 0) loadStep(t - 1, fetch);
         const float (&pre)[E][4] = use.pre;
-        const float (&previous)[E][4] = use.previous;
-        const float (&external)[E][4] = use.external;
+        float previous[E][4], external[E][4];
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                previous[e][s] = use.previous[e][s];
+                external[e][s] = S::load(&use.external[e][s]);
+            }
+        if (t == 0) {
+            // The state before the sequence: s_0 (zero without one). Read once per sweep, so its
+            // latency is not worth a place in the step pipeline.
+#pragma unroll
+            for (int e = 0; e < E; ++e)
+#pragma unroll
+                for (int s = 0; s < kS; ++s)
+                    previous[e][s] = load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)),
+                                                valid[e] && s0 != nullptr);
+        }
 
         float recurrent[E];
 #pragma unroll

@@ -40,14 +40,6 @@ struct ForwardShape {
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
 };
 
-// Steps ahead that the forward sweep asks L2 to fetch Wx.
-constexpr int kPrefetchSteps = 8;
-
-template <typename T>
-__device__ __forceinline__ void prefetch_l2(const T* p) {
-    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
-}
-
 template <class S>
 __device__ __forceinline__ float load_or_zero(const typename S::Bits* base, long long index, bool valid) {
     return valid ? S::load(base + index) : 0.0f;
@@ -150,11 +142,12 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         preAt[e] = preOut + ((long long)bOf[e] * T * GT * ND + cell);
         states32At[e] = states32 + ((long long)bOf[e] * T * ND + cell);
     }
-    auto loadWx = [&](float (&w)[GW][E]) {
+    // Raw bits, widened in the step that uses them (see raw_if).
+    auto loadWx = [&](Bits (&w)[GW][E]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int e = 0; e < E; ++e) w[j][e] = load_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
+            for (int e = 0; e < E; ++e) w[j][e] = raw_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
 #pragma unroll
         for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
     };
@@ -164,7 +157,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
     // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
-    auto step = [&](int t, const float (&use)[GW][E], float (&fetch)[GW][E]) {
+    auto step = [&](int t, const Bits (&use)[GW][E], Bits (&fetch)[GW][E]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
         unsigned* hNext = hTiles + ((t + 1) & 1) * HTile::kWords;
         // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead:
@@ -216,7 +209,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 pre[k + kROff] += sum;
             }
 #pragma unroll
-            for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
+            for (int j = 0; j < GW; ++j) pre[j + kWOff] += S::load(&use[j][e]);
             float next[4];
             Cell::template forward<typename S::Math>(pre, state[e], next);
             if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
@@ -248,7 +241,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         __syncthreads();
     };
 
-    float wxA[GW][E], wxB[GW][E];
+    Bits wxA[GW][E], wxB[GW][E];
     loadWx(wxA);
     int t = 0;
     for (; t + 1 < T; t += 2) {

@@ -23,6 +23,25 @@ __device__ __forceinline__ float load_if(const typename S::Bits* p, bool valid) 
     return S::load(&raw);
 }
 
+// Steps ahead that the one-SM sweeps ask L2 to fetch their per-step inputs.
+constexpr int kPrefetchSteps = 8;
+
+template <typename T>
+__device__ __forceinline__ void prefetch_l2(const T* p) {
+    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
+}
+
+// The raw element at p, or zero bits (0.0 in every storage type) where !valid, to be widened with
+// S::load where it is used. A sweep that loads a step ahead keeps these raw bits across the step:
+// widened at the load, the conversion is scheduled right behind it and waits out the memory
+// latency in the step that issued the load.
+template <class S>
+__device__ __forceinline__ typename S::Bits raw_if(const typename S::Bits* p, bool valid) {
+    typename S::Bits raw{};
+    if (valid) raw = *p;
+    return raw;
+}
+
 // The float at p, or 0 where !valid (one predicated load, no branch).
 __device__ __forceinline__ float load_float_if(const float* p, bool valid) {
     float v = 0.0f;
