@@ -203,12 +203,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             const int c = e & 1, f = 8 * (e >> 1);
 #pragma unroll
             for (int k = 0; k < 4; ++k)
-                in.pre[e][k] = k < GT ? load_float_if(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
+                in.pre[e][k] = k < GT ? predicated_load(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
                 // Predicated loads, no branches: a load inside a branch is waited for where the
-                // branch ends.
-                in.previous[e][s] = s < kS ? load_float_if(previousAt[c] + (s * plane + f), valid[e] && t > 0) : 0.0f;
+                // branch ends. So the predicates are the cell's validity and kernel constants.
+                // Step 0's previous state is s_0 (read by step 0 itself); its load here reads
+                // states32 at step 0 instead of step −1, an address that exists, and is unused.
+                in.previous[e][s] = s < kS ? predicated_load(previousAt[c] + (s * plane + f + (t > 0 ? 0 : ND)), valid[e]) : 0.0f;
                 in.external[e][s] = s < kS ? raw_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates) : Bits{};
             }
         }
@@ -221,50 +223,47 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     };
 
     // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
-    // alternate (the loop below is unrolled by two) so the loads overlap a whole step.
-    auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
+    // alternate (the loop below is unrolled by two) so the loads overlap a whole step. Step 0
+    // (`first`, a literal at each inlined call) is peeled off the loop: it fetches nothing and
+    // reads s_0.
+    auto step = [&](int t, const StepInputs& use, StepInputs& fetch, bool first) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * 2 * GTile::kWords;   // dG_{t+1}
         unsigned* gNext = gTiles + (t & 1) * 2 * GTile::kWords;               // dG_t
         // The inputs of step t − kPrefetchSteps into L2 (nothing else brings them on chip early:
         // they were written by the forward sweep, long evicted). Lane g asks for line item g and
         // g + 8 of its two batch columns: pre-activation gate k, states32 s, dStates s; the
-        // warp's features share each line. The load pointers point at step t − 1 here.
-        if (t > kPrefetchSteps) {
+        // warp's features share each line. The load pointers point at step t − 1 here. One
+        // predicate and selected addresses, no branches (the loads below would be drawn in).
+        if (!first) {
             constexpr int kItems = GT + 2 * kS;
             constexpr long long back = kPrefetchSteps - 1;
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
                 const int item = g + 8 * r;
-                if (item >= kItems || (item >= GT + kS && !hasDStates)) continue;
+                const bool isState = item >= GT, isGradient = item >= GT + kS;
 #pragma unroll
                 for (int c = 0; c < 2; ++c) {
-                    if (!valid[c]) continue;
-                    if (item < GT) prefetch_l2(preAt[c] + (item - back * GT) * ND);
-                    else if (item < GT + kS) prefetch_l2(previousAt[c] + ((item - GT) * plane - back * ND));
-                    else prefetch_l2(dStatesAt[c] + ((item - GT - kS) * plane - back * ND));
+                    const float* at32 = isState ? previousAt[c] + ((item - GT) * plane - back * ND)
+                                                : preAt[c] + (item - back * GT) * ND;
+                    const Bits* at16 = dStatesAt[c] + ((item - GT - kS) * plane - back * ND);
+                    const void* at = isGradient ? static_cast<const void*>(at16) : static_cast<const void*>(at32);
+                    if (t > kPrefetchSteps && valid[c] && item < kItems && (!isGradient || hasDStates)) prefetch_l2(at);
                 }
             }
+            loadStep(t - 1, fetch);
         }
-        if (t > 0) loadStep(t - 1, fetch);
         const float (&pre)[E][4] = use.pre;
         float previous[E][4], external[E][4];
 #pragma unroll
         for (int e = 0; e < E; ++e)
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                previous[e][s] = use.previous[e][s];
+                // Step 0: the state before the sequence, s_0 (zero without one), read here once.
+                previous[e][s] = !first ? use.previous[e][s]
+                    : s < kS ? load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), valid[e] && s0 != nullptr)
+                    : 0.0f;
                 external[e][s] = S::load(&use.external[e][s]);
             }
-        if (t == 0) {
-            // The state before the sequence: s_0 (zero without one). Read once per sweep, so its
-            // latency is not worth a place in the step pipeline.
-#pragma unroll
-            for (int e = 0; e < E; ++e)
-#pragma unroll
-                for (int s = 0; s < kS; ++s)
-                    previous[e][s] = load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)),
-                                                valid[e] && s0 != nullptr);
-        }
 
         float recurrent[E];
 #pragma unroll
@@ -314,11 +313,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     StepInputs inA, inB;
     loadStep(T - 1, inA);
     int t = T - 1;
-    for (; t >= 1; t -= 2) {
-        step(t, inA, inB);
-        step(t - 1, inB, inA);
+    for (; t >= 2; t -= 2) {
+        step(t, inA, inB, false);
+        step(t - 1, inB, inA, false);
     }
-    if (t == 0) step(0, inA, inB);
+    if (t == 1) {
+        step(1, inA, inB, false);
+        inA = inB;
+    }
+    step(0, inA, inB, true);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
     float recurrent[E];
