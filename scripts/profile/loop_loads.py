@@ -35,7 +35,7 @@ def main():
         sass = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
     for function in re.split(r"\n\s*\.text\.", sass)[1:]:
         name = function.split(":")[0]
-        if "ward_kernel" not in name:
+        if not re.search(r"(forward|backward)\w*_kernel", name):
             continue
         labels, code = {}, []
         for line in function.split("\n"):
