@@ -162,6 +162,8 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         for (int j = 0; j < GW; ++j)
 #pragma unroll
             for (int e = 0; e < E; ++e) w[j][e] = raw_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
+#pragma unroll
+        for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
     };
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
@@ -221,10 +223,13 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             for (int e = 0; e < 2; ++e)
                 if (valid[e]) prefetch_l2(wxAt[e] + ((kPrefetchSteps - 1) * wxStrideT + g * ND));
         }
-        if (stage) stageNext();                      // Wx of step t + kStages − 1
-        else if (t + 1 < T) loadWx(fetch);
+        if (stage) {
+            stageNext();                                // Wx of step t + kStages − 1
 #pragma unroll
-        for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+            for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+        } else if (t + 1 < T) {
+            loadWx(fetch);
+        }
         const Bits* staged = ring + (t % kStages) * 8 * kRow;
 
         float acc[kChains][kPairs][4];
@@ -267,8 +272,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             }
 #pragma unroll
             for (int j = 0; j < GW; ++j) {
-                Bits raw = use[j][e];
+                Bits raw;
                 if (stage) raw = valid[e] ? staged[(2 * q + (e & 1)) * kRow + j * DP + dOf[e]] : Bits{};
+                else raw = use[j][e];
                 pre[j + kWOff] += S::load(&raw);
             }
             float next[4];
@@ -303,10 +309,13 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         __syncthreads();
     };
 
-    Bits wxA[GW][E] = {}, wxB[GW][E] = {};
-    if (!stage) loadWx(wxA);
+    Bits wxA[GW][E], wxB[GW][E];
+    if (stage) {
 #pragma unroll
-    for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+        for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+    } else {
+        loadWx(wxA);
+    }
     int t = 0;
     for (; t + 1 < T; t += 2) {
         step(t, wxA, wxB);
