@@ -68,7 +68,9 @@ struct FusedVariantTests {
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
-        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        // The default forward (FLASHRNN_FUSED_STAGE_WX unset); the staged name is tested below.
+        #expect(a.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx))
         #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
     }
 
