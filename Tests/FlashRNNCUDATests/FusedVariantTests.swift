@@ -120,8 +120,24 @@ struct FusedVariantTests {
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
-        #expect(a.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        // The default forward (FLASHRNN_FUSED_STAGE_WX unset); the staged name is tested below.
+        #expect(a.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx))
         #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+    }
+
+    /// The opt-in Wx ring (FLASHRNN_FUSED_STAGE_WX=1): 4 steps × 8 batch rows × (G_W · DP + 8)
+    /// 16-bit elements beside the forward's shared memory, within the limit for every variant.
+    @Test func theStagedForwardAddsItsWxRingAndNamesItsKernel() {
+        for variant in FusedVariant.all {
+            let ring = 4 * 8 * (variant.cell.gatesW * variant.paddedHeadDim + 8) * 2
+            #expect(variant.forwardWxRingBytes == ring, "\(variant)")
+            #expect(variant.forwardSharedBytes(stagingWx: true) == variant.forwardSharedBytes(stagingWx: false) + ring)
+            #expect(variant.forwardSharedBytes(stagingWx: true) <= 227 * 1024, "\(variant)")
+        }
+        let v = FusedVariant(cell: .gru, dtype: .float16, headDim: 33)
+        #expect(v.forwardKernelName(stagingWx: true) == "&flashrnn::fused::forward_staged_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
+        #expect(v.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
     }
 
     @Test func theCatalogCompilesEveryFusedVariant() {

@@ -1,3 +1,4 @@
+import Foundation
 import FlashRNNCore
 
 /// What shapes one variant of the fused kernels at compile time, and how it is launched.
@@ -75,19 +76,29 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
     /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words (each in
-    /// `operandParts` fragments or parts).
-    public var forwardSharedBytes: Int {
+    /// `operandParts` fragments or parts), plus the Wx ring when the forward stages Wx.
+    public var forwardSharedBytes: Int { forwardSharedBytes(stagingWx: Self.stagesWx) }
+    public func forwardSharedBytes(stagingWx: Bool) -> Int {
         (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
             + 2 * operandParts * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
+            + (stagingWx ? forwardWxRingBytes : 0)
     }
+    /// Whether the forward stages Wx through a shared-memory ring filled by cp.async three steps
+    /// ahead (`ForwardShape::kWxStages` in fused_forward.cuh; 16-bit types, D % 8 == 0, 16-byte
+    /// aligned Wx rows, else the kernel loads Wx into registers as without it). Off unless
+    /// FLASHRNN_FUSED_STAGE_WX=1: not yet checked on a GPU (docs/performance-fused.md, round onesm).
+    public static let stagesWx = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_WX"] == "1"
+    /// Bytes of that ring: 4 steps × 8 batch rows × (G_W · DP + 8) 16-bit elements.
+    public var forwardWxRingBytes: Int { dtype == .float32 ? 0 : 4 * 8 * (cell.gatesW * paddedHeadDim + 8) * 2 }
     public var backwardSharedBytes: Int {
         (tiles - backwardRegisterTiles) * operandParts * warps * 32 * 16
             + 2 * 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4   // dG tiles: 2 steps, high and low part
             + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
 
-    public var forwardKernelName: String {
-        "&flashrnn::fused::forward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
+    public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx) }
+    public func forwardKernelName(stagingWx: Bool) -> String {
+        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
     public var backwardKernelName: String {
         "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"

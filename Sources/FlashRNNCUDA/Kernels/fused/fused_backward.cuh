@@ -135,10 +135,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 
     float dNext[E][4];                 // direct-path gradients from step t+1, per cell
     float dbSum[GT][E];
+    // The gradient arriving at the last state starts the direct paths (it is added to step T−1's
+    // output gradient, as an input of that step would be).
 #pragma unroll
     for (int e = 0; e < E; ++e)
 #pragma unroll
-        for (int s = 0; s < 4; ++s) dNext[e][s] = 0.0f;
+        for (int s = 0; s < 4; ++s)
+            dNext[e][s] = s < kS ? load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)),
+                                              valid[e] && dLast != nullptr) : 0.0f;
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
@@ -201,31 +205,27 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             if (hasGradientClip) out[e] = fminf(fmaxf(out[e], -gradientClip), gradientClip);
     };
 
-    // What step t reads besides the product: pre-activations, previous states, output gradients.
+    // What step t reads besides the product: pre-activations, previous states, output gradients,
+    // as loaded (external: raw bits, see raw_if): any arithmetic on them here would be scheduled
+    // right behind the loads and wait out their latency in the step that issues them. The
+    // boundary inputs stay out of this pipeline: dLast starts dNext, s_0 is read by step 0.
     // Called for t = T−1, T−2, …, 0 in turn; each call moves the load pointers back one step.
-    struct StepInputs { float pre[E][4], previous[E][4], external[E][4]; };
+    struct StepInputs { float pre[E][4], previous[E][4]; Bits external[E][4]; };
     auto loadStep = [&](int t, StepInputs& in) {
 #pragma unroll
         for (int e = 0; e < E; ++e) {
             const int c = e & 1, f = 8 * (e >> 1);
 #pragma unroll
             for (int k = 0; k < 4; ++k)
-                in.pre[e][k] = k < GT ? load_float_if(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
+                in.pre[e][k] = k < GT ? predicated_load(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                float prev = 0.0f, ext = 0.0f;
-                if (s < kS) {
-                    // Only predicated loads, no branches: a load inside a branch is waited for
-                    // where the branch ends, which serialised these loads at one memory latency
-                    // each; predicated, they are issued together and converted afterwards.
-                    const bool first = t == 0, last = t == T - 1;
-                    prev = load_float_if(previousAt[c] + (s * plane + f), valid[e] && !first)
-                        + load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && first && s0 != nullptr);
-                    ext = load_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates)
-                        + load_if<S>(dLast + (((long long)s * B + bOf[e]) * ND + cell + f), valid[e] && last && dLast != nullptr);
-                }
-                in.previous[e][s] = prev;
-                in.external[e][s] = ext;
+                // Predicated loads, no branches: a load inside a branch is waited for where the
+                // branch ends. So the predicates are the cell's validity and kernel constants.
+                // Step 0's previous state is s_0 (read by step 0 itself); its load here reads
+                // states32 at step 0 instead of step −1, an address that exists, and is unused.
+                in.previous[e][s] = s < kS ? predicated_load(previousAt[c] + (s * plane + f + (t > 0 ? 0 : ND)), valid[e]) : 0.0f;
+                in.external[e][s] = s < kS ? raw_if<S>(dStatesAt[c] + (s * plane + f), valid[e] && hasDStates) : Bits{};
             }
         }
 #pragma unroll
@@ -237,14 +237,47 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     };
 
     // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
-    // alternate (the loop below is unrolled by two) so the loads overlap a whole step.
-    auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
+    // alternate (the loop below is unrolled by two) so the loads overlap a whole step. Step 0
+    // (`first`, a literal at each inlined call) is peeled off the loop: it fetches nothing and
+    // reads s_0.
+    auto step = [&](int t, const StepInputs& use, StepInputs& fetch, bool first) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * 2 * GTile::kWords;   // dG_{t+1}
         unsigned* gNext = gTiles + (t & 1) * 2 * GTile::kWords;               // dG_t
-        if (t > 0) loadStep(t - 1, fetch);
+        // The inputs of step t − kPrefetchSteps into L2 (nothing else brings them on chip early:
+        // they were written by the forward sweep, long evicted). Lane g asks for line item g and
+        // g + 8 of its two batch columns: pre-activation gate k, states32 s, dStates s; the
+        // warp's features share each line. The load pointers point at step t − 1 here. One
+        // predicate and selected addresses, no branches (the loads below would be drawn in).
+        if (!first) {
+            constexpr int kItems = GT + 2 * kS;
+            constexpr long long back = kPrefetchSteps - 1;
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const int item = g + 8 * r;
+                const bool isState = item >= GT, isGradient = item >= GT + kS;
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+                    const float* at32 = isState ? previousAt[c] + ((item - GT) * plane - back * ND)
+                                                : preAt[c] + (item - back * GT) * ND;
+                    const Bits* at16 = dStatesAt[c] + ((item - GT - kS) * plane - back * ND);
+                    const void* at = isGradient ? static_cast<const void*>(at16) : static_cast<const void*>(at32);
+                    if (t > kPrefetchSteps && valid[c] && item < kItems && (!isGradient || hasDStates)) prefetch_l2(at);
+                }
+            }
+            loadStep(t - 1, fetch);
+        }
         const float (&pre)[E][4] = use.pre;
-        const float (&previous)[E][4] = use.previous;
-        const float (&external)[E][4] = use.external;
+        float previous[E][4], external[E][4];
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                // Step 0: the state before the sequence, s_0 (zero without one), read here once.
+                previous[e][s] = !first ? use.previous[e][s]
+                    : s < kS ? load_if<S>(s0 + (((long long)s * B + bOf[e]) * ND + cell + 8 * (e >> 1)), valid[e] && s0 != nullptr)
+                    : 0.0f;
+                external[e][s] = S::load(&use.external[e][s]);
+            }
 
         float recurrent[E];
 #pragma unroll
@@ -294,11 +327,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     StepInputs inA, inB;
     loadStep(T - 1, inA);
     int t = T - 1;
-    for (; t >= 1; t -= 2) {
-        step(t, inA, inB);
-        step(t - 1, inB, inA);
+    for (; t >= 2; t -= 2) {
+        step(t, inA, inB, false);
+        step(t - 1, inB, inA, false);
     }
-    if (t == 0) step(0, inA, inB);
+    if (t == 1) {
+        step(1, inA, inB, false);
+        inA = inB;
+    }
+    step(0, inA, inB, true);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
     float recurrent[E];

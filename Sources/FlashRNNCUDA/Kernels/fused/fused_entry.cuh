@@ -21,6 +21,12 @@ __global__ void __launch_bounds__(ForwardShape<Cell, S, DP, AREG>::kThreads, 1) 
     forward_sweep<Cell, S, DP, AREG>(p);
 }
 
+// The forward with Wx staged through shared memory (cp.async ring, see ForwardShape).
+template <class Cell, class S, int DP, int AREG>
+__global__ void __launch_bounds__(ForwardShape<Cell, S, DP, AREG>::kThreads, 1) forward_staged_kernel(const FusedParams p) {
+    forward_sweep<Cell, S, DP, AREG, true>(p);
+}
+
 template <class Cell, class S, int DP, int AREG>
 __global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1) backward_kernel(const FusedParams p) {
     backward_sweep<Cell, S, DP, AREG>(p);

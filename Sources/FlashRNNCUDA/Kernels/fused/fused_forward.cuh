@@ -9,6 +9,7 @@
 // float32 storage (MmaTraits<F32>::kParts = 2): every R fragment and the h tile come as a high and
 // a low TF32 part, three products per tile; AREG then counts tiles of two fragments each.
 #pragma once
+#include "common/async_copy.cuh"
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
 
@@ -41,22 +42,27 @@ struct ForwardShape {
     using HTile = OperandTile<S, DP>;                                 // [8 batch, DP] h_{t-1}
     static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 2 * kParts * HTile::kWords * 4;
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
+
+    // Wx staging (STAGE_WX, 16-bit storage, D % 8 == 0 and 16-byte aligned Wx rows): a ring of
+    // kWxStages steps of the CTA's Wx, [8 batch][G_W·DP + 8] elements per step, filled by cp.async
+    // kWxStages − 1 steps ahead in 16-byte chunks. The rows' 16 padding bytes put the batch rows
+    // a warp reads 8 or 24 banks apart. kWxRingBytes follow kSharedBytes when staging.
+    static constexpr bool kCanStageWx = sizeof(typename S::Bits) == 2;
+    static constexpr int kWxStages = 4;
+    static constexpr int kWxRowElements = Cell::kGatesW * DP + 8;
+    static constexpr int kWxRingBytes = kWxStages * 8 * kWxRowElements * 2;
+    static constexpr int kWxChunksPerRow = Cell::kGatesW * DP / 8;                  // per batch row
+    static constexpr int kWxChunksPerThread = (8 * kWxChunksPerRow + kThreads - 1) / kThreads;
 };
-
-// Steps ahead that the forward sweep asks L2 to fetch Wx.
-constexpr int kPrefetchSteps = 8;
-
-template <typename T>
-__device__ __forceinline__ void prefetch_l2(const T* p) {
-    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
-}
 
 template <class S>
 __device__ __forceinline__ float load_or_zero(const typename S::Bits* base, long long index, bool valid) {
     return valid ? S::load(base + index) : 0.0f;
 }
 
-template <class Cell, class S, int DP, int AREG>
+// STAGE_WX: stage Wx through the shared-memory ring (ForwardShape) where D and Wx's alignment
+// allow; forward_staged_kernel, chosen by FusedVariant.stagesWx.
+template <class Cell, class S, int DP, int AREG, bool STAGE_WX = false>
 __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     using Shape = ForwardShape<Cell, S, DP, AREG>;
     using M = MmaTraits<S>;
@@ -162,21 +168,63 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         preAt[e] = preOut + ((long long)bOf[e] * T * GT * ND + cell);
         states32At[e] = states32 + ((long long)bOf[e] * T * ND + cell);
     }
-    auto loadWx = [&](float (&w)[GW][E]) {
+    // Raw bits, widened in the step that uses them (see raw_if).
+    auto loadWx = [&](Bits (&w)[GW][E]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int e = 0; e < E; ++e) w[j][e] = load_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
+            for (int e = 0; e < E; ++e) w[j][e] = raw_if<S>(wxAt[e & 1] + (j * ND + 8 * (e >> 1)), valid[e]);
 #pragma unroll
         for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
     };
     const float clip = p.forwardClip;
     const bool hasClip = p.hasForwardClip != 0;
+
+    // Wx staging (see ForwardShape): chunk i of a step is batch row i / kWxChunksPerRow, gate j and
+    // features [8k, 8k + 8) of the rest; this thread copies chunks threadIdx.x + kThreads·c.
+    constexpr int kStages = Shape::kWxStages, kRow = Shape::kWxRowElements, kChunkSlots = Shape::kWxChunksPerThread;
+    constexpr bool kStage = STAGE_WX && Shape::kCanStageWx;
+    const bool stage = kStage && D % 8 == 0
+        && reinterpret_cast<unsigned long long>(wx) % 16 == 0 && wxStrideT % 8 == 0 && p.wxStrideB % 8 == 0;
+    Bits* ring = reinterpret_cast<Bits*>(hTiles + 2 * kParts * HTile::kWords);   // [kStages, 8, kRow]
+    const Bits* chunkFrom[kChunkSlots];
+    int chunkTo[kChunkSlots];
+    bool chunkValid[kChunkSlots];
+#pragma unroll
+    for (int c = 0; c < kChunkSlots; ++c) {
+        const int i = threadIdx.x + Shape::kThreads * c;
+        const int row = i / Shape::kWxChunksPerRow, rest = i % Shape::kWxChunksPerRow;
+        const int j = rest / (DP / 8), k = rest % (DP / 8);
+        chunkValid[c] = row < 8 && batch0 + row < B && 8 * k < D;
+        chunkFrom[c] = wx + (chunkValid[c] ? (batch0 + row) * p.wxStrideB + j * ND + (long long)n * D + 8 * k : 0);
+        chunkTo[c] = row * kRow + j * DP + 8 * k;
+    }
+    // Copies Wx of the next step not yet staged into its slot, as one group (empty past T, so
+    // the group count stays one per step); chunkFrom moves one step on.
+    int stagedSteps = 0;
+    auto stageNext = [&]() {
+        if (stagedSteps < T) {
+            Bits* slot = ring + (stagedSteps % kStages) * 8 * kRow;
+#pragma unroll
+            for (int c = 0; c < kChunkSlots; ++c) {
+                if (threadIdx.x + Shape::kThreads * c < 8 * Shape::kWxChunksPerRow)
+                    copy16_async(shared_address(slot + chunkTo[c]), chunkFrom[c], chunkValid[c]);
+                chunkFrom[c] += wxStrideT;
+            }
+        }
+        ++stagedSteps;
+        commit_async_copies();
+    };
+    if (stage) {
+#pragma unroll 1
+        for (int s = 0; s < kStages - 1; ++s) stageNext();
+        wait_async_groups<kStages - 2>();
+    }
     __syncthreads();
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
     // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
-    auto step = [&](int t, const float (&use)[GW][E], float (&fetch)[GW][E]) {
+    auto step = [&](int t, const Bits (&use)[GW][E], Bits (&fetch)[GW][E]) {
         const unsigned* hNow = hTiles + (t & 1) * kParts * HTile::kWords;
         unsigned* hNext = hTiles + ((t + 1) & 1) * kParts * HTile::kWords;
         // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead:
@@ -187,7 +235,14 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             for (int e = 0; e < 2; ++e)
                 if (valid[e]) prefetch_l2(wxAt[e] + ((kPrefetchSteps - 1) * wxStrideT + g * ND));
         }
-        if (t + 1 < T) loadWx(fetch);
+        if (stage) {
+            stageNext();                                // Wx of step t + kStages − 1
+#pragma unroll
+            for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+        } else if (t + 1 < T) {
+            loadWx(fetch);
+        }
+        const Bits* staged = ring + (t % kStages) * 8 * kRow;
 
         // acc: the high parts' products; small (float32 only): the cross terms of the parts.
         float acc[kChains][kPairs][4];
@@ -245,7 +300,12 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 pre[k + kROff] += sum;
             }
 #pragma unroll
-            for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][e];
+            for (int j = 0; j < GW; ++j) {
+                Bits raw;
+                if (stage) raw = valid[e] ? staged[(2 * q + (e & 1)) * kRow + j * DP + dOf[e]] : Bits{};
+                else raw = use[j][e];
+                pre[j + kWOff] += S::load(&raw);
+            }
             float next[4];
             Cell::template forward<typename S::Math>(pre, state[e], next);
             if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
@@ -274,11 +334,17 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             preAt[c] += GT * ND;
             states32At[c] += ND;
         }
+        if (stage) wait_async_groups<kStages - 2>();   // step t + 1's group is in shared memory
         __syncthreads();
     };
 
-    float wxA[GW][E], wxB[GW][E];
-    loadWx(wxA);
+    Bits wxA[GW][E], wxB[GW][E];
+    if (stage) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) wxAt[e] += wxStrideT;
+    } else {
+        loadWx(wxA);
+    }
     int t = 0;
     for (; t + 1 < T; t += 2) {
         step(t, wxA, wxB);

@@ -23,6 +23,41 @@ __device__ __forceinline__ float load_if(const typename S::Bits* p, bool valid) 
     return S::load(&raw);
 }
 
+// Steps ahead that the one-SM sweeps ask L2 to fetch their per-step inputs.
+constexpr int kPrefetchSteps = 8;
+
+template <typename T>
+__device__ __forceinline__ void prefetch_l2(const T* p) {
+    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
+}
+
+// The element at p as stored, or zero bits (0.0 in every storage type) where !valid: one PTX
+// predicated load. Written in C++ (as load_if), the compiler may version the loads of a step
+// on a kernel-uniform part of the predicate and put some inside branches; volatile keeps each
+// load where the sweep issues it (not sunk towards its use in the next step).
+__device__ __forceinline__ unsigned short predicated_load(const unsigned short* p, bool valid) {
+    unsigned short v;
+    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %2, 0; cvta.to.global.u64 g, %1; mov.b16 %0, 0; @q ld.global.b16 %0, [g]; }"
+                 : "=h"(v) : "l"(p), "r"(static_cast<int>(valid)));
+    return v;
+}
+
+__device__ __forceinline__ float predicated_load(const float* p, bool valid) {
+    float v;
+    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %2, 0; cvta.to.global.u64 g, %1; mov.b32 %0, 0f00000000; @q ld.global.f32 %0, [g]; }"
+                 : "=f"(v) : "l"(p), "r"(static_cast<int>(valid)));
+    return v;
+}
+
+// The raw element at p, or zero bits where !valid, to be widened with S::load where it is used.
+// A sweep that loads a step ahead keeps these raw bits across the step: widened at the load,
+// the conversion is scheduled right behind it and waits out the memory latency in the step
+// that issued the load.
+template <class S>
+__device__ __forceinline__ typename S::Bits raw_if(const typename S::Bits* p, bool valid) {
+    return predicated_load(p, valid);
+}
+
 // The float at p, or 0 where !valid (one predicated load, no branch).
 __device__ __forceinline__ float load_float_if(const float* p, bool valid) {
     float v = 0.0f;
