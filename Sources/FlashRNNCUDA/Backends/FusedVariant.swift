@@ -156,10 +156,11 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let dtypes: [DType] = [.float16, .bfloat16]
     /// Storage types of the one-SM kernels only (3xTF32 products, `maxFloat32HeadDim`).
     public static let oneSMOnlyDTypes: [DType] = [.float32]
-    /// Cells whose float32 sweeps passed the whole float32 check grid on the H200 (2026-11-29,
-    /// commit 0b79944). GRU and Elman failed one case each (backward, D = 1, B = 11: dInitial
-    /// 2.3x and dR 2.7x the CPU float32 error), so they stay refused.
-    public static let float32Cells: [CellKind] = [.lstm, .slstm]
+    /// Cells whose float32 sweeps run. At commit 0b79944 (hi·hi accumulated in the tensor core)
+    /// GRU and Elman failed one case each on the H200 (backward, D = 1, B = 11: dInitial 2.3x and
+    /// dR 2.7x the CPU float32 error); with the hi·hi products added rounded (branch f32-accum)
+    /// all four are enabled, PENDING the float32 check on the GPU.
+    public static let float32Cells: [CellKind] = CellKind.allCases
 
     /// The largest float32 head (a multiple of 16, at most `maxHeadDim`) whose forward and backward
     /// sweeps fit one SM's shared memory with R in two TF32 parts and compile without spills; 0 if

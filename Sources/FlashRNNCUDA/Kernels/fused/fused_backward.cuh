@@ -153,9 +153,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     // gradients 3-4x above the rounded-input error), each over two accumulator chains across the
     // warp's K tiles, then (with the K split) the partner's partial sums of the kept row half.
     // float32: Rᵀ has two parts too; its low part times dG's high part joins the low chains.
-    // One tile: high chain += Rᵀ_hi·dG_hi; low chain += Rᵀ_hi·dG_lo (+ Rᵀ_lo·dG_hi for float32).
+    // One tile: high chain += Rᵀ_hi·dG_hi (float32: added rounded, see mma_high_rounded); low
+    // chain += Rᵀ_hi·dG_lo (+ Rᵀ_lo·dG_hi for float32).
     auto rtProduct = [&](float (&acc)[4][4], const unsigned (&frag)[kParts][4], const unsigned (&b)[2][2], int chain) {
-        M::mma(acc[chain], frag[0], b[0][0], b[0][1]);
+        if constexpr (kParts == 2) mma_high_rounded<S>(acc[chain], frag[0], b[0][0], b[0][1]);
+        else M::mma(acc[chain], frag[0], b[0][0], b[0][1]);
         M::mma(acc[2 + chain], frag[0], b[1][0], b[1][1]);
         if constexpr (kParts == 2) M::mma(acc[2 + chain], frag[1], b[0][0], b[0][1]);
     };

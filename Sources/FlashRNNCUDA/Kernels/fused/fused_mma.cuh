@@ -122,6 +122,20 @@ __device__ __forceinline__ void load_a_parts(unsigned (&a)[MmaTraits<S>::kParts]
     }
 }
 
+// c += A_hi·B_hi for float32 in the backward: the product from a zero accumulator, added with a
+// rounded FADD. The tensor core's float32 additions truncate; accumulated in it, the large
+// term's error is biased and adds up over T and the B·T rows of dR (D = 1 gradients were
+// 2.3-2.7x the CPU float32 error at commit 0b79944). From zero, a tile whose K range holds one
+// product (D = 1) is exact. (In the forward the fresh accumulators of all K tiles stayed live
+// together and spilled at DP = 64; its D = 1 outputs passed without it.)
+template <class S>
+__device__ __forceinline__ void mma_high_rounded(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    float fresh[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    MmaTraits<S>::mma(fresh, a, b0, b1);
+#pragma unroll
+    for (int v = 0; v < 4; ++v) c[v] += fresh[v];
+}
+
 // One tile's product over the parts: c += A_hi·B_hi; for float32 also the cross terms
 // A_hi·B_lo + A_lo·B_hi, into `small` (a separate chain, so the small terms are not absorbed
 // into the large sum one by one). b: [part][b0, b1].
