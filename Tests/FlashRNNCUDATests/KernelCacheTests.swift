@@ -52,7 +52,7 @@ import FlashRNNCore
         case "garbage": bytes = Array("not a cubin".utf8)
         default: bytes = []
         }
-        FileManager.default.createFile(atPath: cache.path(for: "k"), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: cache.path(for: "k"), contents: Data(bytes))
         #expect(cache.load("k") == nil)
     }
 
@@ -80,7 +80,7 @@ import FlashRNNCore
                                       options: compiler.options.rendered, nameExpressions: ["k"])
         let path = compiler.diskCache!.path(for: key)
         #expect(FileManager.default.fileExists(atPath: path))
-        FileManager.default.createFile(atPath: path, contents: Data("corrupt".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("corrupt".utf8))
         let fresh = try KernelCompiler(options: KernelOptions(architecture: "sm_80"))
         let (_, second) = try fresh.module(mainSource: source, nameExpressions: ["k"])
         #expect(second == .compiled)

@@ -163,18 +163,29 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
         try plan.launchBackward(runtime, p)
 
-        // dR: square output tiles (16, 32 or 64 wide) per (gate, head), the B·T rows split so the grid fills the device.
+        // dR: large heads (`weightGradientByProducts`) take cuBLAS products for the rows with t > 0
+        // and the tiled kernel for the t = 0 rows (h_{-1} = s0, only when initial states are given);
+        // otherwise the kernel does all rows: square output tiles (16, 32 or 64 wide) per (gate,
+        // head), the B·T rows split so the grid fills the device.
         var w = FlashRNNWeightGradientParams()
         w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
         w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
-        let tiles = (D + plan.weightTile - 1) / plan.weightTile, rows = B * T
-        let base = tiles * tiles * GR * N
-        let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
-        let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16
-        w.rowsPerBlock = Int32(rowsPerBlock)
-        try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
-                           block: (256, 1, 1), arguments: [w])
+        let byProducts = Self.weightGradientByProducts(headDim: D, length: T)
+        if byProducts {
+            try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,
+                                            B: B, T: T, N: N, D: D, GR: GR, dtype: dtype)
+            w.initialRowsOnly = 1
+        }
+        if !byProducts || p.s0 != 0 {
+            let tiles = (D + plan.weightTile - 1) / plan.weightTile, rows = byProducts ? B : B * T
+            let base = tiles * tiles * GR * N
+            let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
+            let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16
+            w.rowsPerBlock = Int32(rowsPerBlock)
+            try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
+                               block: (256, 1, 1), arguments: [w])
+        }
         let converted = GR * N * D * D + GT * N * D
         try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
                            block: (256, 1, 1), arguments: [w])
@@ -184,6 +195,54 @@ public struct CUDAFusedBackend: RecurrentBackend {
         // Work buffers must outlive the kernels that use them (host copies above synchronize).
         withExtendedLifetime((dGR, db32, dR32, dS, dL, saved)) {}
         return gradients
+    }
+}
+
+extension CUDAFusedBackend {
+    /// Whether dR's rows with t > 0 go to cuBLAS. The tiled kernel sums in plain float32 FMAs at
+    /// ~14 TFLOP/s (5.5 of the 12 ms forward+backward at LSTM D = 768 on the H200, ncu 2026-11-29);
+    /// heads beyond one SM take tensor-core products instead. `FLASHRNN_FUSED_DR=products|kernel`
+    /// overrides the choice (for measuring the crossover). A sequence of one step has no such rows.
+    static func weightGradientByProducts(headDim D: Int, length T: Int,
+                                         environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard T > 1 else { return false }
+        switch environment["FLASHRNN_FUSED_DR"] {
+        case "products": return true
+        case "kernel": return false
+        default: return D > FusedVariant.maxHeadDim
+        }
+    }
+
+    /// dR[k, n] += Σ_{rows with t > 0} dG[row, k, n, :] ⊗ h[row − 1, n, :] as cuBLAS products, one
+    /// per gate batched over the heads (column-major dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ). With
+    /// rows r = (b, t) in order, h_{t-1} of row r is saved h row r − 1 whenever t > 0, so one product
+    /// pairs dG rows 1 … B·T−1 with h rows 0 … B·T−2, and a second one (alpha = −1) takes back the
+    /// B − 1 pairs that cross from (b − 1, T − 1) into (b, 0). Precision as cudaAlternating's dR:
+    /// bfloat16 may use TF32 (its storage rounding dominates), float16 not, float32 sums the rows in
+    /// up to 16 chunks (blocked summation, like the CPU float32 backend's error).
+    static func weightGradientProducts(dGR: CUdeviceptr, states32: CUdeviceptr, dR32: CUdeviceptr,
+                                       B: Int, T: Int, N: Int, D: Int, GR: Int, dtype: DType) throws {
+        let blas = try CUBLASContext.shared.get()
+        let ND = N * D, rowG = GR * ND, rows = B * T - 1
+        let chunkRows = dtype == .float32 ? max(64, (rows + 15) / 16) : rows
+        let tf32 = dtype == .bfloat16
+        for k in 0..<GR {
+            let c = dR32 + UInt64(k * N * D * D * 4)
+            for first in stride(from: 0, to: rows, by: chunkRows) {
+                try blas.gemmStridedBatched(
+                    transA: false, transB: true, m: D, n: D, k: min(chunkRows, rows - first),
+                    a: states32 + UInt64(first * ND * 4), lda: ND, strideA: D,
+                    b: dGR + UInt64(((first + 1) * rowG + k * ND) * 4), ldb: rowG, strideB: D,
+                    c: c, ldc: D, strideC: D * D, batch: N, allowTF32: tf32, accumulate: true)
+            }
+            if B > 1 {
+                try blas.gemmStridedBatched(
+                    transA: false, transB: true, m: D, n: D, k: B - 1,
+                    a: states32 + UInt64((T - 1) * ND * 4), lda: T * ND, strideA: D,
+                    b: dGR + UInt64((T * rowG + k * ND) * 4), ldb: T * rowG, strideB: D,
+                    c: c, ldc: D, strideC: D * D, batch: N, allowTF32: tf32, accumulate: true, alpha: -1)
+            }
+        }
     }
 }
 

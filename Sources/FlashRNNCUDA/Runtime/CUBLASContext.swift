@@ -36,13 +36,13 @@ final class CUBLASContext: @unchecked Sendable {
 
     /// Column-major `C[i] = op(A[i])·op(B[i])` for `batch` float32 matrices, cuBLAS strided-batched.
     /// `allowTF32` picks CUBLAS_COMPUTE_32F_FAST_TF32; otherwise plain float32 (CUBLAS_COMPUTE_32F).
-    /// `accumulate` adds to C (beta = 1) instead of overwriting it.
+    /// `accumulate` adds to C (beta = 1) instead of overwriting it; `alpha` scales the product.
     func gemmStridedBatched(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                             a: CUdeviceptr, lda: Int, strideA: Int,
                             b: CUdeviceptr, ldb: Int, strideB: Int,
                             c: CUdeviceptr, ldc: Int, strideC: Int, batch: Int, allowTF32: Bool,
-                            accumulate: Bool = false) throws {
-        var alpha: Float = 1, beta: Float = accumulate ? 1 : 0
+                            accumulate: Bool = false, alpha: Float = 1) throws {
+        var alpha = alpha, beta: Float = accumulate ? 1 : 0
         let result = withUnsafePointer(to: &alpha) { alphaPointer in
             withUnsafePointer(to: &beta) { betaPointer in
                 api.cublasGemmStridedBatchedEx(

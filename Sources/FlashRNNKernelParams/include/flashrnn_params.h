@@ -72,7 +72,8 @@ typedef struct FlashRNNFusedParams {
 // The fused backend's dR = Σ dG ⊗ h_{t-1} product and the float32 → storage conversion.
 typedef struct FlashRNNWeightGradientParams {
     int B, T, N, D;
-    int GR, GT, rowsPerBlock, padding0;
+    int GR, GT, rowsPerBlock;
+    int initialRowsOnly;          // 1: only the B rows with t = 0 (h_{-1} from s0); cuBLAS sums the rest
     unsigned long long dGR;       // [B, T, G_R, N, D] float32
     unsigned long long states32;  // [S, B, T, N, D] float32; state 0 is h
     unsigned long long s0;        // [S, B, N, D] storage dtype, 0 means zeros

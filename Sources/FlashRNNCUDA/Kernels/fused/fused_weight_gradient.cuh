@@ -4,6 +4,8 @@
 // tiled TILE × TILE per CTA (TILE = 16, 32 or 64: the smallest that covers D, so a small head
 // does not pay for a 64 × 64 tile it mostly leaves empty) with the rows split across CTAs
 // (float32 atomics into dR32), then one pass that converts dR32 and db32 to the storage type.
+// With initialRowsOnly the rows are the B rows with t = 0 only (their h_{t-1} is s0): large heads
+// sum the other rows with cuBLAS (FusedBackend), which cannot read s0 in the storage type.
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
@@ -29,7 +31,10 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     const int tilesPerSide = (D + TILE - 1) / TILE;
     const int d0 = (blockIdx.x / tilesPerSide) * TILE, p0 = (blockIdx.x % tilesPerSide) * TILE;
     const int k = blockIdx.y % GR, n = blockIdx.y / GR;
-    const long long rows = (long long)B * T;
+    const bool initialOnly = p.initialRowsOnly != 0;
+    const long long rows = initialOnly ? B : (long long)B * T;
+    // Consecutive rows are consecutive (b, t), or with initialOnly consecutive b at t = 0.
+    const long long rowStep = initialOnly ? T : 1;
     const long long rowBegin = (long long)blockIdx.z * p.rowsPerBlock;
     const long long rowEnd = min(rows, rowBegin + p.rowsPerBlock);
     const float* states32 = address<const float>(p.states32);
@@ -52,12 +57,13 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
         cOf[l] = i % TILE;
         gColumn[l] = d0 + cOf[l] < D;
         hColumn[l] = p0 + cOf[l] < D;
-        gAt[l] = dGR + (((rowBegin + rrOf[l]) * GR + k) * ND + n * D + d0 + cOf[l]);
+        gAt[l] = dGR + (((rowBegin + rrOf[l]) * rowStep * GR + k) * ND + n * D + d0 + cOf[l]);
     }
-    const long long gChunk = (long long)kWeightRows * GR * ND;
+    const long long gChunk = (long long)kWeightRows * rowStep * GR * ND;
     for (long long r0 = rowBegin; r0 < rowEnd; r0 += kWeightRows) {
         if (threadIdx.x < kWeightRows) {
-            const long long row = r0 + threadIdx.x, b = row / T, t = row - b * T;
+            const long long row = r0 + threadIdx.x;
+            const long long b = initialOnly ? row : row / T, t = initialOnly ? 0 : row - b * T;
             hRowOf[threadIdx.x] = t > 0 ? (row - 1) * ND : -1 - b;
         }
         __syncthreads();

@@ -1,0 +1,32 @@
+import Testing
+import FlashRNNCore
+@testable import FlashRNNCUDA
+
+/// Which heads sum dR's t > 0 rows with cuBLAS products (on the CPU; the sums themselves are
+/// checked on the GPU by `flashrnn check --backend cuda-fused`, whose grid has D > 128 with
+/// and without initial states, B = 1 and T = 1).
+struct FusedWeightGradientTests {
+    @Test(arguments: [1, 16, 64, FusedVariant.maxHeadDim])
+    func headsOfOneSMUseTheTiledKernel(headDim: Int) {
+        #expect(!CUDAFusedBackend.weightGradientByProducts(headDim: headDim, length: 1024, environment: [:]))
+    }
+
+    @Test(arguments: [FusedVariant.maxHeadDim + 1, 256, 768, 1024])
+    func largerHeadsUseProducts(headDim: Int) {
+        #expect(CUDAFusedBackend.weightGradientByProducts(headDim: headDim, length: 1024, environment: [:]))
+        #expect(CUDAFusedBackend.weightGradientByProducts(headDim: headDim, length: 2, environment: [:]))
+    }
+
+    /// One step has no row with t > 0: everything is the t = 0 rows of the kernel.
+    @Test(arguments: [16, 768])
+    func oneStepAlwaysUsesTheKernel(headDim: Int) {
+        #expect(!CUDAFusedBackend.weightGradientByProducts(headDim: headDim, length: 1, environment: [:]))
+        #expect(!CUDAFusedBackend.weightGradientByProducts(headDim: headDim, length: 1, environment: ["FLASHRNN_FUSED_DR": "products"]))
+    }
+
+    @Test func environmentOverridesTheChoice() {
+        #expect(CUDAFusedBackend.weightGradientByProducts(headDim: 64, length: 100, environment: ["FLASHRNN_FUSED_DR": "products"]))
+        #expect(!CUDAFusedBackend.weightGradientByProducts(headDim: 768, length: 100, environment: ["FLASHRNN_FUSED_DR": "kernel"]))
+        #expect(CUDAFusedBackend.weightGradientByProducts(headDim: 768, length: 100, environment: ["FLASHRNN_FUSED_DR": "other"]))
+    }
+}
