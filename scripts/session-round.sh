@@ -21,12 +21,14 @@ SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,
 echo "== $(date -u) $(nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader)"
 "$F" info 2>&1 | head -12
 echo "== check, full grids: cudaFused and cudaAlternating, every cell (8 processes)"
+# ROUND_CHECK="fused" checks one backend only (the other unchanged since its last full round).
+CHECKED=${ROUND_CHECK:-fused alt}
 for c in lstm slstm gru elman; do
-  timeout "$CHECK_S" "$F" check --backend cuda-fused --cell $c > "$OUT/check-fused-$c.log" 2>&1 &
-  timeout "$CHECK_S" "$F" check --backend cuda-alternating --cell $c > "$OUT/check-alt-$c.log" 2>&1 &
+  [[ " $CHECKED " == *" fused "* ]] && timeout "$CHECK_S" "$F" check --backend cuda-fused --cell $c > "$OUT/check-fused-$c.log" 2>&1 &
+  [[ " $CHECKED " == *" alt "* ]] && timeout "$CHECK_S" "$F" check --backend cuda-alternating --cell $c > "$OUT/check-alt-$c.log" 2>&1 &
 done
 wait
-for b in fused alt; do for c in lstm slstm gru elman; do
+for b in $CHECKED; do for c in lstm slstm gru elman; do
   echo "-- $b $c: $(tail -1 "$OUT/check-$b-$c.log")"; grep -E "^FAIL" "$OUT/check-$b-$c.log" | head -6
 done; done
 echo "== timings (CUDA events, median of 5 after 2 warm-ups); LSTM bfloat16 head-dimension sweep"
@@ -58,7 +60,8 @@ echo "== training demo on the GPU (parity, --backend auto, 300 steps)"
 timeout 40 "$F" train parity --backend auto --steps 300 --eval-sequences 128 --out /tmp/train-gpu 2>&1 | tail -6
 echo "== compute-sanitizer: one SM (D = 33), cluster (D = 200), grid (D = 529); LSTM bfloat16, forward+backward"
 CS=/usr/local/cuda/bin/compute-sanitizer
-for s in "9,5,2,33" "9,5,1,200"; do for tool in memcheck racecheck; do
+# ROUND_SANITIZER=0: only the grid memcheck below (the one-SM and cluster kernels unchanged since their last clean run).
+[ "${ROUND_SANITIZER:-1}" = 1 ] && for s in "9,5,2,33" "9,5,1,200"; do for tool in memcheck racecheck; do
   echo "-- $tool $s"; timeout 45 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$s" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
 done; done
 echo "-- memcheck 9,5,1,529"; timeout 45 $CS --tool memcheck "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "9,5,1,529" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|Error" | head -4
