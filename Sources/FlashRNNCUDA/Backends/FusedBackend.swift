@@ -200,16 +200,20 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
 extension CUDAFusedBackend {
     /// Whether dR's rows with t > 0 go to cuBLAS. The tiled kernel sums in plain float32 FMAs at
-    /// ~14 TFLOP/s (5.5 of the 12 ms forward+backward at LSTM D = 768 on the H200, ncu 2026-11-29);
-    /// heads beyond one SM take tensor-core products instead. `FLASHRNN_FUSED_DR=products|kernel`
-    /// overrides the choice (for measuring the crossover). A sequence of one step has no such rows.
+    /// ~14 TFLOP/s (5.5 of the 12 ms forward+backward at LSTM D = 768 on the H200, ncu 2026-11-29).
+    /// Measured crossover (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products): D = 16 1.97 →
+    /// 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768 12.64 → 7.09; so
+    /// products from D > 64. `FLASHRNN_FUSED_DR=products|kernel` overrides the choice (for
+    /// measuring). A sequence of one step has no such rows.
+    static let weightGradientProductsAbove = 64
+
     static func weightGradientByProducts(headDim D: Int, length T: Int,
                                          environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         guard T > 1 else { return false }
         switch environment["FLASHRNN_FUSED_DR"] {
         case "products": return true
         case "kernel": return false
-        default: return D > FusedVariant.maxHeadDim
+        default: return D > Self.weightGradientProductsAbove
         }
     }
 
