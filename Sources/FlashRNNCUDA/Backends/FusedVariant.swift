@@ -90,18 +90,43 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let stagesWx = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_WX"] == "1"
     /// Bytes of that ring: 4 steps × 8 batch rows × (G_W · DP + 8) 16-bit elements.
     public var forwardWxRingBytes: Int { dtype == .float32 ? 0 : 4 * 8 * (cell.gatesW * paddedHeadDim + 8) * 2 }
-    public var backwardSharedBytes: Int {
+    /// Bytes of shared memory per CTA of the backward sweep: Rᵀ tiles not in registers, the dG
+    /// tiles, the split warps' exchange, plus the step-input ring when the backward stages them.
+    public var backwardSharedBytes: Int { backwardSharedBytes(stagingStepInputs: Self.stagesStepInputs) }
+    public func backwardSharedBytes(stagingStepInputs: Bool) -> Int {
+        backwardBaseSharedBytes + (stagingStepInputs ? backwardRingBytes : 0)
+    }
+    var backwardBaseSharedBytes: Int {
         (tiles - backwardRegisterTiles) * operandParts * warps * 32 * 16
             + 2 * 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4   // dG tiles: 2 steps, high and low part
             + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
+    /// Whether the backward stages each step's inputs (float32 pre-activations and previous
+    /// states, dStates) through a shared-memory ring filled by cp.async `backwardStages` − 1 steps
+    /// ahead (`BackwardShape::kStages` in fused_backward.cuh; 16-bit types, D % 8 == 0, 16-byte
+    /// aligned dStates, else the kernel loads them into registers as without it). Off unless
+    /// FLASHRNN_FUSED_STAGE_BW=1: not yet checked on a GPU (docs/performance-fused.md, round onesm2).
+    public static let stagesStepInputs = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_BW"] == "1"
+    /// Bytes of one step of that ring: 8 batch rows of (G_T + S)·DP + 4 float32 and S·DP + 8
+    /// 16-bit elements; 0 for float32 storage (never staged).
+    public var backwardStageBytes: Int {
+        dtype == .float32 ? 0
+            : 8 * ((cell.gatesT + cell.states) * paddedHeadDim + 4) * 4 + 8 * (cell.states * paddedHeadDim + 8) * 2
+    }
+    /// Steps in the ring: 4, 3 or 2, as many as fit beside the rest in 227 KB.
+    public var backwardStages: Int {
+        let limit = 227 * 1024
+        return [4, 3].first { backwardBaseSharedBytes + $0 * backwardStageBytes <= limit } ?? 2
+    }
+    public var backwardRingBytes: Int { backwardStages * backwardStageBytes }
 
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx) }
     public func forwardKernelName(stagingWx: Bool) -> String {
         "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
-    public var backwardKernelName: String {
-        "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
+    public var backwardKernelName: String { backwardKernelName(stagingStepInputs: Self.stagesStepInputs) }
+    public func backwardKernelName(stagingStepInputs: Bool) -> String {
+        "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
     /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
