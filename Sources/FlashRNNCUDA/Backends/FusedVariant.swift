@@ -92,7 +92,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var forwardWxRingBytes: Int { dtype == .float32 ? 0 : 4 * 8 * (cell.gatesW * paddedHeadDim + 8) * 2 }
     /// Bytes of shared memory per CTA of the backward sweep: Rᵀ tiles not in registers, the dG
     /// tiles, the split warps' exchange, plus the step-input ring when the backward stages them.
-    public var backwardSharedBytes: Int { backwardSharedBytes(stagingStepInputs: Self.stagesStepInputs) }
+    public var backwardSharedBytes: Int { backwardSharedBytes(stagingStepInputs: stagesBackwardInputs) }
     public func backwardSharedBytes(stagingStepInputs: Bool) -> Int {
         backwardBaseSharedBytes + (stagingStepInputs ? backwardRingBytes : 0)
     }
@@ -107,6 +107,17 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// aligned dStates, else the kernel loads them into registers as without it). Off unless
     /// FLASHRNN_FUSED_STAGE_BW=1: not yet checked on a GPU (docs/performance-fused.md, round onesm2).
     public static let stagesStepInputs = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_BW"] == "1"
+    /// Whether this variant's backward runs `backward_staged_kernel`: the opt-in is set and the
+    /// variant can stage.
+    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && canStageStepInputs }
+    /// 16-bit storage, and a staged kernel that compiles without register spills: on sm_90a
+    /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM DP = 80 (108 B) and sLSTM DP = 112 (8-52 B)
+    /// spilled at 255 registers (one warp per 16 features, 8 Rᵀ tiles in registers, plus the
+    /// ring's copy addresses); those keep the register backward. float32 never stages.
+    public var canStageStepInputs: Bool {
+        dtype != .float32 && !Self.stagedBackwardSpills.contains(where: { $0 == (cell, paddedHeadDim) })
+    }
+    static let stagedBackwardSpills: [(CellKind, Int)] = [(.lstm, 80), (.slstm, 112)]
     /// Bytes of one step of that ring: 8 batch rows of (G_T + S)·DP + 4 float32 and S·DP + 8
     /// 16-bit elements; 0 for float32 storage (never staged).
     public var backwardStageBytes: Int {
@@ -124,7 +135,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public func forwardKernelName(stagingWx: Bool) -> String {
         "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
-    public var backwardKernelName: String { backwardKernelName(stagingStepInputs: Self.stagesStepInputs) }
+    public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
         "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
