@@ -120,10 +120,10 @@ struct FusedVariantTests {
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
-        // The forward's name with the Wx ring off (FLASHRNN_FUSED_STAGE_WX=0); the staged name is tested below.
+        // The names with the rings off (FLASHRNN_FUSED_STAGE_WX=0, _BW=0); the staged names are tested below.
         #expect(a.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
         #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx))
-        #expect(a.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
+        #expect(a.backwardKernelName(stagingStepInputs: false) == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
     }
 
     /// The Wx ring (on unless FLASHRNN_FUSED_STAGE_WX=0): 4 steps × 8 batch rows × (G_W · DP + 8)
@@ -139,6 +139,55 @@ struct FusedVariantTests {
         let v = FusedVariant(cell: .gru, dtype: .float16, headDim: 33)
         #expect(v.forwardKernelName(stagingWx: true) == "&flashrnn::fused::forward_staged_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
         #expect(v.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
+    }
+
+    /// The opt-in step-input ring of the backward (FLASHRNN_FUSED_STAGE_BW=1): per step 8 batch
+    /// rows of (G_T + S)·DP + 4 float32 and S·DP + 8 16-bit elements, as many steps (4, 3, 2) as
+    /// fit beside the rest in 227 KB, for every variant (float32 never stages: no ring).
+    @Test func theStagedBackwardAddsItsStepRingAndNamesItsKernel() {
+        let limit = 227 * 1024
+        for variant in FusedVariant.all {
+            let dp = variant.paddedHeadDim, cell = variant.cell
+            let step = variant.dtype == .float32 ? 0
+                : 8 * ((cell.gatesT + cell.states) * dp + 4) * 4 + 8 * (cell.states * dp + 8) * 2
+            let base = variant.backwardSharedBytes(stagingStepInputs: false)
+            #expect(variant.backwardStageBytes == step, "\(variant)")
+            #expect((2...4).contains(variant.backwardStages), "\(variant)")
+            #expect(variant.backwardRingBytes == variant.backwardStages * step, "\(variant)")
+            #expect(variant.backwardSharedBytes(stagingStepInputs: true) == base + variant.backwardRingBytes, "\(variant)")
+            #expect(variant.backwardSharedBytes(stagingStepInputs: true) <= limit, "\(variant)")
+            // The most steps that fit: one more would not (below the cap of 4).
+            if variant.backwardStages < 4 { #expect(base + (variant.backwardStages + 1) * step > limit, "\(variant)") }
+        }
+        let v = FusedVariant(cell: .gru, dtype: .float16, headDim: 33)
+        #expect(v.backwardKernelName(stagingStepInputs: true) == "&flashrnn::fused::backward_staged_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 5>")
+        #expect(v.backwardKernelName(stagingStepInputs: false) == "&flashrnn::fused::backward_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 5>")
+        #expect(v.backwardKernelName == v.backwardKernelName(stagingStepInputs: FusedVariant.stagesStepInputs))
+        #expect(v.canStageStepInputs)
+    }
+
+    /// The variants whose staged backward spilled on sm_90a (LSTM DP = 80, sLSTM DP = 112) and
+    /// float32 keep the register backward, with or without FLASHRNN_FUSED_STAGE_BW.
+    @Test func theSpillingAndFloat32VariantsKeepTheRegisterBackward() {
+        for variant in FusedVariant.all {
+            let spills = (variant.cell == .lstm && variant.paddedHeadDim == 80) || (variant.cell == .slstm && variant.paddedHeadDim == 112)
+            #expect(variant.canStageStepInputs == (variant.dtype != .float32 && !spills), "\(variant)")
+            #expect(variant.stagesBackwardInputs == (FusedVariant.stagesStepInputs && variant.canStageStepInputs), "\(variant)")
+            #expect(variant.backwardKernelName == variant.backwardKernelName(stagingStepInputs: variant.stagesBackwardInputs), "\(variant)")
+            #expect(variant.backwardSharedBytes == variant.backwardSharedBytes(stagingStepInputs: variant.stagesBackwardInputs), "\(variant)")
+        }
+        #expect(!FusedVariant(cell: .lstm, dtype: .bfloat16, headDim: 80).canStageStepInputs)
+        #expect(FusedVariant(cell: .lstm, dtype: .bfloat16, headDim: 96).canStageStepInputs)
+    }
+
+    /// Ring steps at the sizes the targets measure and at the largest heads: LSTM DP = 128 keeps 3
+    /// steps beside its 128.5 KB of Rᵀ and dG tiles, sLSTM DP = 128 (four states) 2.
+    @Test(arguments: [(CellKind.lstm, 16, 4), (.lstm, 64, 4), (.lstm, 128, 3), (.slstm, 112, 3), (.slstm, 128, 2),
+                      (.gru, 128, 4), (.elman, 128, 4), (.lstm, 47, 4)])
+    func theBackwardRingKeepsAsManyStepsAsFit(cell: CellKind, headDim: Int, stages: Int) {
+        for dtype in FusedVariant.dtypes {
+            #expect(FusedVariant(cell: cell, dtype: dtype, headDim: headDim).backwardStages == stages)
+        }
     }
 
     @Test func theCatalogCompilesEveryFusedVariant() {
@@ -158,5 +207,21 @@ struct FusedVariantTests {
         let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
         #expect(!module.cubin.isEmpty)
         #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+    }
+
+    /// With NVRTC present (CI), the staged backward (FLASHRNN_FUSED_STAGE_BW=1) of each cell's
+    /// largest 16-bit head compiles for Hopper.
+    @Test(arguments: CellKind.allCases)
+    func theLargestStagedBackwardCompiles(cell: CellKind) throws {
+        guard (try? NVRTCLibrary.version()) != nil else {
+            print("NVRTC not found; staged backward compilation not exercised here")
+            return
+        }
+        let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
+        let variant = FusedVariant(cell: cell, dtype: .bfloat16, headDim: FusedVariant.maxHeadDim)
+        let name = variant.backwardKernelName(stagingStepInputs: true)
+        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: [name])
+        #expect(!module.cubin.isEmpty)
+        #expect(Set(module.loweredNames.keys) == [name])
     }
 }

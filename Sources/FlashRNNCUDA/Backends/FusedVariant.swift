@@ -91,19 +91,56 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let stagesWx = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_WX"] != "0"
     /// Bytes of that ring: 4 steps × 8 batch rows × (G_W · DP + 8) 16-bit elements.
     public var forwardWxRingBytes: Int { dtype == .float32 ? 0 : 4 * 8 * (cell.gatesW * paddedHeadDim + 8) * 2 }
-    public var backwardSharedBytes: Int {
+    /// Bytes of shared memory per CTA of the backward sweep: Rᵀ tiles not in registers, the dG
+    /// tiles, the split warps' exchange, plus the step-input ring when the backward stages them.
+    public var backwardSharedBytes: Int { backwardSharedBytes(stagingStepInputs: stagesBackwardInputs) }
+    public func backwardSharedBytes(stagingStepInputs: Bool) -> Int {
+        backwardBaseSharedBytes + (stagingStepInputs ? backwardRingBytes : 0)
+    }
+    var backwardBaseSharedBytes: Int {
         (tiles - backwardRegisterTiles) * operandParts * warps * 32 * 16
             + 2 * 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4   // dG tiles: 2 steps, high and low part
             + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
+    /// Whether the backward stages each step's inputs (float32 pre-activations and previous
+    /// states, dStates) through a shared-memory ring filled by cp.async `backwardStages` − 1 steps
+    /// ahead (`BackwardShape::kStages` in fused_backward.cuh; 16-bit types, D % 8 == 0, 16-byte
+    /// aligned dStates, else the kernel loads them into registers as without it). On unless
+    /// FLASHRNN_FUSED_STAGE_BW=0 (round onesm2 on the H200: fw+bw 7-24 % faster at D ≤ 128; the
+    /// full check grid with it ran in the third session's last call, docs/performance-fused.md).
+    public static let stagesStepInputs = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_BW"] != "0"
+    /// Whether this variant's backward runs `backward_staged_kernel`: staging is on and the
+    /// variant can stage.
+    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && canStageStepInputs }
+    /// 16-bit storage, and a staged kernel that compiles without register spills: on sm_90a
+    /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM DP = 80 (108 B) and sLSTM DP = 112 (8-52 B)
+    /// spilled at 255 registers (one warp per 16 features, 8 Rᵀ tiles in registers, plus the
+    /// ring's copy addresses); those keep the register backward. float32 never stages.
+    public var canStageStepInputs: Bool {
+        dtype != .float32 && !Self.stagedBackwardSpills.contains(where: { $0 == (cell, paddedHeadDim) })
+    }
+    static let stagedBackwardSpills: [(CellKind, Int)] = [(.lstm, 80), (.slstm, 112)]
+    /// Bytes of one step of that ring: 8 batch rows of (G_T + S)·DP + 4 float32 and S·DP + 8
+    /// 16-bit elements; 0 for float32 storage (never staged).
+    public var backwardStageBytes: Int {
+        dtype == .float32 ? 0
+            : 8 * ((cell.gatesT + cell.states) * paddedHeadDim + 4) * 4 + 8 * (cell.states * paddedHeadDim + 8) * 2
+    }
+    /// Steps in the ring: 4, 3 or 2, as many as fit beside the rest in 227 KB.
+    public var backwardStages: Int {
+        let limit = 227 * 1024
+        return [4, 3].first { backwardBaseSharedBytes + $0 * backwardStageBytes <= limit } ?? 2
+    }
+    public var backwardRingBytes: Int { backwardStages * backwardStageBytes }
 
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0) }
     public func forwardKernelName(stagingWx: Bool) -> String {
         "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
-    public var backwardKernelName: String {
-        "&flashrnn::fused::backward_kernel<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
+    public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
+    public func backwardKernelName(stagingStepInputs: Bool) -> String {
+        "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
     /// small head does not pay for a 64 × 64 tile it mostly leaves empty.

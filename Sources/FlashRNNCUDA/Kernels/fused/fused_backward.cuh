@@ -9,6 +9,7 @@
 // at the end. float32 storage: Rᵀ fragments as a high and a low TF32 part (MmaTraits<F32>::kParts),
 // so the product is 3xTF32 (hi·hi + hi·lo + lo·hi with dG's two parts).
 #pragma once
+#include "common/async_copy.cuh"
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
 
@@ -37,9 +38,30 @@ struct BackwardShape {
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
     static constexpr int kExchangeBytes = kSplit > 1 ? kWarps * 32 * 8 : 0;   // [kWarps, 32 lanes, 2]
     static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
+
+    // Step-input staging (STAGE, 16-bit storage, D % 8 == 0, 16-byte aligned dStates): a ring of
+    // kStages steps of the CTA's inputs, filled by cp.async kStages − 1 steps ahead in 16-byte
+    // chunks. A step is [8 batch][G_T·DP pre-activations, S·DP previous states, 4 pad] float32
+    // rows, then [8 batch][S·DP + 8] dStates rows; the pads put the batch columns a warp reads
+    // 8 banks apart. As many steps (4, 3 or 2) as fit beside kSharedBytes in 227 KB; the ring
+    // follows kSharedBytes. Mirrored by FusedVariant.backwardStages.
+    static constexpr bool kCanStage = sizeof(typename S::Bits) == 2;
+    static constexpr int kStageFloats = (Cell::kGatesT + Cell::kStates) * DP + 4;   // per batch row
+    static constexpr int kStageBits = Cell::kStates * DP + 8;                       // per batch row
+    static constexpr int kStageBytes = 8 * kStageFloats * 4 + 8 * kStageBits * 2;
+    static constexpr int kStageLimit = 227 * 1024;
+    static constexpr int kStages = kSharedBytes + 4 * kStageBytes <= kStageLimit ? 4
+                                 : kSharedBytes + 3 * kStageBytes <= kStageLimit ? 3 : 2;
+    static constexpr int kRingBytes = kStages * kStageBytes;
+    static constexpr int kFloatChunksPerRow = (Cell::kGatesT + Cell::kStates) * DP / 4;
+    static constexpr int kBitsChunksPerRow = Cell::kStates * DP / 8;
+    static constexpr int kFloatSlots = (8 * kFloatChunksPerRow + kThreads - 1) / kThreads;   // chunks per thread
+    static constexpr int kBitsSlots = (8 * kBitsChunksPerRow + kThreads - 1) / kThreads;
 };
 
-template <class Cell, class S, int DP, int AREG>
+// STAGE: stage the step inputs through the shared-memory ring (BackwardShape) where D and dStates'
+// alignment allow; backward_staged_kernel, chosen by FusedVariant.stagesStepInputs.
+template <class Cell, class S, int DP, int AREG, bool STAGE = false>
 __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     using Shape = BackwardShape<Cell, S, DP, AREG>;
     using M = MmaTraits<S>;
@@ -192,12 +214,16 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         for (int v = 0; v < 4; ++v) sum[v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
         if constexpr (kSplit > 1) {
             // Send the row half the partner keeps, take ours; the pair meets at barrier 1 + group.
+            // The staged sweep selects: there an index on the run-time `half` put sum in local
+            // memory (the register sweep keeps its checked form).
+            const bool upper = half != 0;
             const int give = 2 * (1 - half);
-            exchange[warp * 32 + lane] = make_float2(sum[give], sum[give + 1]);
+            exchange[warp * 32 + lane] = STAGE ? make_float2(upper ? sum[0] : sum[2], upper ? sum[1] : sum[3])
+                                               : make_float2(sum[give], sum[give + 1]);
             asm volatile("bar.sync %0, 64;" :: "r"(1 + group) : "memory");
             const float2 other = exchange[(warp ^ 1) * 32 + lane];
-            out[0] = sum[2 * half] + other.x;
-            out[1] = sum[2 * half + 1] + other.y;
+            out[0] = (STAGE ? (upper ? sum[2] : sum[0]) : sum[2 * half]) + other.x;
+            out[1] = (STAGE ? (upper ? sum[3] : sum[1]) : sum[2 * half + 1]) + other.y;
         } else {
 #pragma unroll
             for (int e = 0; e < E; ++e) out[e] = sum[e];
@@ -238,36 +264,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         }
     };
 
-    // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
-    // alternate (the loop below is unrolled by two) so the loads overlap a whole step. Step 0
-    // (`first`, a literal at each inlined call) is peeled off the loop: it fetches nothing and
-    // reads s_0.
-    auto step = [&](int t, const StepInputs& use, StepInputs& fetch, bool first) {
+    // Step t's work on its inputs `use` (everything but fetching the next inputs); the CTA
+    // barrier that ends the step is the caller's. Step 0 (`first`, a literal at each inlined
+    // call) reads s_0 instead of use.previous.
+    auto compute = [&](int t, const StepInputs& use, bool first) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * 2 * GTile::kWords;   // dG_{t+1}
         unsigned* gNext = gTiles + (t & 1) * 2 * GTile::kWords;               // dG_t
-        // The inputs of step t − kPrefetchSteps into L2 (nothing else brings them on chip early:
-        // they were written by the forward sweep, long evicted). Lane g asks for line item g and
-        // g + 8 of its two batch columns: pre-activation gate k, states32 s, dStates s; the
-        // warp's features share each line. The load pointers point at step t − 1 here. One
-        // predicate and selected addresses, no branches (the loads below would be drawn in).
-        if (!first) {
-            constexpr int kItems = GT + 2 * kS;
-            constexpr long long back = kPrefetchSteps - 1;
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const int item = g + 8 * r;
-                const bool isState = item >= GT, isGradient = item >= GT + kS;
-#pragma unroll
-                for (int c = 0; c < 2; ++c) {
-                    const float* at32 = isState ? previousAt[c] + ((item - GT) * plane - back * ND)
-                                                : preAt[c] + (item - back * GT) * ND;
-                    const Bits* at16 = dStatesAt[c] + ((item - GT - kS) * plane - back * ND);
-                    const void* at = isGradient ? static_cast<const void*>(at16) : static_cast<const void*>(at32);
-                    if (t > kPrefetchSteps && valid[c] && item < kItems && (!isGradient || hasDStates)) prefetch_l2(at);
-                }
-            }
-            loadStep(t - 1, fetch);
-        }
         const float (&pre)[E][4] = use.pre;
         float previous[E][4], external[E][4];
 #pragma unroll
@@ -323,21 +325,168 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             dGRAt[c] -= GR * ND;
             dWxAt[c] -= wxStrideT;
         }
+    };
+
+    // One step; `use` holds step t's inputs, `fetch` receives step t-1's. Two named buffers
+    // alternate (the loop below is unrolled by two) so the loads overlap a whole step. Step 0
+    // (`first`, a literal at each inlined call) is peeled off the loop: it fetches nothing and
+    // reads s_0.
+    auto step = [&](int t, const StepInputs& use, StepInputs& fetch, bool first) {
+        // The inputs of step t − kPrefetchSteps into L2 (nothing else brings them on chip early:
+        // they were written by the forward sweep, long evicted). Lane g asks for line item g and
+        // g + 8 of its two batch columns: pre-activation gate k, states32 s, dStates s; the
+        // warp's features share each line. The load pointers point at step t − 1 here. One
+        // predicate and selected addresses, no branches (the loads below would be drawn in).
+        if (!first) {
+            constexpr int kItems = GT + 2 * kS;
+            constexpr long long back = kPrefetchSteps - 1;
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const int item = g + 8 * r;
+                const bool isState = item >= GT, isGradient = item >= GT + kS;
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+                    const float* at32 = isState ? previousAt[c] + ((item - GT) * plane - back * ND)
+                                                : preAt[c] + (item - back * GT) * ND;
+                    const Bits* at16 = dStatesAt[c] + ((item - GT - kS) * plane - back * ND);
+                    const void* at = isGradient ? static_cast<const void*>(at16) : static_cast<const void*>(at32);
+                    if (t > kPrefetchSteps && valid[c] && item < kItems && (!isGradient || hasDStates)) prefetch_l2(at);
+                }
+            }
+            loadStep(t - 1, fetch);
+        }
+        compute(t, use, first);
         __syncthreads();
     };
 
-    StepInputs inA, inB;
-    loadStep(T - 1, inA);
-    int t = T - 1;
-    for (; t >= 2; t -= 2) {
-        step(t, inA, inB, false);
-        step(t - 1, inB, inA, false);
+    // Staging (see BackwardShape): float chunk i of a step is batch row i / kFloatChunksPerRow
+    // and 4 elements of the rest (pre-activation gate k, or state s at t − 1; the ring row holds
+    // them in that order, so the chunk's place is 4·(i % kFloatChunksPerRow)); dStates chunk i is
+    // batch row i / kBitsChunksPerRow, 8 elements of state s. This thread copies chunks
+    // threadIdx.x + kThreads·c of each kind; the sources move back one step per staged step.
+    constexpr bool kStage = STAGE && Shape::kCanStage;
+    constexpr int kStages = Shape::kStages, kFloatSlots = Shape::kFloatSlots, kBitsSlots = Shape::kBitsSlots;
+    constexpr int kRowF = Shape::kStageFloats, kRowB = Shape::kStageBits;
+    const bool stage = kStage && D % 8 == 0 && p.pre % 16 == 0 && p.states32 % 16 == 0 && (!hasDStates || p.dStates % 16 == 0);
+    const unsigned ringAddress = shared_address(reinterpret_cast<unsigned char*>(shared) + Shape::kSharedBytes);
+    const float* floatFrom[kStage ? kFloatSlots : 1];
+    unsigned floatTo[kStage ? kFloatSlots : 1];
+    bool floatValid[kStage ? kFloatSlots : 1], floatIsState[kStage ? kFloatSlots : 1];
+    const Bits* bitsFrom[kStage ? kBitsSlots : 1];
+    unsigned bitsTo[kStage ? kBitsSlots : 1];
+    bool bitsValid[kStage ? kBitsSlots : 1];
+    if constexpr (kStage) {
+        const float* preIn = address<const float>(p.pre);
+        const float* states32 = address<const float>(p.states32);
+        const Bits* dStates = address<const Bits>(p.dStates);
+        constexpr int kQuarter = DP / 4;
+#pragma unroll
+        for (int c = 0; c < kFloatSlots; ++c) {
+            const int i = threadIdx.x + Shape::kThreads * c;
+            const int row = i / Shape::kFloatChunksPerRow, j = i % Shape::kFloatChunksPerRow;
+            const bool isState = j >= GT * kQuarter;
+            const int k = (isState ? j - GT * kQuarter : j) / kQuarter, f = 4 * (j % kQuarter);
+            const long long bt = (long long)(batch0 + row) * T + (T - 1);   // (b, t = T − 1)
+            floatValid[c] = i < 8 * Shape::kFloatChunksPerRow && batch0 + row < B && f < D;
+            floatIsState[c] = isState;
+            floatFrom[c] = !floatValid[c] ? preIn
+                : isState ? states32 + (k * plane + (bt - 1) * ND + (long long)n * D + f)
+                          : preIn + (bt * GT * ND + k * ND + (long long)n * D + f);
+            floatTo[c] = (row * kRowF + 4 * j) * 4;
+        }
+#pragma unroll
+        for (int c = 0; c < kBitsSlots; ++c) {
+            const int i = threadIdx.x + Shape::kThreads * c;
+            const int row = i / Shape::kBitsChunksPerRow, j = i % Shape::kBitsChunksPerRow;
+            const int s = j / (DP / 8), f = 8 * (j % (DP / 8));
+            const long long bt = (long long)(batch0 + row) * T + (T - 1);
+            bitsValid[c] = i < 8 * Shape::kBitsChunksPerRow && batch0 + row < B && f < D && hasDStates;
+            bitsFrom[c] = !bitsValid[c] ? dStates : dStates + (s * plane + bt * ND + (long long)n * D + f);
+            bitsTo[c] = 8 * kRowF * 4 + (row * kRowB + 8 * j) * 2;
+        }
     }
-    if (t == 1) {
-        step(1, inA, inB, false);
-        inA = inB;
+    // Copies the inputs of the next step not yet staged (t = T − 1 − stagedSteps) into its slot,
+    // as one group (empty past step 0, so the group count stays one per step). Step 0 has no
+    // previous state in states32 (s_0 is read by step 0): those chunks are zero-filled.
+    int stagedSteps = 0, stageSlot = 0;
+    auto stageNext = [&]() {
+        if (stagedSteps < T) {
+            const unsigned slot = ringAddress + stageSlot * Shape::kStageBytes;
+            const bool hasPrevious = stagedSteps < T - 1;
+#pragma unroll
+            for (int c = 0; c < kFloatSlots; ++c) {
+                if (threadIdx.x + Shape::kThreads * c < 8 * Shape::kFloatChunksPerRow)
+                    copy16_async(slot + floatTo[c], floatFrom[c], floatValid[c] && (hasPrevious || !floatIsState[c]));
+                floatFrom[c] -= floatIsState[c] ? ND : GT * ND;
+            }
+#pragma unroll
+            for (int c = 0; c < kBitsSlots; ++c) {
+                if (threadIdx.x + Shape::kThreads * c < 8 * Shape::kBitsChunksPerRow)
+                    copy16_async(slot + bitsTo[c], bitsFrom[c], bitsValid[c]);
+                bitsFrom[c] -= ND;
+            }
+            stageSlot = stageSlot + 1 == kStages ? 0 : stageSlot + 1;
+        }
+        ++stagedSteps;
+        commit_async_copies();
+    };
+    // Step t's inputs from ring slot `slot` (zero where the chunk was invalid: rows beyond B,
+    // features beyond D, no dStates).
+    auto readStaged = [&](int slot, StepInputs& in) {
+        const float* rowsF = reinterpret_cast<const float*>(reinterpret_cast<const unsigned char*>(shared)
+                                                            + Shape::kSharedBytes + slot * Shape::kStageBytes);
+        const Bits* rowsB = reinterpret_cast<const Bits*>(rowsF + 8 * kRowF);
+#pragma unroll
+        for (int e = 0; e < E; ++e) {
+            const int column = 2 * q + (e & 1);
+#pragma unroll
+            for (int k = 0; k < 4; ++k) in.pre[e][k] = k < GT ? rowsF[column * kRowF + k * DP + dOf[e]] : 0.0f;
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                in.previous[e][s] = s < kS ? rowsF[column * kRowF + (GT + s) * DP + dOf[e]] : 0.0f;
+                in.external[e][s] = s < kS ? rowsB[column * kRowB + s * DP + dOf[e]] : Bits{};
+            }
+        }
+    };
+
+    if (kStage && stage) {
+        // The first kStages − 1 steps in flight; then each step stages step t − (kStages − 1)
+        // into the slot step t + 1 read (free after its barrier) and, before its own barrier,
+        // waits for the group of step t − 1 only.
+#pragma unroll 1
+        for (int s = 0; s < kStages - 1; ++s) stageNext();
+        wait_async_groups<kStages - 2>();
+        __syncthreads();
+        int readSlot = 0;
+#pragma unroll 1
+        for (int t = T - 1; t >= 1; --t) {
+            stageNext();
+            StepInputs in;
+            readStaged(readSlot, in);
+            readSlot = readSlot + 1 == kStages ? 0 : readSlot + 1;
+            compute(t, in, false);
+            wait_async_groups<kStages - 2>();
+            __syncthreads();
+        }
+        StepInputs in;
+        readStaged(readSlot, in);
+        compute(0, in, true);
+        __syncthreads();
+    } else {
+        StepInputs inA, inB;
+        loadStep(T - 1, inA);
+        int t = T - 1;
+        for (; t >= 2; t -= 2) {
+            step(t, inA, inB, false);
+            step(t - 1, inB, inA, false);
+        }
+        if (t == 1) {
+            step(1, inA, inB, false);
+            inA = inB;
+        }
+        step(0, inA, inB, true);
+
     }
-    step(0, inA, inB, true);
 
     // What reaches s_0: the direct paths plus Rᵀ·dG_0 for h.
     float recurrent[E];

@@ -32,6 +32,12 @@ __global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1)
     backward_sweep<Cell, S, DP, AREG>(p);
 }
 
+// The backward with its step inputs staged through shared memory (cp.async ring, see BackwardShape).
+template <class Cell, class S, int DP, int AREG>
+__global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1) backward_staged_kernel(const FusedParams p) {
+    backward_sweep<Cell, S, DP, AREG, true>(p);
+}
+
 template <class S, int TILE = kWeightTile>
 __global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
     weight_gradient<S, TILE>(p);
