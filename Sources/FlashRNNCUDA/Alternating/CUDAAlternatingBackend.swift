@@ -214,22 +214,13 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
 
         // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b); column-major view:
         // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D).
-        // float32 storage sums the rows in chunks (blocked summation: each chunk's product is added
-        // to dR): one product over all T·B rows accumulated ~2.5x more rounding error than the CPU
-        // float32 backend at T·B = 1024, which the check compares against. 16-bit storage is
-        // dominated by storage rounding and keeps one product per gate.
+        // Precision (TF32 for bfloat16, float32 in row chunks): CUBLASContext.weightGradient.
         let blas = try CUBLASContext.shared.get()
-        let chunkRows = dtype == .float32 ? max(64, (rows + 15) / 16) : rows
         for k in 0..<GR {
-            for first in stride(from: 0, to: rows, by: chunkRows) {
-                try blas.gemmStridedBatched(
-                    transA: false, transB: true, m: D, n: D, k: min(chunkRows, rows - first),
-                    a: saved.states32.address + UInt64(first * N * D * 4), lda: N * D, strideA: D,
-                    b: dPre32.address + UInt64((first * GT * N * D + (k + cell.recurrentGateOffset) * N * D) * 4),
-                    ldb: GT * N * D, strideB: D,
-                    c: dR32.address + UInt64(k * N * D * D * 4), ldc: D, strideC: D * D,
-                    batch: N, allowTF32: dtype == .bfloat16, accumulate: first > 0)
-            }
+            try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
+                                    h: saved.states32.address, ldh: N * D,
+                                    dG: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldg: GT * N * D,
+                                    dR: dR32.address + UInt64(k * N * D * D * 4), overwrite: true)
         }
         try runtime.launch(kernels.convert, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),
                            arguments: [dR32.address, dR.address, Int64(GR * N * D * D)])

@@ -207,8 +207,11 @@ extension CUDAFusedBackend {
     /// measuring). A sequence of one step has no such rows.
     static let weightGradientProductsAbove = 64
 
+    /// The environment read once (a backward call does not rebuild it).
+    static let launchEnvironment = ProcessInfo.processInfo.environment
+
     static func weightGradientByProducts(headDim D: Int, length T: Int,
-                                         environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+                                         environment: [String: String] = CUDAFusedBackend.launchEnvironment) -> Bool {
         guard T > 1 else { return false }
         switch environment["FLASHRNN_FUSED_DR"] {
         case "products": return true
@@ -221,30 +224,20 @@ extension CUDAFusedBackend {
     /// per gate batched over the heads (column-major dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ). With
     /// rows r = (b, t) in order, h_{t-1} of row r is saved h row r − 1 whenever t > 0, so one product
     /// pairs dG rows 1 … B·T−1 with h rows 0 … B·T−2, and a second one (alpha = −1) takes back the
-    /// B − 1 pairs that cross from (b − 1, T − 1) into (b, 0). Precision as cudaAlternating's dR:
-    /// bfloat16 may use TF32 (its storage rounding dominates), float16 not, float32 sums the rows in
-    /// up to 16 chunks (blocked summation, like the CPU float32 backend's error).
+    /// B − 1 pairs that cross from (b − 1, T − 1) into (b, 0). Precision as cudaAlternating's dR
+    /// (`CUBLASContext.weightGradient`).
     static func weightGradientProducts(dGR: CUdeviceptr, states32: CUdeviceptr, dR32: CUdeviceptr,
                                        B: Int, T: Int, N: Int, D: Int, GR: Int, dtype: DType) throws {
         let blas = try CUBLASContext.shared.get()
-        let ND = N * D, rowG = GR * ND, rows = B * T - 1
-        let chunkRows = dtype == .float32 ? max(64, (rows + 15) / 16) : rows
-        let tf32 = dtype == .bfloat16
+        let ND = N * D, rowG = GR * ND
         for k in 0..<GR {
-            let c = dR32 + UInt64(k * N * D * D * 4)
-            for first in stride(from: 0, to: rows, by: chunkRows) {
-                try blas.gemmStridedBatched(
-                    transA: false, transB: true, m: D, n: D, k: min(chunkRows, rows - first),
-                    a: states32 + UInt64(first * ND * 4), lda: ND, strideA: D,
-                    b: dGR + UInt64(((first + 1) * rowG + k * ND) * 4), ldb: rowG, strideB: D,
-                    c: c, ldc: D, strideC: D * D, batch: N, allowTF32: tf32, accumulate: true)
-            }
+            let dR = dR32 + UInt64(k * N * D * D * 4)
+            try blas.weightGradient(dtype: dtype, rows: B * T - 1, headDim: D, heads: N, h: states32, ldh: ND,
+                                    dG: dGR + UInt64((rowG + k * ND) * 4), ldg: rowG, dR: dR)
             if B > 1 {
-                try blas.gemmStridedBatched(
-                    transA: false, transB: true, m: D, n: D, k: B - 1,
-                    a: states32 + UInt64((T - 1) * ND * 4), lda: T * ND, strideA: D,
-                    b: dGR + UInt64((T * rowG + k * ND) * 4), ldb: T * rowG, strideB: D,
-                    c: c, ldc: D, strideC: D * D, batch: N, allowTF32: tf32, accumulate: true, alpha: -1)
+                try blas.weightGradient(dtype: dtype, rows: B - 1, headDim: D, heads: N,
+                                        h: states32 + UInt64((T - 1) * ND * 4), ldh: T * ND,
+                                        dG: dGR + UInt64((T * rowG + k * ND) * 4), ldg: T * rowG, dR: dR, alpha: -1)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import FlashRNNCore
 
 /// The cuBLAS library and its symbols (cheap to check; no handle yet).
 enum CUBLASLibrary {
@@ -55,5 +56,26 @@ final class CUBLASContext: @unchecked Sendable {
             }
         }
         try api.check(result, "cublasGemmStridedBatchedEx(m=\(m), n=\(n), k=\(k), batch=\(batch))")
+    }
+}
+
+extension CUBLASContext {
+    /// dRᵀ(q × d) += H(q × rows) · dG(d × rows)ᵀ for the N heads of one gate (batched, strides D
+    /// and D·D, column-major): h rows `ldh` floats apart, dG rows `ldg` apart, everything float32.
+    /// The precision both GPU backends give dR: bfloat16 may use TF32 (its storage rounding
+    /// dominates), float16 not; float32 sums the rows in up to 16 chunks (blocked summation: one
+    /// product over all rows accumulated ~2.5x the CPU float32 backend's rounding error at 1024
+    /// rows, which the check compares against). `overwrite` lets the first chunk replace dR.
+    func weightGradient(dtype: DType, rows: Int, headDim D: Int, heads N: Int, h: CUdeviceptr, ldh: Int,
+                        dG: CUdeviceptr, ldg: Int, dR: CUdeviceptr, overwrite: Bool = false, alpha: Float = 1) throws {
+        let chunkRows = dtype == .float32 ? max(64, (rows + 15) / 16) : rows
+        for first in stride(from: 0, to: rows, by: chunkRows) {
+            try gemmStridedBatched(
+                transA: false, transB: true, m: D, n: D, k: min(chunkRows, rows - first),
+                a: h + UInt64(first * ldh * 4), lda: ldh, strideA: D,
+                b: dG + UInt64(first * ldg * 4), ldb: ldg, strideB: D,
+                c: dR, ldc: D, strideC: D * D, batch: N, allowTF32: dtype == .bfloat16,
+                accumulate: !(overwrite && first == 0), alpha: alpha)
+        }
     }
 }
