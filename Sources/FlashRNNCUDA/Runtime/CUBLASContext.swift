@@ -21,11 +21,29 @@ final class CUBLASContext: @unchecked Sendable {
         do {
             let runtime = try CUDARuntime.get()
             try runtime.makeCurrent()
-            return .success(try CUBLASContext(runtime: runtime))
+            return .success(try HostTrace.measure("cuBLAS handle") { try CUBLASContext(runtime: runtime) })
         } catch let error as CUDAError { return .failure(error) } catch {
             return .failure(.cublas(call: "load", code: -1, message: "\(error)"))
         }
     }()
+
+    private static let preparing = NSLock()
+    nonisolated(unsafe) private static var prepareStarted = false
+
+    /// Starts creating the handle on another thread. A forward that saves for a backward whose
+    /// dR goes through cuBLAS calls this, so the first backward does not wait for `cublasCreate`
+    /// (tens of milliseconds, docs/performance-gpu.md). `shared` is initialised once: a backward
+    /// that arrives first waits for this initialisation instead of creating a second handle. Safe
+    /// during a graph capture on the runtime's stream: captures are relaxed and the stream is
+    /// non-blocking.
+    static func prepareInBackground() {
+        preparing.lock()
+        let start = !prepareStarted
+        prepareStarted = true
+        preparing.unlock()
+        guard start else { return }
+        DispatchQueue.global(qos: .userInitiated).async { _ = CUBLASContext.shared }
+    }
 
     init(runtime: CUDARuntime) throws {
         api = try CUBLASLibrary.shared.get()

@@ -201,11 +201,11 @@ public final class CUDARuntime: @unchecked Sendable {
     // MARK: Graphs
 
     /// Records the launches `body` makes on the stream into a graph, instantiated once.
-    public func captureGraph(_ body: () throws -> Void) throws -> CUDAGraph {
+    public func captureGraph(label: String = "graph", _ body: () throws -> Void) throws -> CUDAGraph {
         try driver.check(driver.cuStreamBeginCapture(stream, 2 /* relaxed */), "cuStreamBeginCapture_v2")
         var graph: CUhandle?
         do {
-            try body()
+            try HostTrace.measure("\(label): capture") { try body() }
         } catch {
             _ = driver.cuStreamEndCapture(stream, &graph)
             if graph != nil { _ = driver.cuGraphDestroy(graph) }
@@ -213,7 +213,7 @@ public final class CUDARuntime: @unchecked Sendable {
         }
         try driver.check(driver.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture")
         var exec: CUhandle?
-        let result = driver.cuGraphInstantiateWithFlags(&exec, graph, 0)
+        let result = HostTrace.measure("\(label): instantiate") { driver.cuGraphInstantiateWithFlags(&exec, graph, 0) }
         _ = driver.cuGraphDestroy(graph)
         try driver.check(result, "cuGraphInstantiateWithFlags")
         return CUDAGraph(exec: exec)

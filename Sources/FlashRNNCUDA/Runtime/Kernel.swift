@@ -56,12 +56,17 @@ extension CUDARuntime {
         lock.lock()
         if let loaded = loadedModules[key] { lock.unlock(); return loaded }
         lock.unlock()
-        let (compiled, _) = try compiler.module(mainSource: mainSource, nameExpressions: nameExpressions)
+        let label = nameExpressions.first ?? "module"
+        let (compiled, origin) = try HostTrace.measure("module \(label) …: compile or cache lookup") {
+            try compiler.module(mainSource: mainSource, nameExpressions: nameExpressions)
+        }
         try makeCurrent()
         var module: CUhandle?
-        try compiled.cubin.withUnsafeBytes { bytes in
-            try driver.check(driver.cuModuleLoadData(&module, bytes.baseAddress), "cuModuleLoadData",
-                             "module of \(nameExpressions.joined(separator: ", "))")
+        try HostTrace.measure("module \(label) …: cuModuleLoadData (\(origin))") {
+            try compiled.cubin.withUnsafeBytes { bytes in
+                try driver.check(driver.cuModuleLoadData(&module, bytes.baseAddress), "cuModuleLoadData",
+                                 "module of \(nameExpressions.joined(separator: ", "))")
+            }
         }
         var result: [String: Kernel] = [:]
         for expression in nameExpressions {
@@ -79,7 +84,7 @@ extension CUDARuntime {
         lock.lock()
         if let graph = graphs[key] { lock.unlock(); return graph }
         lock.unlock()
-        let graph = try captureGraph(capture)
+        let graph = try captureGraph(label: key, capture)
         lock.lock(); graphs[key] = graph; lock.unlock()
         return graph
     }

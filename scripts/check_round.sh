@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A device call to confirm a main branch: the full check grids of both GPU backends (every cell,
+# 8 processes), the LSTM bfloat16 head-dimension sweep of both backends, and first-call times with
+# the host-side trace (FLASHRNN_TRACE=1: module loads, graph capture and instantiation, cuBLAS
+# handle). Usage: scripts/check_round.sh BIN_DIR (flashrnn.gz, optionally cache.tgz); logs in
+# $OUT/check-round.tgz.
+set -uo pipefail
+BIN=${1:-.device-bin/round}
+RESULTS=${OUT:-/tmp}
+L=/tmp/check-round; mkdir -p "$L"
+F=/tmp/flashrnn-check; FLASHRNN_CACHE_DIR=/tmp/check-kernel-cache
+source "$(dirname "$0")/device_binary.sh"
+B="--warmup 2 --reps 5"
+SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
+stamp() { echo "== $(date -u +%T) $*"; }
+{
+stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
+stamp "check, full grids of both backends, every cell (8 processes)"
+for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
+  timeout "${CHECK_S:-170}" "$F" check --backend $b --cell $c > "$L/check-$b-$c.log" 2>&1 &
+done; done
+wait
+for f in "$L"/check-*.log; do echo "-- $(basename "$f" .log): $(tail -1 "$f")"; grep -E "^FAIL" "$f" | head -6; done
+stamp "LSTM bfloat16 head-dimension sweep"
+for b in cuda-fused cuda-alternating; do
+  timeout 60 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" $B --json "$L/bench-$b.json" | grep -v "^device"
+done
+stamp "first call of a new shape with the host trace: empty kernel cache, then the disk cache warm (new process)"
+for k in cold warm; do for b in cuda-fused cuda-alternating; do for s in "gru float16 7,300,5,40" "lstm bfloat16 16,1024,12,64"; do
+  set -- $s
+  echo "-- $k $b $1 $2 $3"
+  FLASHRNN_TRACE=1 FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 40 "$F" gpu-bench --backend $b --cell $1 --dtype $2 --shapes "$3" --first-call 2>&1 | grep -v "^device\|^backend"
+done; done; done
+stamp done
+} 2>&1 | tee "$L/round.log"
+tar -czf "$RESULTS/check-round.tgz" -C "$L" .
