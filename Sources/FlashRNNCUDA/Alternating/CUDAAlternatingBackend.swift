@@ -97,14 +97,14 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let hostOutputs = !problem.wx.isOnDevice
 
-        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
-        let r = try problem.r.onDevice(dtype, runtime: runtime)
-        let b = try problem.b.onDevice(dtype, runtime: runtime)
-        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
-        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
-        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
-        let states32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D)
-        let pre32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil
+        let (wx, r, b, s0, states, last, states32, pre32) = try HostTrace.measure("alternating forward: inputs and buffers") {
+            (try problem.wx.onDevice(dtype, runtime: runtime), try problem.r.onDevice(dtype, runtime: runtime),
+             try problem.b.onDevice(dtype, runtime: runtime), try problem.initialStates?.onDevice(dtype, runtime: runtime),
+             try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D),
+             try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D),
+             try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D),
+             saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil)
+        }
 
         var p = FlashRNNStepParams()
         p.B = Int32(B); p.T = Int32(T); p.N = Int32(N); p.D = Int32(D)
@@ -122,7 +122,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let programmatic = Self.usesProgrammaticLaunch(runtime)
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
-        try Self.upload(p, to: parameters, runtime)
+        try HostTrace.measure("alternating forward: parameter upload") { try Self.upload(p, to: parameters, runtime) }
         let warps = kernels.variant.forwardWarps
         let rowBlocks = (D + warps - 1) / warps
         let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
@@ -140,8 +140,9 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         }
         try runtime.launch(graph)
 
-        let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
-                                                                    hostOutputs: hostOutputs)
+        let (statesTensor, lastTensor) = try HostTrace.measure("alternating forward: outputs") {
+            try runtime.forwardOutputs(states: states, last: last, shape: shape, hostOutputs: hostOutputs)
+        }
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: dtype, backend: self,
                               saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))
@@ -217,12 +218,14 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b); column-major view:
         // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D).
         // Precision (TF32 for bfloat16, float32 in row chunks): CUBLASContext.weightGradient.
-        let blas = try CUBLASContext.shared.get()
-        for k in 0..<GR {
-            try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
-                                    h: saved.states32.address, ldh: N * D,
-                                    dG: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldg: GT * N * D,
-                                    dR: dR32.address + UInt64(k * N * D * D * 4), overwrite: true)
+        let blas = try HostTrace.measure("alternating backward: cuBLAS handle ready") { try CUBLASContext.shared.get() }
+        try HostTrace.measure("alternating backward: dR products (host side)") {
+            for k in 0..<GR {
+                try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
+                                        h: saved.states32.address, ldh: N * D,
+                                        dG: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldg: GT * N * D,
+                                        dR: dR32.address + UInt64(k * N * D * D * 4), overwrite: true)
+            }
         }
         try runtime.launch(kernels.convert, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),
                            arguments: [dR32.address, dR.address, Int64(GR * N * D * D)])

@@ -28,7 +28,7 @@ public struct KernelOptions: Sendable, Hashable {
 public enum NVRTCLibrary {
     static let shared: Result<NVRTCAPI, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
-        do { return .success(try NVRTCAPI(try LoadedLibrary.open(.nvrtc))) } catch let error as CUDAError {
+        do { return .success(try HostTrace.measure("NVRTC library load") { try NVRTCAPI(try LoadedLibrary.open(.nvrtc)) }) } catch let error as CUDAError {
             return .failure(error)
         } catch { return .failure(.nvrtc(call: "load", code: -1, message: "\(error)")) }
     }()

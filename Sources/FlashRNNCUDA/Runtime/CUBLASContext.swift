@@ -5,7 +5,7 @@ import FlashRNNCore
 enum CUBLASLibrary {
     static let shared: Result<CUBLASAPI, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
-        do { return .success(try CUBLASAPI(try LoadedLibrary.open(.cublas))) } catch let error as CUDAError {
+        do { return .success(try HostTrace.measure("cuBLAS library load") { try CUBLASAPI(try LoadedLibrary.open(.cublas)) }) } catch let error as CUDAError {
             return .failure(error)
         } catch { return .failure(.cublas(call: "load", code: -1, message: "\(error)")) }
     }()

@@ -56,7 +56,14 @@ public final class CUDARuntime: @unchecked Sendable {
     /// The runtime of device 0, or why there is none. Evaluated once.
     public static let shared: Result<CUDARuntime, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
-        do { return .success(try CUDARuntime(device: 0)) } catch let error as CUDAError {
+        do {
+            let runtime = try CUDARuntime(device: 0)
+            // NVRTC and cuBLAS are dlopened once per process (cuBLAS with cuBLASLt: tens of
+            // milliseconds); start both now, off this thread, so a first call does not wait for
+            // them. Their one-time initialisers make a caller that comes early wait, not load twice.
+            DispatchQueue.global(qos: .userInitiated).async { _ = NVRTCLibrary.shared; _ = CUBLASLibrary.shared }
+            return .success(runtime)
+        } catch let error as CUDAError {
             return .failure(error)
         } catch {
             return .failure(.driver(call: "initialisation", code: -1, name: "unknown", message: "\(error)", detail: ""))
@@ -220,7 +227,7 @@ public final class CUDARuntime: @unchecked Sendable {
     }
 
     public func launch(_ graph: CUDAGraph) throws {
-        try driver.check(driver.cuGraphLaunch(graph.exec, stream), "cuGraphLaunch")
+        try HostTrace.measure("cuGraphLaunch (host side)") { try driver.check(driver.cuGraphLaunch(graph.exec, stream), "cuGraphLaunch") }
     }
 }
 
