@@ -138,7 +138,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             try runtime.launch(kernels.copyLast, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
         }
-        try runtime.launch(graph)
+        try runtime.traceSpan("alternating forward: graph") { try runtime.launch(graph) }
 
         let (statesTensor, lastTensor) = try HostTrace.measure("alternating forward: outputs") {
             try runtime.forwardOutputs(states: states, last: last, shape: shape, hostOutputs: hostOutputs)
@@ -213,13 +213,13 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             try runtime.launch(kernels.reduceDb, grid: ((columns + 255) / 256, (rows + rowsPerSlice - 1) / rowsPerSlice, 1),
                                block: (256, 1, 1), arguments: [parameters.address, Int32(rowsPerSlice)])
         }
-        try runtime.launch(graph)
+        try runtime.traceSpan("alternating backward: sweep graph (transposeR, steps, dWx, db)") { try runtime.launch(graph) }
 
         // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b); column-major view:
         // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D).
         // Precision (TF32 for bfloat16, float32 in row chunks): CUBLASContext.weightGradient.
         let blas = try HostTrace.measure("alternating backward: cuBLAS handle ready") { try CUBLASContext.shared.get() }
-        try HostTrace.measure("alternating backward: dR products (host side)") {
+        try runtime.traceSpan("alternating backward: dR products") {
             for k in 0..<GR {
                 try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
                                         h: saved.states32.address, ldh: N * D,

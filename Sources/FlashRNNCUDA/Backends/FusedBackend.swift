@@ -102,7 +102,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.s0 = s0?.cudaBuffer?.address ?? 0
         p.states = states.address; p.last = last.address; p.pre = pre?.address ?? 0
         p.states32 = states32?.address ?? 0
-        try plan.launchForward(runtime, p)
+        try runtime.traceSpan("fused forward: sweep") { try plan.launchForward(runtime, p) }
 
         let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
                                                                     hostOutputs: hostOutputs)
@@ -162,7 +162,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.states32 = saved.states32.address; p.pre = saved.pre.address
         p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
-        try plan.launchBackward(runtime, p)
+        try runtime.traceSpan("fused backward: sweep") { try plan.launchBackward(runtime, p) }
 
         // dR: large heads (`weightGradientByProducts`) take cuBLAS products for the rows with t > 0
         // and the tiled kernel for the t = 0 rows (h_{-1} = s0, only when initial states are given);
@@ -174,8 +174,10 @@ public struct CUDAFusedBackend: RecurrentBackend {
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
         let byProducts = Self.weightGradientByProducts(headDim: D, length: T)
         if byProducts {
-            try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,
-                                            B: B, T: T, N: N, D: D, GR: GR, dtype: dtype)
+            try runtime.traceSpan("fused backward: dR products") {
+                try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,
+                                                B: B, T: T, N: N, D: D, GR: GR, dtype: dtype)
+            }
             w.initialRowsOnly = 1
         }
         if !byProducts || p.s0 != 0 {
@@ -184,12 +186,16 @@ public struct CUDAFusedBackend: RecurrentBackend {
             let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
             let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16
             w.rowsPerBlock = Int32(rowsPerBlock)
-            try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
-                               block: (256, 1, 1), arguments: [w])
+            try runtime.traceSpan("fused backward: dR kernel") {
+                try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
+                                   block: (256, 1, 1), arguments: [w])
+            }
         }
         let converted = GR * N * D * D + GT * N * D
-        try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
-                           block: (256, 1, 1), arguments: [w])
+        try runtime.traceSpan("fused backward: finish") {
+            try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
+                               block: (256, 1, 1), arguments: [w])
+        }
 
         let gradients = try runtime.backwardOutputs(dWx: dWx, wxShape: problem.wx.shape, dR: dR, db: db, dInitial: dInitial,
                                                     shape: shape, hostOutputs: saved.hostOutputs)

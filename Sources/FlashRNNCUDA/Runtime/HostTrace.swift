@@ -17,3 +17,15 @@ public enum HostTrace {
         return result
     }
 }
+
+extension CUDARuntime {
+    /// Runs `body`, which enqueues work on the runtime's stream; with `FLASHRNN_TRACE=1`, also
+    /// waits for that work and prints its stream time (CUDA events), so a backward call shows
+    /// where its time goes. Tracing serialises the phases: use it to read a breakdown, not to
+    /// time the whole call.
+    public func traceSpan(_ what: @autoclosure () -> String, _ body: () throws -> Void) throws {
+        guard HostTrace.enabled else { return try body() }
+        let ms = try CUDAEventPair(self).milliseconds(body)
+        FileHandle.standardError.write(Data(String(format: "[flashrnn trace] %8.3f ms  %@ (stream time)\n", ms, what()).utf8))
+    }
+}
