@@ -117,8 +117,6 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.states = states.address; p.last = last.address; p.states32 = states32.address
         p.pre32 = pre32?.address ?? 0
 
-        // dR after the sweep is a cuBLAS product: have the handle ready by then.
-        if saveForBackward { CUBLASContext.prepareInBackground() }
         let programmatic = Self.usesProgrammaticLaunch(runtime)
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)

@@ -85,7 +85,6 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
         let hostOutputs = !problem.wx.isOnDevice
-        if saveForBackward && Self.weightGradientByProducts(headDim: D, length: T) { CUBLASContext.prepareInBackground() }
 
         let wx = try problem.wx.onDevice(dtype, runtime: runtime)
         let r = try problem.r.onDevice(dtype, runtime: runtime)

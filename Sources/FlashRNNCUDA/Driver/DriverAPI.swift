@@ -21,6 +21,7 @@ struct DriverAPI: @unchecked Sendable {
     let cuMemGetInfo: @convention(c) (UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> Int32
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<Handle>, UInt32) -> Int32
     let cuStreamSynchronize: @convention(c) (Handle) -> Int32
+    let cuStreamDestroy: @convention(c) (Handle) -> Int32
     let cuEventCreate: @convention(c) (UnsafeMutablePointer<Handle>, UInt32) -> Int32
     let cuEventRecord: @convention(c) (Handle, Handle) -> Int32
     let cuEventSynchronize: @convention(c) (Handle) -> Int32
@@ -73,6 +74,7 @@ struct DriverAPI: @unchecked Sendable {
         cuMemGetInfo = try f("cuMemGetInfo_v2")
         cuStreamCreate = try f("cuStreamCreate")
         cuStreamSynchronize = try f("cuStreamSynchronize")
+        cuStreamDestroy = try f("cuStreamDestroy_v2")
         cuEventCreate = try f("cuEventCreate")
         cuEventRecord = try f("cuEventRecord")
         cuEventSynchronize = try f("cuEventSynchronize")

@@ -1,7 +1,8 @@
 import Foundation
 import FlashRNNCore
 
-/// The cuBLAS library and its symbols (cheap to check; no handle yet).
+/// The cuBLAS library and its symbols (no handle yet). The dlopen takes ≈ 55 ms (cuBLASLt comes
+/// with it): the runtime starts it in the background.
 enum CUBLASLibrary {
     static let shared: Result<CUBLASAPI, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
@@ -11,8 +12,8 @@ enum CUBLASLibrary {
     }()
 }
 
-/// cuBLAS with one handle bound to the runtime's stream, created on first use (backward only,
-/// so a forward call never pays for the handle).
+/// cuBLAS with one handle bound to the runtime's stream, created (and warmed up) off the
+/// caller's thread when the runtime starts, so a first backward does not wait for it.
 final class CUBLASContext: @unchecked Sendable {
     let api: CUBLASAPI
     let handle: OpaquePointer?
@@ -21,29 +22,14 @@ final class CUBLASContext: @unchecked Sendable {
         do {
             let runtime = try CUDARuntime.get()
             try runtime.makeCurrent()
-            return .success(try HostTrace.measure("cuBLAS handle") { try CUBLASContext(runtime: runtime) })
+            let context = try HostTrace.measure("cuBLAS handle") { try CUBLASContext(runtime: runtime) }
+            // Best effort: a failed warm-up only leaves the load to the first real product.
+            try? HostTrace.measure("cuBLAS warm-up products") { try context.warmUp(runtime) }
+            return .success(context)
         } catch let error as CUDAError { return .failure(error) } catch {
             return .failure(.cublas(call: "load", code: -1, message: "\(error)"))
         }
     }()
-
-    private static let preparing = NSLock()
-    nonisolated(unsafe) private static var prepareStarted = false
-
-    /// Starts creating the handle on another thread. A forward that saves for a backward whose
-    /// dR goes through cuBLAS calls this, so the first backward does not wait for `cublasCreate`
-    /// (tens of milliseconds, docs/performance-gpu.md). `shared` is initialised once: a backward
-    /// that arrives first waits for this initialisation instead of creating a second handle. Safe
-    /// during a graph capture on the runtime's stream: captures are relaxed and the stream is
-    /// non-blocking.
-    static func prepareInBackground() {
-        preparing.lock()
-        let start = !prepareStarted
-        prepareStarted = true
-        preparing.unlock()
-        guard start else { return }
-        DispatchQueue.global(qos: .userInitiated).async { _ = CUBLASContext.shared }
-    }
 
     init(runtime: CUDARuntime) throws {
         api = try CUBLASLibrary.shared.get()
@@ -78,6 +64,31 @@ final class CUBLASContext: @unchecked Sendable {
 }
 
 extension CUBLASContext {
+    /// cuBLAS loads its kernels and heuristics on a handle's first products (60–125 ms before
+    /// the first dR on the H200, FLASHRNN_TRACE of 2026-11-29). Runs one small product of each
+    /// compute type the backends use (TF32 and float32) on a private stream, so that load
+    /// happens while the handle is created (off the caller's thread when prepared in the
+    /// background) and never enters a graph captured on the runtime's stream meanwhile.
+    func warmUp(_ runtime: CUDARuntime) throws {
+        let driver = runtime.driver
+        var stream: CUhandle?
+        try driver.check(driver.cuStreamCreate(&stream, 1 /* CU_STREAM_NON_BLOCKING */), "cuStreamCreate")
+        defer { _ = driver.cuStreamDestroy(stream) }
+        let side = 64, bytes = side * side * 4
+        var scratch: CUdeviceptr = 0
+        try driver.check(driver.cuMemAllocAsync(&scratch, 3 * bytes, stream), "cuMemAllocAsync", "\(3 * bytes) bytes")
+        defer { _ = driver.cuMemFreeAsync(scratch, stream); _ = driver.cuStreamSynchronize(stream) }
+        try driver.check(driver.cuMemsetD32Async(scratch, 0, 3 * side * side, stream), "cuMemsetD32Async")
+        try api.check(api.cublasSetStream(handle, stream), "cublasSetStream_v2")
+        defer { _ = api.cublasSetStream(handle, runtime.stream) }
+        for tf32 in [true, false] {
+            try gemmStridedBatched(transA: false, transB: true, m: side, n: side, k: side,
+                                   a: scratch, lda: side, strideA: 0, b: scratch + UInt64(bytes), ldb: side, strideB: 0,
+                                   c: scratch + UInt64(2 * bytes), ldc: side, strideC: 0, batch: 1, allowTF32: tf32)
+        }
+        try driver.check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
+    }
+
     /// dRᵀ(q × d) += H(q × rows) · dG(d × rows)ᵀ for the N heads of one gate (batched, strides D
     /// and D·D, column-major): h rows `ldh` floats apart, dG rows `ldg` apart, everything float32.
     /// The precision both GPU backends give dR: bfloat16 may use TF32 (its storage rounding
