@@ -57,6 +57,8 @@ struct AlternatingKernels {
     let finishDWx: Kernel
     let reduceDb: Kernel
     let convert: Kernel
+    /// weight_gradient_kernel by its tile (16, 32, 64).
+    let weightGradient: [Int: Kernel]
 
     static func names(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
         let c = KernelNames.cell(cell), s = KernelNames.storage(dtype)!
@@ -71,12 +73,18 @@ struct AlternatingKernels {
             "&flashrnn::finish_dwx<\(c), \(s)>",
             "&flashrnn::reduce_db<\(c)>",
             "&flashrnn::convert_from_f32<\(s)>",
-        ]
+        ] + weightGradientTiles.map { "&flashrnn::fused::weight_gradient_kernel<\(s), \($0)>" }
     }
+
+    /// dR by the tiled kernel (shared with cudaFused) for the heads `WeightGradientChoice` gives
+    /// it: the smallest square output tile that covers D.
+    static let weightGradientTiles = [16, 32, 64]
+    static func weightGradientTile(headDim D: Int) -> Int { weightGradientTiles.first { $0 >= D } ?? 64 }
 
     static func spec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
         KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant)",
-                         mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n",
+                         mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n"
+                             + "#include \"fused/fused_weight_gradient.cuh\"\n",
                          nameExpressions: names(cell: cell, dtype: dtype, variant: variant))
     }
 
@@ -93,5 +101,6 @@ struct AlternatingKernels {
         finishDWx = kernels[n[5]]!
         reduceDb = kernels[n[6]]!
         convert = kernels[n[7]]!
+        weightGradient = Dictionary(uniqueKeysWithValues: Self.weightGradientTiles.enumerated().map { ($1, kernels[n[8 + $0]]!) })
     }
 }

@@ -213,16 +213,32 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         }
         try runtime.traceSpan("alternating backward: sweep graph (transposeR, steps, dWx, db)") { try runtime.launch(graph) }
 
-        // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b); column-major view:
-        // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D).
-        // Precision (TF32 for bfloat16, float32 in row chunks): CUBLASContext.weightGradient.
-        let blas = try HostTrace.measure("alternating backward: cuBLAS handle ready") { try CUBLASContext.shared.get() }
-        try runtime.traceSpan("alternating backward: dR products") {
-            for k in 0..<GR {
-                try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
-                                        h: saved.states32.address, ldh: N * D,
-                                        dG: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldg: GT * N * D,
-                                        dR: dR32.address + UInt64(k * N * D * D * 4), overwrite: true)
+        // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b), h_{t-1} of row r
+        // being row r of states32's slots. Large heads: cuBLAS, column-major
+        // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D), precision
+        // as CUBLASContext.weightGradient says; small heads: the tiled kernel (WeightGradientChoice).
+        if WeightGradientChoice.byProducts(headDim: D, length: T) {
+            let blas = try HostTrace.measure("alternating backward: cuBLAS handle ready") { try CUBLASContext.shared.get() }
+            try runtime.traceSpan("alternating backward: dR products") {
+                for k in 0..<GR {
+                    try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,
+                                            h: saved.states32.address, ldh: N * D,
+                                            dG: dPre32.address + UInt64((k + cell.recurrentGateOffset) * N * D * 4), ldg: GT * N * D,
+                                            dR: dR32.address + UInt64(k * N * D * D * 4), overwrite: true)
+                }
+            }
+        } else {
+            var w = FlashRNNWeightGradientParams()
+            w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
+            w.dGRowGates = Int32(GT); w.dGGateOffset = Int32(cell.recurrentGateOffset); w.hRowAligned = 1
+            w.dGR = dPre32.address; w.states32 = saved.states32.address; w.dR32 = dR32.address
+            let tile = AlternatingKernels.weightGradientTile(headDim: D)
+            let launch = WeightGradientChoice.kernelLaunch(rows: rows, headDim: D, tile: tile, gates: GR, heads: N,
+                                                           multiprocessors: runtime.properties.multiprocessors)
+            w.rowsPerBlock = Int32(launch.rowsPerBlock)
+            try runtime.fill32(dR32.address, pattern: 0, count: GR * N * D * D)
+            try runtime.traceSpan("alternating backward: dR kernel") {
+                try runtime.launch(kernels.weightGradient[tile]!, grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
         try runtime.launch(kernels.convert, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),

@@ -163,15 +163,16 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
         try runtime.traceSpan("fused backward: sweep") { try plan.launchBackward(runtime, p) }
 
-        // dR: large heads (`weightGradientByProducts`) take cuBLAS products for the rows with t > 0
+        // dR: large heads (`WeightGradientChoice`) take cuBLAS products for the rows with t > 0
         // and the tiled kernel for the t = 0 rows (h_{-1} = s0, only when initial states are given);
         // otherwise the kernel does all rows: square output tiles (16, 32 or 64 wide) per (gate,
         // head), the B·T rows split so the grid fills the device.
         var w = FlashRNNWeightGradientParams()
         w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
+        w.dGRowGates = Int32(GR)
         w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
-        let byProducts = Self.weightGradientByProducts(headDim: D, length: T)
+        let byProducts = WeightGradientChoice.byProducts(headDim: D, length: T)
         if byProducts {
             try runtime.traceSpan("fused backward: dR products") {
                 try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,
@@ -180,14 +181,11 @@ public struct CUDAFusedBackend: RecurrentBackend {
             w.initialRowsOnly = 1
         }
         if !byProducts || p.s0 != 0 {
-            let tiles = (D + plan.weightTile - 1) / plan.weightTile, rows = byProducts ? B : B * T
-            let base = tiles * tiles * GR * N
-            let wanted = max(1, min((rows + 255) / 256, (4 * runtime.properties.multiprocessors + base - 1) / base))
-            let rowsPerBlock = ((rows + wanted - 1) / wanted + 15) / 16 * 16
-            w.rowsPerBlock = Int32(rowsPerBlock)
+            let launch = WeightGradientChoice.kernelLaunch(rows: byProducts ? B : B * T, headDim: D, tile: plan.weightTile,
+                                                           gates: GR, heads: N, multiprocessors: runtime.properties.multiprocessors)
+            w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.traceSpan("fused backward: dR kernel") {
-                try runtime.launch(kernels.weightGradient, grid: (tiles * tiles, GR * N, (rows + rowsPerBlock - 1) / rowsPerBlock),
-                                   block: (256, 1, 1), arguments: [w])
+                try runtime.launch(kernels.weightGradient, grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
         let converted = GR * N * D * D + GT * N * D
@@ -205,27 +203,6 @@ public struct CUDAFusedBackend: RecurrentBackend {
 }
 
 extension CUDAFusedBackend {
-    /// Whether dR's rows with t > 0 go to cuBLAS. The tiled kernel sums in plain float32 FMAs at
-    /// ~14 TFLOP/s (5.5 of the 12 ms forward+backward at LSTM D = 768 on the H200, ncu 2026-11-29).
-    /// Measured crossover (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products): D = 16 1.97 →
-    /// 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768 12.64 → 7.09; so
-    /// products from D > 64. `FLASHRNN_FUSED_DR=products|kernel` overrides the choice (for
-    /// measuring). A sequence of one step has no such rows.
-    static let weightGradientProductsAbove = 64
-
-    /// The environment read once (a backward call does not rebuild it).
-    static let launchEnvironment = ProcessInfo.processInfo.environment
-
-    static func weightGradientByProducts(headDim D: Int, length T: Int,
-                                         environment: [String: String] = CUDAFusedBackend.launchEnvironment) -> Bool {
-        guard T > 1 else { return false }
-        switch environment["FLASHRNN_FUSED_DR"] {
-        case "products": return true
-        case "kernel": return false
-        default: return D > Self.weightGradientProductsAbove
-        }
-    }
-
     /// dR[k, n] += Σ_{rows with t > 0} dG[row, k, n, :] ⊗ h[row − 1, n, :] as cuBLAS products, one
     /// per gate batched over the heads (column-major dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ). With
     /// rows r = (b, t) in order, h_{t-1} of row r is saved h row r − 1 whenever t > 0, so one product

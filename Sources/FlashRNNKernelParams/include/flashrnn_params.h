@@ -69,13 +69,18 @@ typedef struct FlashRNNFusedParams {
     unsigned long long dInitial;  // [S, B, N, D]
 } FlashRNNFusedParams;
 
-// The fused backend's dR = Σ dG ⊗ h_{t-1} product and the float32 → storage conversion.
+// dR = Σ dG ⊗ h_{t-1} by the tiled kernel (both GPU backends) and the float32 → storage conversion.
 typedef struct FlashRNNWeightGradientParams {
     int B, T, N, D;
     int GR, GT, rowsPerBlock;
     int initialRowsOnly;          // 1: only the B rows with t = 0 (h_{-1} from s0); cuBLAS sums the rest
-    unsigned long long dGR;       // [B, T, G_R, N, D] float32
-    unsigned long long states32;  // [S, B, T, N, D] float32; state 0 is h
+    int dGRowGates;               // gates per row of dGR: G_R (fused), G_T (alternating's dPre32)
+    int dGGateOffset;             // index of the first recurrent gate in a row of dGR
+    int hRowAligned;              // 1: h_{t-1} of row r is states32 row r (alternating: [S, T+1, B, N, D],
+                                  // rows (t, b)); 0: the fused rule (row r − 1 when t > 0, else s0)
+    int padding0;
+    unsigned long long dGR;       // [B, T, dGRowGates, N, D] float32 (alternating: [T, B, G_T, N, D])
+    unsigned long long states32;  // [S, B, T, N, D] float32; state 0 is h (alternating: see hRowAligned)
     unsigned long long s0;        // [S, B, N, D] storage dtype, 0 means zeros
     unsigned long long dR32;      // [G_R, N, D, D] float32 accumulator (zeroed first)
     unsigned long long db32;      // [G_T, N, D] float32

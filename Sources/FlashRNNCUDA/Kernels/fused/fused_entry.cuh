@@ -38,15 +38,5 @@ __global__ void __launch_bounds__(BackwardShape<Cell, S, DP, AREG>::kThreads, 1)
     backward_sweep<Cell, S, DP, AREG, true>(p);
 }
 
-template <class S, int TILE = kWeightTile>
-__global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
-    weight_gradient<S, TILE>(p);
-}
-
-template <class S>
-__global__ void finish_gradients_kernel(const WeightGradientParams p) {
-    finish_gradients<S>(p);
-}
-
 }  // namespace fused
 }  // namespace flashrnn

@@ -5,7 +5,7 @@
 // Template arguments: the cell, the storage type (flashrnn::F16 | BF16), DS (features per CTA,
 // a multiple of 16), KS (CTAs per head = cluster size, set at launch), KW (warps splitting the
 // K range of each group of 16 features) and AREG (R tiles per warp kept in registers). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
-// storage conversion are fused_entry.cuh's weight_gradient_kernel and finish_gradients_kernel.
+// storage conversion are fused_weight_gradient.cuh's weight_gradient_kernel and finish_gradients_kernel.
 #pragma once
 #include "fused/fused_entry.cuh"
 #include "fused/fused_sliced_forward.cuh"

@@ -1,6 +1,9 @@
 // dR = Σ_{b,t} dG_t ⊗ h_{t-1} (h in float32 as the forward carried it): for every (gate k,
 // head n) a [D × D] product over the B·T rows,
 //   dR[k, n, d, p] = Σ_rows dGR[row, k, n, d] · h_prev[row, n, p],
+// for both GPU backends: the fused layout ([B, T, G_R, N, D] rows (b, t), h_{t-1} the previous
+// saved row or s0) or the alternating one (dPre32 [T, B, G_T, N, D], h_{t-1} in the same row of
+// its [T+1]-slot states32: hRowAligned).
 // tiled TILE × TILE per CTA (TILE = 16, 32 or 64: the smallest that covers D, so a small head
 // does not pay for a 64 × 64 tile it mostly leaves empty) with the rows split across CTAs
 // (float32 atomics into dR32), then one pass that converts dR32 and db32 to the storage type.
@@ -62,6 +65,8 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     // (b, t − 1) when t > 0, else s0[b] (zeros without initial states).
     float gv[kLoads], hv[kLoads];
     const bool narrow = rows < (1LL << 31);
+    const int G = p.dGRowGates, gate = p.dGGateOffset + k;
+    const bool hAligned = p.hRowAligned != 0;
     auto fetch = [&](long long r0) {
 #pragma unroll
         for (int l = 0; l < kLoads; ++l) {
@@ -69,8 +74,10 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
             const bool inRows = row < rowEnd;
             gv[l] = 0.0f;
             hv[l] = 0.0f;
-            if (inRows && gColumn[l]) gv[l] = dGR[(row * rowStep * GR + k) * ND + n * D + d0 + cOf[l]];
-            if (inRows && hColumn[l]) {
+            if (inRows && gColumn[l]) gv[l] = dGR[(row * rowStep * G + gate) * ND + n * D + d0 + cOf[l]];
+            if (inRows && hColumn[l] && hAligned) {
+                hv[l] = states32[row * ND + n * D + p0 + cOf[l]];
+            } else if (inRows && hColumn[l]) {
                 // 32-bit division where the row count allows (every practical B·T).
                 const long long b = initialOnly ? row : narrow ? (long long)((int)row / T) : row / T;
                 const long long t = initialOnly ? 0 : row - b * T;
@@ -129,6 +136,17 @@ __device__ __forceinline__ void finish_gradients(const WeightGradientParams& p) 
         if (i < rCount) S::store(dR + (i), dR32[i]);
         else S::store(db + (i - rCount), db32[i - rCount]);
     }
+}
+
+// The entry points (the fused modules and cudaAlternating's module both instantiate them).
+template <class S, int TILE = kWeightTile>
+__global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
+    weight_gradient<S, TILE>(p);
+}
+
+template <class S>
+__global__ void finish_gradients_kernel(const WeightGradientParams p) {
+    finish_gradients<S>(p);
 }
 
 }  // namespace fused
