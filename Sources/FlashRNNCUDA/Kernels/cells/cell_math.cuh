@@ -42,6 +42,8 @@ struct AccurateMath {
     // log σ(x) = min(x, 0) − log(1 + exp(−|x|)), without overflow or cancellation.
     FLASHRNN_HD static float log_sigmoid(float x) { return fminf(x, 0.0f) - log1pf(expf(-fabsf(x))); }
 #endif
+    // Correctly rounded, as the CPU backend divides.
+    FLASHRNN_HD static float divide(float a, float b) { return a / b; }
 };
 
 #ifdef __CUDA_ARCH__
@@ -70,6 +72,9 @@ struct ApproximateMath {
     __device__ __forceinline__ static float log_sigmoid(float x) {
         return fminf(x, 0.0f) - kLn2 * lg2(1.0f + ex2(-fabsf(x) * kLog2E));
     }
+    // a · (1/b) with the approximate reciprocal: one MUFU op on the step's dependent chain
+    // instead of IEEE division's Newton iterations and slow-path branch (sLSTM divides by n ≥ 1).
+    __device__ __forceinline__ static float divide(float a, float b) { return a * rcp(b); }
 };
 #endif
 

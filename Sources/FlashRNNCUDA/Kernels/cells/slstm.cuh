@@ -30,7 +30,7 @@ struct SLSTMCell {
         const Gates g = gates<M>(pre, previous);
         const float c = g.f * previous[1] + g.i * g.z;
         const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
-        next[0] = g.o * c / n;
+        next[0] = M::divide(g.o * c, n);
         next[1] = c;
         next[2] = n;
         next[3] = g.m;
@@ -42,14 +42,14 @@ struct SLSTMCell {
         const Gates g = gates<M>(pre, previous);
         const float c = g.f * previous[1] + g.i * g.z;
         const float n = fmaxf(g.f * previous[2] + g.i, 1.0f);
-        const float h = g.o * c / n;
+        const float h = M::divide(g.o * c, n);
         const float dh = dNew[0];
-        const float dc = dNew[1] + dh * g.o / n;
-        const float dn = dNew[2] - dh * h / n;
+        const float dc = dNew[1] + M::divide(dh * g.o, n);
+        const float dn = dNew[2] - M::divide(dh * h, n);
         dPre[0] = g.i * (g.z * dc + dn);
         dPre[1] = g.f * (dc * previous[1] + dn * previous[2]) * (1.0f - M::sigmoid(pre[1]));
         dPre[2] = dc * g.i * (1.0f - g.z * g.z);
-        dPre[3] = dh * (c / n) * g.o * (1.0f - g.o);
+        dPre[3] = dh * M::divide(c, n) * g.o * (1.0f - g.o);
         dPrevious[0] = 0.0f;
         dPrevious[1] = dc * g.f;
         dPrevious[2] = dn * g.f;
