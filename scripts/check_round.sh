@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A device call to confirm a main branch: the full check grids of both GPU backends (every cell,
-# 8 processes), the LSTM bfloat16 head-dimension sweep of both backends, and first-call times with
+# 8 processes), the LSTM bfloat16 head-dimension sweep of both backends, the other cells at
+# 64 x 12 and 768 x 1, dR kernel against products, a phase breakdown, and first-call times with
 # the host-side trace (FLASHRNN_TRACE=1: module loads, graph capture and instantiation, cuBLAS
 # handle). Usage: scripts/check_round.sh BIN_DIR (flashrnn.gz, optionally cache.tgz); logs in
 # $OUT/check-round.tgz.
@@ -25,6 +26,20 @@ stamp "LSTM bfloat16 head-dimension sweep"
 for b in cuda-fused cuda-alternating; do
   timeout 60 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" $B --json "$L/bench-$b.json" | grep -v "^device"
 done
+stamp "other cells, bfloat16 64 x 12 and 768 x 1"
+for b in cuda-fused cuda-alternating; do for c in slstm gru elman; do
+  timeout 40 "$F" gpu-bench --backend $b --cell $c --dtype bfloat16 --shapes "16,1024,12,64;16,1024,1,768" $B --json "$L/bench-$b-$c.json" | grep -v "^device\|^backend"
+done; done
+stamp "dR: tiled kernel against cuBLAS products (FLASHRNN_DR), LSTM bfloat16"
+for b in cuda-fused cuda-alternating; do for v in kernel products; do
+  echo "-- $b FLASHRNN_DR=$v"
+  FLASHRNN_DR=$v timeout 40 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "16,1024,48,16;16,1024,12,64;16,1024,6,128" $B | grep -v "^device\|^backend"
+done; done
+stamp "phase breakdown (FLASHRNN_TRACE stream times of a second call)"
+for b in cuda-fused cuda-alternating; do for s in "16,1024,12,64" "16,1024,1,768"; do
+  echo "-- $b lstm bfloat16 $s"
+  FLASHRNN_TRACE=1 timeout 40 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "$s" --warmup 1 --reps 1 2>&1 | grep "stream time" | tail -4
+done; done
 stamp "first call of a new shape with the host trace: empty kernel cache, then the disk cache warm (new process)"
 for k in cold warm; do for b in cuda-fused cuda-alternating; do for s in "gru float16 7,300,5,40" "lstm bfloat16 16,1024,12,64"; do
   set -- $s

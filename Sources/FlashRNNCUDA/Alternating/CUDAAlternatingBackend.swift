@@ -196,7 +196,8 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let block = (warps * 32, 1, 1)
         let shared = AlternatingKernels.batchTile * GR * D * 4
         let columns = GT * N * D, rows = T * B
-        let slices = max(1, min(rows, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))
+        // At least 256 rows per slice (each slice sums in float64; see reduce_db).
+        let slices = max(1, min((rows + 255) / 256, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))
         let rowsPerSlice = (rows + slices - 1) / slices
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.transposeR, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),

@@ -517,7 +517,9 @@ __global__ void finish_dwx(const Params* __restrict__ p) {
     }
 }
 
-// db32[col] += Σ over a slice of the T·B rows of dPre32[row][col]; col = (k, n, d).
+// db32[col] += Σ over a slice of the T·B rows of dPre32[row][col]; col = (k, n, d). The slice
+// sums in float64 (db sums terms of both signs: float32 running sums cost float32 storage its 2x
+// bound against the CPU at D = 1), and the host keeps slices long, so few float32 atomics remain.
 template <class Cell>
 __global__ void reduce_db(const Params* __restrict__ p, int rowsPerSlice) {
     const long long columns = Cell::kGatesT * static_cast<long long>(p->N) * p->D;
@@ -526,9 +528,9 @@ __global__ void reduce_db(const Params* __restrict__ p, int rowsPerSlice) {
     const long long rows = static_cast<long long>(p->T) * p->B;
     const long long first = static_cast<long long>(blockIdx.y) * rowsPerSlice;
     const long long last = min(rows, first + rowsPerSlice);
-    float sum = 0.0f;
+    double sum = 0.0;
     for (long long row = first; row < last; ++row) sum += f32(p->dPre32)[row * columns + col];
-    atomicAdd(f32(p->db32) + col, sum);
+    atomicAdd(f32(p->db32) + col, static_cast<float>(sum));
 }
 
 // dst[i] = src[i] in the storage type.
