@@ -156,7 +156,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     const long long wxStrideT = p.wxStrideT;
 
     float dNext[E][4];                 // direct-path gradients from step t+1, per cell
-    float dbSum[GT][E];
+    typename RowSum<S>::Type dbSum[GT][E];
     // The gradient arriving at the last state starts the direct paths (it is added to step T−1's
     // output gradient, as an input of that step would be).
 #pragma unroll
@@ -168,7 +168,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 #pragma unroll
     for (int k = 0; k < GT; ++k)
 #pragma unroll
-        for (int e = 0; e < E; ++e) dbSum[k][e] = 0.0f;
+        for (int e = 0; e < E; ++e) dbSum[k][e] = 0;
 
     // dh_rec = Rᵀ · dG from a tile for this lane's cells: dG = high + low part (the operand
     // rounded to the storage type, and the rounding's remainder; dG rounded alone put the D = 1
@@ -510,11 +510,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     for (int k = 0; k < GT; ++k) {
 #pragma unroll
         for (int f = 0; f < E / 2; ++f) {
-            float v = dbSum[k][2 * f] + dbSum[k][2 * f + 1];
+            typename RowSum<S>::Type v = dbSum[k][2 * f] + dbSum[k][2 * f + 1];
             v += __shfl_xor_sync(0xffffffffu, v, 1);
             v += __shfl_xor_sync(0xffffffffu, v, 2);
             const int d = dBase + 8 * f;
-            if (q == 0 && d < D) atomicAdd(&db[(long long)k * ND + n * D + d], v);
+            if (q == 0 && d < D) atomicAdd(&db[(long long)k * ND + n * D + d], static_cast<float>(v));
         }
     }
 }

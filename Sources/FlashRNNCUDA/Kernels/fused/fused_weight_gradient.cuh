@@ -25,12 +25,6 @@ constexpr int kWeightThreads = 256;    // 16 × 16 threads, each owning a (TILE/
 // costs one barrier and its global-memory latency hides behind the previous chunk's FMAs (a
 // single-buffered loop waited out one memory round trip per 16 rows: 0.63 ms of the 2.9 ms
 // forward+backward at LSTM 64 × 12 on the H200, FLASHRNN_TRACE 2026-11-29).
-// Each thread's running sums: float64 for float32 storage, whose check compares against the
-// CPU float32 backend's rounding (a float32 running sum over ~10³ rows of both signs was 2.3x it
-// at D = 1, B = 11; FP64 FMAs run at half the FP32 rate on the H200), float32 otherwise.
-template <class S> struct WeightAccumulator { typedef float Type; };
-template <> struct WeightAccumulator<F32> { typedef double Type; };
-
 template <class S, int TILE>
 __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     static_assert(TILE == 16 || TILE == 32 || TILE == 64, "the dR tile is 16, 32 or 64 wide");
@@ -53,7 +47,7 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
     const float* dGR = address<const float>(p.dGR);
     const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 
-    using Acc = typename WeightAccumulator<S>::Type;
+    using Acc = typename RowSum<S>::Type;   // float64 for float32 storage (FP64 FMA: half rate on the H200)
     Acc acc[kPer][kPer] = {};
     // Each thread stages the same (row in chunk, column) positions in every chunk.
     constexpr int kLoads = kWeightRows * TILE / kWeightThreads;
