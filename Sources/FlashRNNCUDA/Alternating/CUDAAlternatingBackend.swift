@@ -121,11 +121,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
-        let warps = kernels.variant.forwardWarps
-        let rowBlocks = (D + warps - 1) / warps
-        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (warps * 32, 1, 1)
-        let shared = AlternatingKernels.batchTile * D * 4
+        let (stepGrid, block, shared) = Self.forwardStepLaunch(kernels.variant, cell: cell, shape: shape)
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.initStates, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
@@ -145,6 +141,25 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
                               saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))
             : nil
         return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
+    }
+
+    /// Grid, block and dynamic shared memory of the forward step. FFMA: one warp per output row,
+    /// the block's h tile (8 batch rows × D float32) in dynamic shared memory. mma: a block per
+    /// (head, mmaFeatures features, 16 batch rows); its partial sums are static shared memory.
+    static func forwardStepLaunch(_ variant: AlternatingKernels.Variant, cell: CellKind, shape: ProblemShape)
+        -> (grid: (Int, Int, Int), block: (Int, Int, Int), shared: Int) {
+        let (B, N, D) = (shape.batch, shape.heads, shape.headDim)
+        let warps = variant.forwardWarps
+        switch variant.forwardProduct {
+        case .ffma:
+            let rowBlocks = (D + warps - 1) / warps
+            let batchBlocks = (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile
+            return ((N * rowBlocks, batchBlocks, 1), (warps * 32, 1, 1), AlternatingKernels.batchTile * D * 4)
+        case .mma:
+            let F = AlternatingKernels.Variant.mmaFeatures(cell)
+            let rowsPerBlock = 8 * AlternatingKernels.Variant.mmaBatchTiles
+            return ((N * ((D + F - 1) / F), (B + rowsPerBlock - 1) / rowsPerBlock, 1), (warps * 32, 1, 1), 0)
+        }
     }
 
     // MARK: Backward
