@@ -50,17 +50,31 @@ struct AlternatingVariantTests {
                 #expect(variant.forwardChunks == chunks)
                 #expect(variant.forwardWarps == Variant.mmaWarps)
             }
-            // The backward is the FFMA backward of the same D either way.
+            #expect((variant.backwardProduct == .mma) == mma, "D=\(headDim) \(dtype)")
+            // The forward-only switch keeps the FFMA backward of the same D.
+            let forwardOnly = Variant.forHeadDim(headDim, dtype: dtype, policy: .forwardOnly)
             let ffma = Variant.forHeadDim(headDim, dtype: dtype, policy: .off)
-            #expect(variant.backwardChunks == ffma.backwardChunks && variant.backwardWarps == ffma.backwardWarps)
+            #expect(forwardOnly.forwardProduct == variant.forwardProduct && forwardOnly.backwardProduct == .ffma)
+            #expect(forwardOnly.backwardChunks == ffma.backwardChunks && forwardOnly.backwardWarps == ffma.backwardWarps)
         }
-        #expect(Variant.forHeadDim(headDim, dtype: .float32, policy: .largeHeads).forwardProduct == .ffma)
+        let float32 = Variant.forHeadDim(headDim, dtype: .float32, policy: .largeHeads)
+        #expect(float32.forwardProduct == .ffma && float32.backwardProduct == .ffma)
+    }
+
+    /// (D, backward chunks per warp: K = 4·D over 16 warps, in the classes 2 and 6).
+    @Test(arguments: [(256, 2), (288, 6), (512, 6), (768, 6), (1024, 6)])
+    func theMMABackwardHoldsTheFourGateCellsChunks(headDim: Int, chunks: Int) {
+        let variant = Variant.forHeadDim(headDim, dtype: .bfloat16, policy: .largeHeads)
+        #expect(variant.backwardChunks == chunks)
+        #expect(variant.backwardWarps == Variant.mmaBackwardWarps)
+        #expect(Variant.mmaBackwardFeatures * 8 * Variant.mmaBackwardBatchTiles <= 32 * Variant.mmaBackwardWarps)
     }
 
     @Test(arguments: [32, 64, 96, 128, 256, 768])
     func theSwitchTurnsTheTensorCoreForwardOffOrOnForEveryEligibleHead(headDim: Int) {
         #expect(Variant.forHeadDim(headDim, dtype: .bfloat16, policy: .off).forwardProduct == .ffma)
         #expect(Variant.forHeadDim(headDim, dtype: .bfloat16, policy: .everyEligibleHead).forwardProduct == .mma)
+        #expect(Variant.forHeadDim(headDim, dtype: .bfloat16, policy: .everyEligibleHead).backwardProduct == .mma)
         #expect(Variant.forHeadDim(headDim + 16, dtype: .float16, policy: .everyEligibleHead).forwardProduct == .ffma)
     }
 
@@ -80,6 +94,13 @@ struct AlternatingVariantTests {
         #expect(spec.label.hasSuffix("mma"))
         #expect(spec.nameExpressions.contains { $0.hasPrefix("&flashrnn::forward_step_mma<") })
         #expect(spec.mainSource.contains("alternating/alternating_forward_mma.cuh"))
+        #expect(spec.nameExpressions.contains { $0.hasPrefix("&flashrnn::backward_step_mma<") })
+        #expect(spec.mainSource.contains("alternating/alternating_backward_mma.cuh"))
+        let forwardOnly = AlternatingKernels.spec(cell: .lstm, dtype: .bfloat16,
+                                                  variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .forwardOnly))
+        #expect(forwardOnly.nameExpressions.contains { $0.hasPrefix("&flashrnn::backward_step<") })
+        #expect(!forwardOnly.mainSource.contains("alternating_backward_mma"))
+        #expect(forwardOnly.label != spec.label)
         let ffma = AlternatingKernels.spec(cell: .lstm, dtype: .bfloat16, variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .off))
         #expect(!ffma.mainSource.contains("alternating_forward_mma"))
         #expect(ffma.label != spec.label)

@@ -8,27 +8,35 @@ struct AlternatingKernels {
 
     /// The compile-time shape of the step kernels for one head-dimension class.
     struct Variant: Hashable, CustomStringConvertible {
-        /// How the forward step computes R·h.
-        enum ForwardProduct: Hashable {
-            /// forward_step (alternating.cuh): one warp per output row, FFMA.
+        /// How a step computes its product (R·h forward, Rᵀ·dG backward).
+        enum Product: Hashable {
+            /// forward_step / backward_step (alternating.cuh): one warp per output row, FFMA.
             case ffma
-            /// forward_step_mma (alternating_forward_mma.cuh): mma.sync on 16-bit R with h split
-            /// into a high and a low 16-bit part; 16-bit storage and D a multiple of 32 only.
+            /// forward_step_mma / backward_step_mma (alternating_{forward,backward}_mma.cuh):
+            /// mma.sync on 16-bit R with the float32 operand split into a high and a low 16-bit
+            /// part; 16-bit storage and D a multiple of 32 only.
             case mma
         }
 
-        /// U: forward with FFMA: 128-column chunks of a warp's R rows held in registers (loaded
-        /// before the wait for the previous step); forward with mma: 32-column chunks of K per warp
-        /// held the same way. Backward (always FFMA): 128-column chunks.
+        /// U: with FFMA, 128-column chunks of a warp's R rows held in registers (loaded before the
+        /// wait for the previous step); with mma, 32-column chunks of K per warp held the same way.
         var forwardChunks: Int
         var backwardChunks: Int
         /// Warps per block (FFMA: one output row each; mma: a share of K each).
         var forwardWarps: Int
         var backwardWarps: Int
-        var forwardProduct: ForwardProduct = .ffma
+        var forwardProduct: Product = .ffma
+        var backwardProduct: Product = .ffma
 
         var description: String {
-            "U=\(forwardChunks)/\(backwardChunks) W=\(forwardWarps)/\(backwardWarps)" + (forwardProduct == .mma ? " mma" : "")
+            let products: String
+            switch (forwardProduct, backwardProduct) {
+            case (.ffma, .ffma): products = ""
+            case (.mma, .mma): products = " mma"
+            case (.mma, .ffma): products = " mma-fw"
+            case (.ffma, .mma): products = " mma-bw"
+            }
+            return "U=\(forwardChunks)/\(backwardChunks) W=\(forwardWarps)/\(backwardWarps)" + products
         }
 
         /// The compiled choices of forward U (FFMA).
@@ -38,8 +46,18 @@ struct AlternatingKernels {
         static let mmaChunkClasses = [1, 3]
         /// Warps per block of the mma forward: K = D is split over them.
         static let mmaWarps = 8
-        /// n8 tiles of batch rows per mma block: 16 rows, so B = 16 reads each R row once per step.
+        /// n8 tiles of batch rows per mma forward block: 16 rows, so B = 16 reads each R row once per step.
         static let mmaBatchTiles = 2
+        /// The compiled choices of backward U with mma (K = G_R·D over 16 warps): D ≤ 256 in two
+        /// chunks per warp, D ≤ 768 in six (larger D loop).
+        static let mmaBackwardChunkClasses = [2, 6]
+        /// Warps per block of the mma backward.
+        static let mmaBackwardWarps = 16
+        /// n8 tiles of batch rows per mma backward block: 8 rows (96 blocks at D = 768, B = 16;
+        /// its dG operand is G_R·D float32 per batch row).
+        static let mmaBackwardBatchTiles = 1
+        /// Features (Rᵀ rows) per mma backward block.
+        static let mmaBackwardFeatures = 16
 
         /// m16 tiles of R rows per mma block for a cell: whole features (G_R rows each), 8
         /// features for the four-gate cells (96 blocks at D = 768), else 16.
@@ -58,37 +76,44 @@ struct AlternatingKernels {
                     forwardWarps: chunks >= 6 && dtype == .float32 ? 4 : 8, backwardWarps: 8)
         }
 
-        /// `base` with the mma forward of `chunks` chunks per warp (the backward stays).
-        static func mma(_ base: Variant, chunks: Int) -> Variant {
+        /// `base` with the mma forward and/or backward of the given chunks per warp.
+        static func mma(_ base: Variant, forwardChunks: Int? = nil, backwardChunks: Int? = nil) -> Variant {
             var variant = base
-            variant.forwardProduct = .mma
-            variant.forwardChunks = chunks
-            variant.forwardWarps = mmaWarps
+            if let chunks = forwardChunks {
+                variant.forwardProduct = .mma; variant.forwardChunks = chunks; variant.forwardWarps = mmaWarps
+            }
+            if let chunks = backwardChunks {
+                variant.backwardProduct = .mma; variant.backwardChunks = chunks; variant.backwardWarps = mmaBackwardWarps
+            }
             return variant
         }
 
-        /// Which head dimensions take the mma forward (16-bit storage, D a multiple of 32 only).
-        /// `FLASHRNN_ALTERNATING_MMA`: `0` none, `all` every eligible D, otherwise (default)
+        /// Which head dimensions take the mma steps (16-bit storage, D a multiple of 32 only).
+        /// `FLASHRNN_ALTERNATING_MMA`: `0` none, `forward` the forward only (D ≥
+        /// `mmaMinimumHeadDim`), `all` both on every eligible D, otherwise (default) both for
         /// D ≥ `mmaMinimumHeadDim`. Read once per process.
         enum MMAPolicy: Sendable {
-            case off, largeHeads, everyEligibleHead
+            case off, forwardOnly, largeHeads, everyEligibleHead
 
             static let current: MMAPolicy = {
                 switch ProcessInfo.processInfo.environment["FLASHRNN_ALTERNATING_MMA"] {
                 case "0": return .off
+                case "forward": return .forwardOnly
                 case "all": return .everyEligibleHead
                 default: return .largeHeads
                 }
             }()
         }
-        /// The smallest D whose forward runs on tensor cores by default: at D ≤ 128 the FFMA
+        /// The smallest D whose steps run on tensor cores by default: at D ≤ 128 the FFMA
         /// forward (≈ 4.3 ms for B = 16, T = 1024) is near its launch floor.
         static let mmaMinimumHeadDim = 256
 
-        static func usesMMA(headDim D: Int, dtype: DType, policy: MMAPolicy) -> Bool {
+        /// Whether the forward (`backward` false) or backward step of D takes the mma product.
+        static func usesMMA(headDim D: Int, dtype: DType, policy: MMAPolicy, backward: Bool = false) -> Bool {
             guard dtype != .float32, D % 32 == 0 else { return false }
             switch policy {
             case .off: return false
+            case .forwardOnly: return !backward && D >= mmaMinimumHeadDim
             case .largeHeads: return D >= mmaMinimumHeadDim
             case .everyEligibleHead: return true
             }
@@ -109,7 +134,12 @@ struct AlternatingKernels {
             }
             if usesMMA(headDim: D, dtype: dtype, policy: policy) {
                 let perWarp = (D / 32 + mmaWarps - 1) / mmaWarps
-                variant = mma(variant, chunks: mmaChunkClasses.first { $0 >= perWarp } ?? mmaChunkClasses.last!)
+                variant = mma(variant, forwardChunks: mmaChunkClasses.first { $0 >= perWarp } ?? mmaChunkClasses.last!)
+            }
+            if usesMMA(headDim: D, dtype: dtype, policy: policy, backward: true) {
+                // Chunks per warp of the four-gate cells (the most any cell needs).
+                let perWarp = (4 * D / 32 + mmaBackwardWarps - 1) / mmaBackwardWarps
+                variant = mma(variant, backwardChunks: mmaBackwardChunkClasses.first { $0 >= perWarp } ?? mmaBackwardChunkClasses.last!)
             }
             return variant
         }
@@ -118,9 +148,9 @@ struct AlternatingKernels {
         static func catalog(dtype: DType) -> [Variant] {
             var variants = chunkClasses.map { standard(chunks: $0, dtype: dtype) }
             if usesMMA(headDim: 256, dtype: dtype, policy: .largeHeads) {
-                // D = 256 (FFMA backward of 2 chunks); D ≥ 288 (backward of 3 chunks).
-                variants.append(mma(standard(chunks: 2, dtype: dtype), chunks: 1))
-                variants.append(mma(standard(chunks: 6, dtype: dtype), chunks: 3))
+                // D = 256; D ≥ 288.
+                variants.append(mma(standard(chunks: 2, dtype: dtype), forwardChunks: 1, backwardChunks: 2))
+                variants.append(mma(standard(chunks: 6, dtype: dtype), forwardChunks: 3, backwardChunks: 6))
             }
             return variants
         }
@@ -141,13 +171,15 @@ struct AlternatingKernels {
         let forward = v.forwardProduct == .mma
             ? "&flashrnn::forward_step_mma<\(c), \(s), \(Variant.mmaRowTiles(cell)), \(Variant.mmaBatchTiles), \(v.forwardWarps), \(v.forwardChunks)>"
             : "&flashrnn::forward_step<\(c), \(s), \(batchTile), \(v.forwardWarps), \(v.forwardChunks)>"
-        let backward = "\(batchTile), \(v.backwardWarps), \(v.backwardChunks)"
+        let backward = v.backwardProduct == .mma
+            ? "&flashrnn::backward_step_mma<\(c), \(s), \(Variant.mmaBackwardBatchTiles), \(v.backwardWarps), \(v.backwardChunks)>"
+            : "&flashrnn::backward_step<\(c), \(s), \(batchTile), \(v.backwardWarps), \(v.backwardChunks)>"
         return [
             "&flashrnn::init_states<\(c), \(s)>",
             forward,
             "&flashrnn::copy_last<\(c), \(s)>",
             "&flashrnn::transpose_r<\(c), \(s)>",
-            "&flashrnn::backward_step<\(c), \(s), \(backward)>",
+            backward,
             "&flashrnn::finish_dwx<\(c), \(s)>",
             "&flashrnn::reduce_db<\(c)>",
             "&flashrnn::convert_from_f32<\(s)>",
@@ -157,7 +189,8 @@ struct AlternatingKernels {
     static func spec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
         KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant)",
                          mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n"
-                             + (variant.forwardProduct == .mma ? "#include \"alternating/alternating_forward_mma.cuh\"\n" : ""),
+                             + (variant.forwardProduct == .mma ? "#include \"alternating/alternating_forward_mma.cuh\"\n" : "")
+                             + (variant.backwardProduct == .mma ? "#include \"alternating/alternating_backward_mma.cuh\"\n" : ""),
                          nameExpressions: names(cell: cell, dtype: dtype, variant: variant))
     }
 

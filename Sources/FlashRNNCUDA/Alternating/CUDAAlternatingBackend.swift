@@ -121,7 +121,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
-        let (stepGrid, block, shared) = Self.forwardStepLaunch(kernels.variant, cell: cell, shape: shape)
+        let v = kernels.variant
+        let (stepGrid, block, shared) = Self.stepLaunch(v.forwardProduct, warps: v.forwardWarps, tileRows: 1,
+                                                        features: AlternatingKernels.Variant.mmaFeatures(cell),
+                                                        batchRows: 8 * AlternatingKernels.Variant.mmaBatchTiles, shape: shape)
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.initStates, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
@@ -143,22 +146,20 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
     }
 
-    /// Grid, block and dynamic shared memory of the forward step. FFMA: one warp per output row,
-    /// the block's h tile (8 batch rows × D float32) in dynamic shared memory. mma: a block per
-    /// (head, mmaFeatures features, 16 batch rows); its partial sums are static shared memory.
-    static func forwardStepLaunch(_ variant: AlternatingKernels.Variant, cell: CellKind, shape: ProblemShape)
+    /// Grid, block and dynamic shared memory of a step kernel. FFMA: one warp per output row,
+    /// 8 batch rows per block, the block's operand tile (8 batch rows × `tileRows` × D float32:
+    /// h forward, the R gates of dG backward) in dynamic shared memory. mma: a block per (head,
+    /// `features`, `batchRows`); its partial sums are static shared memory.
+    static func stepLaunch(_ product: AlternatingKernels.Variant.Product, warps: Int, tileRows: Int,
+                           features: Int, batchRows: Int, shape: ProblemShape)
         -> (grid: (Int, Int, Int), block: (Int, Int, Int), shared: Int) {
         let (B, N, D) = (shape.batch, shape.heads, shape.headDim)
-        let warps = variant.forwardWarps
-        switch variant.forwardProduct {
+        switch product {
         case .ffma:
-            let rowBlocks = (D + warps - 1) / warps
-            let batchBlocks = (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile
-            return ((N * rowBlocks, batchBlocks, 1), (warps * 32, 1, 1), AlternatingKernels.batchTile * D * 4)
+            let tile = AlternatingKernels.batchTile
+            return ((N * ((D + warps - 1) / warps), (B + tile - 1) / tile, 1), (warps * 32, 1, 1), tile * tileRows * D * 4)
         case .mma:
-            let F = AlternatingKernels.Variant.mmaFeatures(cell)
-            let rowsPerBlock = 8 * AlternatingKernels.Variant.mmaBatchTiles
-            return ((N * ((D + F - 1) / F), (B + rowsPerBlock - 1) / rowsPerBlock, 1), (warps * 32, 1, 1), 0)
+            return ((N * ((D + features - 1) / features), (B + batchRows - 1) / batchRows, 1), (warps * 32, 1, 1), 0)
         }
     }
 
@@ -204,11 +205,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
         try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
-        let warps = kernels.variant.backwardWarps
-        let rowBlocks = (D + warps - 1) / warps
-        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (warps * 32, 1, 1)
-        let shared = AlternatingKernels.batchTile * GR * D * 4
+        let v = kernels.variant
+        let (stepGrid, block, shared) = Self.stepLaunch(v.backwardProduct, warps: v.backwardWarps, tileRows: GR,
+                                                        features: AlternatingKernels.Variant.mmaBackwardFeatures,
+                                                        batchRows: 8 * AlternatingKernels.Variant.mmaBackwardBatchTiles, shape: shape)
         let columns = GT * N * D, rows = T * B
         let slices = max(1, min(rows, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))
         let rowsPerSlice = (rows + slices - 1) / slices
