@@ -22,6 +22,10 @@
 //   rec[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG_{t+1}[b, k, n, d]    (dG tile in shared memory)
 // then the cell backward of step t at (b, n, q); the direct-path gradients ping-pong
 // between two float32 slots by the parity of t.
+//
+// For 16-bit storage and D a multiple of 32 the host may pick forward_step_mma / backward_step_mma
+// instead (alternating_{forward,backward}_mma.cuh: the same steps with the product on tensor
+// cores); both kinds share the cell prologue/epilogue helpers below.
 #pragma once
 
 namespace flashrnn {
