@@ -189,6 +189,11 @@ public enum CorrectnessCheck {
                 c(9, 5, 1, 529, s0: true, "D=529, first head beyond a cluster: cooperative grid (lstm, slstm, gru)"),
                 c(2, 6, 1, 896, s0: true, "D=896, grid head (lstm, slstm)"),
                 c(2, 4, 1, 1024, s0: true, "D=1024, largest grid head of cudaFused (lstm, slstm)"),
+                // cudaAlternating's tensor-core forward (16-bit, D ≥ 256, a multiple of 32): two
+                // batch blocks (16 rows each, the second partial), time-major, 9 K chunks over 8 warps.
+                c(19, 6, 2, 288, s0: true, o: RecurrentOptions(inputLayout: .tbgnd), "B>16, time-major, D=288, alternating mma"),
+                // The forward clip on cudaAlternating's tensor-core steps (16-bit, D a multiple of 32).
+                c(5, 9, 3, 32, s0: true, o: RecurrentOptions(forwardClip: 0.5), "forward clip, D=32, alternating mma"),
             ]
         }
         return cases

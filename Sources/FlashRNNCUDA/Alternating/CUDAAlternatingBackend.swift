@@ -121,11 +121,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try HostTrace.measure("alternating forward: parameter upload") { try Self.upload(p, to: parameters, runtime) }
-        let warps = kernels.variant.forwardWarps
-        let rowBlocks = (D + warps - 1) / warps
-        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (warps * 32, 1, 1)
-        let shared = AlternatingKernels.batchTile * D * 4
+        let v = kernels.variant
+        let (stepGrid, block, shared) = Self.stepLaunch(v.forwardProduct, warps: v.forwardWarps, tileRows: 1,
+                                                        features: AlternatingKernels.Variant.mmaFeatures(cell),
+                                                        batchRows: 8 * AlternatingKernels.Variant.mmaBatchTiles, shape: shape)
         let graph = try runtime.cachedGraph(key) {
             try runtime.launch(kernels.initStates, grid: Self.gridStride(S * B * N * D), block: (256, 1, 1),
                                arguments: [parameters.address])
@@ -146,6 +145,23 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
                               saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))
             : nil
         return ForwardResult(states: statesTensor, lastStates: lastTensor, context: context)
+    }
+
+    /// Grid, block and dynamic shared memory of a step kernel. FFMA: one warp per output row,
+    /// 8 batch rows per block, the block's operand tile (8 batch rows × `tileRows` × D float32:
+    /// h forward, the R gates of dG backward) in dynamic shared memory. mma: a block per (head,
+    /// `features`, `batchRows`); its partial sums are static shared memory.
+    static func stepLaunch(_ product: AlternatingKernels.Variant.Product, warps: Int, tileRows: Int,
+                           features: Int, batchRows: Int, shape: ProblemShape)
+        -> (grid: (Int, Int, Int), block: (Int, Int, Int), shared: Int) {
+        let (B, N, D) = (shape.batch, shape.heads, shape.headDim)
+        switch product {
+        case .ffma:
+            let tile = AlternatingKernels.batchTile
+            return ((N * ((D + warps - 1) / warps), (B + tile - 1) / tile, 1), (warps * 32, 1, 1), tile * tileRows * D * 4)
+        case .mma:
+            return ((N * ((D + features - 1) / features), (B + batchRows - 1) / batchRows, 1), (warps * 32, 1, 1), 0)
+        }
     }
 
     // MARK: Backward
@@ -190,11 +206,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
         try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
-        let warps = kernels.variant.backwardWarps
-        let rowBlocks = (D + warps - 1) / warps
-        let stepGrid = (N * rowBlocks, (B + AlternatingKernels.batchTile - 1) / AlternatingKernels.batchTile, 1)
-        let block = (warps * 32, 1, 1)
-        let shared = AlternatingKernels.batchTile * GR * D * 4
+        let v = kernels.variant
+        let (stepGrid, block, shared) = Self.stepLaunch(v.backwardProduct, warps: v.backwardWarps, tileRows: GR,
+                                                        features: AlternatingKernels.Variant.mmaBackwardFeatures,
+                                                        batchRows: 8 * AlternatingKernels.Variant.mmaBackwardBatchTiles, shape: shape)
         let columns = GT * N * D, rows = T * B
         // At least 256 rows per slice (each slice sums in float64; see reduce_db).
         let slices = max(1, min((rows + 255) / 256, (runtime.properties.multiprocessors * 8 * 256) / max(columns, 1)))

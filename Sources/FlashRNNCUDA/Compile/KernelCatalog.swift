@@ -65,8 +65,8 @@ public enum KernelCatalog {
         var specs: [KernelModuleSpec] = []
         for cell in CellKind.allCases {
             for dtype in dtypes {
-                for chunks in AlternatingKernels.Variant.chunkClasses {
-                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: .standard(chunks: chunks, dtype: dtype)))
+                for variant in AlternatingKernels.Variant.catalog(dtype: dtype) {
+                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: variant))
                 }
             }
         }

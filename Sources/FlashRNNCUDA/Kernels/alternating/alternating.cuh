@@ -22,6 +22,10 @@
 //   rec[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG_{t+1}[b, k, n, d]    (dG tile in shared memory)
 // then the cell backward of step t at (b, n, q); the direct-path gradients ping-pong
 // between two float32 slots by the parity of t.
+//
+// For 16-bit storage and D a multiple of 32 the host may pick forward_step_mma / backward_step_mma
+// instead (alternating_{forward,backward}_mma.cuh: the same steps with the product on tensor
+// cores); both kinds share the cell prologue/epilogue helpers below.
 #pragma once
 
 namespace flashrnn {
@@ -184,6 +188,106 @@ __global__ void init_states(const Params* __restrict__ p) {
     }
 }
 
+// The cell's bias and Wx at (b, nd) of step t into pre[k] (the R gates' recurrent parts are
+// added after the product).
+template <class Cell, class S>
+__device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, long long nd, float (&pre)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
+                             * Cell::kGatesW * ND;
+    #pragma unroll
+    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+}
+
+// The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
+// the new states (float32 and storage type) and, when saved, the pre-activations.
+template <class Cell, class S>
+__device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int b, long long nd, float (&pre)[4],
+                                                    const float (&previous)[4], const float (&recurrent)[Cell::kGatesR]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
+    float next[4];
+    Cell::template forward<typename S::Math>(pre, previous, next);
+    if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
+    #pragma unroll
+    for (int s = 0; s < Cell::kStates; ++s) {
+        f32(p->states32)[states32_index(p, s, t + 1, b, nd)] = next[s];
+        store_at<S>(p->states, ((static_cast<long long>(s) * p->B + b) * p->T + t) * ND + nd, next[s]);
+    }
+    if (p->savePre) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k)
+            f32(p->pre32)[((static_cast<long long>(t) * p->B + b) * Cell::kGatesT + k) * ND + nd] = pre[k];
+    }
+}
+
+// Backward inputs of (b, nd) at step t ≥ 0 that no step writes: the caller's dStates/dLast into
+// dNew, the saved forward states and pre-activations.
+template <class Cell, class S>
+__device__ __forceinline__ void load_saved_forward(const Params* p, int t, int b, long long nd, float (&dNew)[4],
+                                                   float (&previous)[4], float (&pre)[4]) {
+    const int B = p->B, T = p->T;
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    #pragma unroll
+    for (int s = 0; s < Cell::kStates; ++s) {
+        float g = 0.0f;
+        if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
+        if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
+        dNew[s] = g;
+        previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
+    }
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * Cell::kGatesT + k) * ND + nd];
+}
+
+// The direct-path gradient that step t+1 wrote for (b, nd) (after the wait): added to dNew, or
+// at t = −1 the whole of it (slot 0, written by step 0).
+template <class Cell>
+__device__ __forceinline__ void add_direct_gradient(const Params* p, int t, int b, long long nd, float (&dNew)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D, BND = p->B * ND;
+    const float* direct = f32(p->dDirect32);
+    if (t < 0) {
+        #pragma unroll
+        for (int s = 0; s < Cell::kStates; ++s) dNew[s] = direct[s * BND + b * ND + nd];
+    } else if (t + 1 < p->T) {
+        const long long from = ((t + 1) & 1) * Cell::kStates * BND;
+        #pragma unroll
+        for (int s = 0; s < Cell::kStates; ++s) dNew[s] += direct[from + s * BND + b * ND + nd];
+    }
+}
+
+// The backward cell at (b, nd) of step t with the recurrent gradient rec, or at t = −1 the
+// initial-state gradient; writes dPre32 and the direct-path slot of parity t.
+template <class Cell, class S>
+__device__ __forceinline__ void finish_backward_cell(const Params* p, int t, int b, long long nd, float rec, float (&dNew)[4],
+                                                     const float (&pre)[4], const float (&previous)[4]) {
+    constexpr int GT = Cell::kGatesT, SN = Cell::kStates;
+    const long long ND = static_cast<long long>(p->N) * p->D, BND = p->B * ND;
+    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
+    dNew[0] += rec;
+    if (t < 0) {
+        #pragma unroll
+        for (int s = 0; s < SN; ++s) store_at<S>(p->dInitial, s * BND + b * ND + nd, dNew[s]);
+        return;
+    }
+    if (p->hasForwardClip) {
+        // The clamp passes gradient only where it did not bind.
+        float next[4];
+        Cell::template forward<typename S::Math>(pre, previous, next);
+        if (fabsf(next[0]) > p->forwardClip) dNew[0] = 0.0f;
+    }
+    float dPreOut[4], dPrevious[4];
+    Cell::template backward<typename S::Math>(pre, previous, dNew, dPreOut, dPrevious);
+    #pragma unroll
+    for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * p->B + b) * GT + k) * ND + nd] = dPreOut[k];
+    const long long to = (t & 1) * SN * BND;
+    #pragma unroll
+    for (int s = 0; s < SN; ++s) f32(p->dDirect32)[to + s * BND + b * ND + nd] = dPrevious[s];
+}
+
 // Blocks per SM the register allocation must allow: with R held (U ≥ 3) the compiler
 // would otherwise take ~150–190 registers and fit one block per SM, so at D = 768 the grid
 // (192–384 blocks) would run in two waves.
@@ -195,7 +299,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     extern __shared__ float h_tile[];  // [BT][D]
     constexpr int GR = Cell::kGatesR;
     typedef typename Quad<S>::Type Raw;
-    const int B = p->B, T = p->T, N = p->N, D = p->D;
+    const int B = p->B, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int chunks = (D + WARPS - 1) / WARPS;
@@ -211,14 +315,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     // 1. What no step writes: the cell's bias and Wx (one batch row per lane) and the first
     //    U·128 columns of this warp's R rows.
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (active && lane < nb) {
-        #pragma unroll
-        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-        const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * B + b : static_cast<long long>(b) * T + t)
-                                 * Cell::kGatesW * ND;
-        #pragma unroll
-        for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
-    }
+    if (active && lane < nb) load_cell_inputs<Cell, S>(p, t, b, nd, pre);
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
     const typename S::Bits* rows[GR];
     #pragma unroll
@@ -309,21 +406,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 
     // 5. The cell at (b, n, d).
     if (lane >= nb) return;
-    #pragma unroll
-    for (int k = 0; k < GR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
-    float next[4];
-    Cell::template forward<typename S::Math>(pre, previous, next);
-    if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
-    #pragma unroll
-    for (int s = 0; s < Cell::kStates; ++s) {
-        f32(p->states32)[states32_index(p, s, t + 1, b, nd)] = next[s];
-        store_at<S>(p->states, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd, next[s]);
-    }
-    if (p->savePre) {
-        #pragma unroll
-        for (int k = 0; k < Cell::kGatesT; ++k)
-            f32(p->pre32)[((static_cast<long long>(t) * B + b) * Cell::kGatesT + k) * ND + nd] = pre[k];
-    }
+    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent);
 }
 
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
@@ -356,7 +439,7 @@ __global__ void transpose_r(const Params* __restrict__ p) {
 template <class Cell, class S, int BT, int WARPS, int U>
 __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float dg_tile[];  // [BT][G_R][D]
-    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT, SN = Cell::kStates;
+    constexpr int GR = Cell::kGatesR, GT = Cell::kGatesT;
     typedef typename Quad<S>::Type Raw;
     const int B = p->B, T = p->T, N = p->N, D = p->D;
     const long long ND = static_cast<long long>(N) * D;
@@ -371,25 +454,12 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     const bool wide = (D & 3) == 0;  // four consecutive columns per lane, 8- or 16-byte loads
     const int b = b0 + lane;
     const long long nd = static_cast<long long>(n) * D + q;
-    float* direct = f32(p->dDirect32);
-    const long long slot = SN * B * ND;
 
     // 1. What no step writes: the saved forward states and pre-activations of step t, the
     //    caller's dStates/dLast (one batch row per lane), the first U·128 columns of this
     //    warp's Rᵀ rows.
     float dNew[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f}, pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (active && lane < nb && t >= 0) {
-        #pragma unroll
-        for (int s = 0; s < SN; ++s) {
-            float g = 0.0f;
-            if (p->dStates) g += load_at<S>(p->dStates, ((static_cast<long long>(s) * B + b) * T + t) * ND + nd);
-            if (t == T - 1 && p->dLast) g += load_at<S>(p->dLast, (static_cast<long long>(s) * B + b) * ND + nd);
-            dNew[s] = g;
-            previous[s] = f32(p->states32)[states32_index(p, s, t, b, nd)];
-        }
-        #pragma unroll
-        for (int k = 0; k < GT; ++k) pre[k] = f32(p->pre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd];
-    }
+    if (active && lane < nb && t >= 0) load_saved_forward<Cell, S>(p, t, b, nd, dNew, previous, pre);
     const typename S::Bits* RT = reinterpret_cast<const typename S::Bits*>(p->rT);
     const typename S::Bits* rows[GR];
     #pragma unroll
@@ -403,16 +473,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
 
     // 3. The direct-path gradient from step t+1, and dG_{t+1} of this block's batch rows (the
     //    R gates) into shared memory.
-    if (active && lane < nb) {
-        if (t < 0) {
-            #pragma unroll
-            for (int s = 0; s < SN; ++s) dNew[s] = direct[s * B * ND + b * ND + nd];  // slot 0: written by step 0
-        } else if (t + 1 < T) {
-            const long long from = ((t + 1) & 1) * slot;
-            #pragma unroll
-            for (int s = 0; s < SN; ++s) dNew[s] += direct[from + s * B * ND + b * ND + nd];
-        }
-    }
+    if (active && lane < nb) add_direct_gradient<Cell>(p, t, b, nd, dNew);
     if (recurrent) {
         const float* dG = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + b0) * GT * ND + static_cast<long long>(n) * D;
         load_tile<GR, TileBatch<S, WARPS>::value>(dg_tile, dG, nb * GR, D, GT * ND, ND, Cell::kRecurrentGateOffset);
@@ -478,26 +539,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
 
     // 5. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;
-    if (p->hasRecurrentClip) rec = fminf(fmaxf(rec, -p->recurrentClip), p->recurrentClip);
-    dNew[0] += rec;
-    if (t < 0) {
-        #pragma unroll
-        for (int s = 0; s < SN; ++s) store_at<S>(p->dInitial, (static_cast<long long>(s) * B + b) * ND + nd, dNew[s]);
-        return;
-    }
-    if (p->hasForwardClip) {
-        // The clamp passes gradient only where it did not bind.
-        float next[4];
-        Cell::template forward<typename S::Math>(pre, previous, next);
-        if (fabsf(next[0]) > p->forwardClip) dNew[0] = 0.0f;
-    }
-    float dPreOut[4], dPrevious[4];
-    Cell::template backward<typename S::Math>(pre, previous, dNew, dPreOut, dPrevious);
-    #pragma unroll
-    for (int k = 0; k < GT; ++k) f32(p->dPre32)[((static_cast<long long>(t) * B + b) * GT + k) * ND + nd] = dPreOut[k];
-    const long long to = (t & 1) * slot;
-    #pragma unroll
-    for (int s = 0; s < SN; ++s) direct[to + s * B * ND + b * ND + nd] = dPrevious[s];
+    finish_backward_cell<Cell, S>(p, t, b, nd, rec, dNew, pre, previous);
 }
 
 // dWx in the caller's layout from the W-gate pre-activation gradients.
