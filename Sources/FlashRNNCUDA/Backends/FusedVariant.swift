@@ -13,7 +13,10 @@ import FlashRNNCore
 /// run-time values and never select a variant. float32: the tensor cores compute in TF32, so
 /// every operand is split in a high and a low TF32 part and each tile takes three products
 /// ("3xTF32", float32 accuracy); R's parts double its on-chip size, so float32 holds smaller heads
-/// (`maxFloat32HeadDim`) and is not sliced over clusters.
+/// (`maxFloat32HeadDim`) and is not sliced over clusters. The float32 forward is not a
+/// tensor-core sweep: `forward_f32_kernel` (fused_forward_f32.cuh) computes R·h in plain float32
+/// FMAs (float32-exact, as the CPU float32 backend), one thread per gate row with that row of R in
+/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`).
 public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public let cell: CellKind
     public let dtype: DType
@@ -59,27 +62,31 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// latency) while DP · 4 threads leave enough registers for R, else 16 (one gate per tile).
     /// Mirrors `ForwardShape` in fused_forward.cuh.
     public var forwardFeaturesPerWarp: Int { paddedHeadDim <= 96 ? 8 : 16 }
-    public var forwardWarps: Int { paddedHeadDim / forwardFeaturesPerWarp }
-    public var forwardThreads: Int { forwardWarps * 32 }
+    public var forwardWarps: Int { dtype == .float32 ? forwardThreads / 32 : paddedHeadDim / forwardFeaturesPerWarp }
+    /// float32: one thread per gate row (G_R · DP), at least min(4 · DP, 256) for the cells, rounded
+    /// up to whole warps (`ForwardF32Shape`).
+    public var forwardThreads: Int {
+        guard dtype == .float32 else { return forwardWarps * 32 }
+        return (max(cell.gatesR * paddedHeadDim, min(4 * paddedHeadDim, 256)) + 31) / 32 * 32
+    }
     /// A tiles of R per warp of the forward sweep: ⌈G_R / gates per tile⌉ · DP / kK.
     public var forwardTiles: Int {
         let gatesPerTile = 16 / forwardFeaturesPerWarp
         return (cell.gatesR + gatesPerTile - 1) / gatesPerTile * (paddedHeadDim / productK)
     }
-    public var forwardRegisterTiles: Int {
-        // float32 beyond 256 threads (Elman DP 80, 96 with 8 features per warp): 168 registers
-        // per thread leave room for 8 tiles of two fragments (12 spilled on sm_90a).
-        let limit = operandParts == 1 ? Self.forwardRegisterTileLimit : forwardThreads <= 256 ? 12 : 8
-        return min(forwardTiles, limit)
-    }
+    /// 0 for float32: its FMA forward holds R rows in registers, not tensor-core tiles.
+    public var forwardRegisterTiles: Int { dtype == .float32 ? 0 : min(forwardTiles, Self.forwardRegisterTileLimit) }
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
     /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words (each in
     /// `operandParts` fragments or parts), plus the Wx ring when the forward stages Wx.
     public var forwardSharedBytes: Int { forwardSharedBytes(stagingWx: Self.stagesWx) }
+    /// float32 (FMA forward): h_{t-1} [8, DP] and the gate rows' sums [G_R, 8, DP] for the largest
+    /// batch slice, float32 (`ForwardF32Shape::kSharedBytes`).
     public func forwardSharedBytes(stagingWx: Bool) -> Int {
-        (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
+        if dtype == .float32 { return (1 + cell.gatesR) * Self.float32ForwardSlices.last! * paddedHeadDim * 4 }
+        return (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
             + 2 * operandParts * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
             + (stagingWx ? forwardWxRingBytes : 0)
     }
@@ -136,7 +143,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0) }
     public func forwardKernelName(stagingWx: Bool) -> String {
-        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
+        if dtype == .float32 { return "&flashrnn::fused::forward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
+        return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
@@ -153,8 +161,20 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// The NVRTC module of this variant.
     public var spec: KernelModuleSpec {
         KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
-                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n",
+                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
+                            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n" : ""),
                          nameExpressions: kernelNames)
+    }
+
+    /// Batch columns per CTA of the float32 forward: the kernel instantiates these
+    /// (`forward_f32_kernel`) and takes the smallest that covers ⌈B / gridDim.y⌉.
+    public static let float32ForwardSlices = [1, 2, 4, 8]
+
+    /// The float32 forward's batch slice: the smallest whose N · ⌈B / slice⌉ CTAs fit on the
+    /// device's SMs at once (a smaller slice is a shorter step on more SMs; the total FMAs are the
+    /// same), else the largest. The forward grid is (N, ⌈B / slice⌉).
+    public static func float32ForwardSlice(batch: Int, heads: Int, multiprocessors: Int) -> Int {
+        float32ForwardSlices.first { heads * ((batch + $0 - 1) / $0) <= multiprocessors } ?? float32ForwardSlices.last!
     }
 
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }
