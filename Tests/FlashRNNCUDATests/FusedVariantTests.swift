@@ -28,9 +28,9 @@ struct FusedVariantTests {
         #expect(!FusedVariant.dtypes.contains(.float64) && !FusedVariant.oneSMOnlyDTypes.contains(.float64))
     }
 
-    /// float32 (3xTF32 products, R in two parts) runs on one SM up to D = 64 for the gated cells
+    /// float32 (FMA forward, 3xTF32 backward with R in two parts) runs on one SM up to D = 64 for the gated cells
     /// and the whole one-SM range for Elman; beyond, the reason names the largest float32 D.
-    @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64)])
+    @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64), (.gru, 64), (.elman, 128)])
     func float32RunsOnOneSMUpToItsLargestHead(cell: CellKind, largest: Int) throws {
         #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == largest)
         for d in [1, 5, 16, 17, 33, 47, largest - 1, largest] {
@@ -41,18 +41,6 @@ struct FusedVariantTests {
             #expect(reason.contains("float32") && reason.contains("D ≤ \(largest)") && reason.contains("D = \(d)"))
             #expect(reason.contains("cudaAlternating"))
         }
-    }
-
-    /// GRU and Elman float32 missed the 2x rule at D = 1 on the H200 (two checks): refused by name at every D.
-    @Test(arguments: [CellKind.gru, .elman])
-    func float32GRUAndElmanAreRefusedNamingTheCheck(cell: CellKind) throws {
-        for d in [1, 16, 64, 65] {
-            let reason = try #require(FusedVariant.limitation(cell: cell, headDim: d, dtype: .float32), "D=\(d)")
-            #expect(reason.contains("float32") && reason.contains("\(cell)") && reason.contains("cudaAlternating"))
-        }
-        #expect(!FusedVariant.all.contains { $0.cell == cell && $0.dtype == .float32 })
-        // Their kernels would hold these heads (compile-kernels: no spills), for when they pass.
-        #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == (cell == .gru ? 64 : 128))
     }
 
     /// The float32 check grid has each cell's largest float32 head and the first one beyond it.
@@ -130,7 +118,7 @@ struct FusedVariantTests {
         // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}, and float32 up to each cell's largest head
         let float32 = FusedVariant.float32Cells.map { FusedVariant.maxFloat32HeadDim(cell: $0) / 16 }.reduce(0, +)
         #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16) + float32)
-        #expect(FusedVariant.all.filter { $0.dtype == .float32 }.count == 2 * 4)
+        #expect(FusedVariant.all.filter { $0.dtype == .float32 }.count == 3 * 4 + 8)
     }
 
     @Test(arguments: [(1, 16), (16, 16), (17, 32), (32, 32), (33, 64), (64, 64), (113, 64), (128, 64)])

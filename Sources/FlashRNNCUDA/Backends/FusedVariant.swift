@@ -215,12 +215,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let dtypes: [DType] = [.float16, .bfloat16]
     /// Storage types of the one-SM kernels only (3xTF32 products, `maxFloat32HeadDim`).
     public static let oneSMOnlyDTypes: [DType] = [.float32]
-    /// Cells whose float32 sweeps passed the whole float32 check grid on the H200 (2026-11-29,
-    /// commits 0b79944 and 56817fb). GRU and Elman failed one case in each of the two checks: at
-    /// 0b79944 the backward at D = 1, B = 11 (dInitial 2.3x, dR 2.7x the CPU float32 error; fixed
-    /// by adding the hi·hi products rounded), at 56817fb the forward at T = B = D = 1 (states
-    /// 3.3x and 3.6x, about one unit in the last place against the CPU's 0.3), so they stay refused.
-    public static let float32Cells: [CellKind] = [.lstm, .slstm]
+    /// Cells whose float32 sweeps passed the whole float32 check grid on the H200. LSTM and sLSTM
+    /// since 2026-11-29 (commits 0b79944, 56817fb); GRU and Elman with the FMA forward (round
+    /// f32ffma, docs/performance-fused.md), after one failed case in each earlier check: the
+    /// backward at D = 1, B = 11 (fixed by adding the hi·hi products rounded), then the forward
+    /// at T = B = D = 1 (one element about 1 ulp off; its product is 0 there, h_{-1} = 0, so the
+    /// gap lies in the cell's tanh against the CPU's libm and depends on the draw).
+    public static let float32Cells: [CellKind] = [.lstm, .slstm, .gru, .elman]
 
     /// The largest float32 head (a multiple of 16, at most `maxHeadDim`) whose forward and backward
     /// sweeps fit one SM's shared memory with R in two TF32 parts and compile without spills; 0 if
