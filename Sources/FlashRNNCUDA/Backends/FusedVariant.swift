@@ -184,14 +184,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static func limitation(cell: CellKind, headDim: Int, dtype: DType, sharedMemoryLimit: Int = 227 * 1024) -> String? {
         if dtype == .float32 {
             guard float32Cells.contains(cell) else {
-                return "cudaFused float32 (3xTF32 products) missed the spec for \(cell) on the H200 (checks of 2026-11-29: "
-                    + "the T = B = D = 1 forward at 3.3-3.6x and, before a fix, the D = 1, B = 11 backward at 2.3-2.7x the "
-                    + "CPU float32 error, 2x allowed): use cudaAlternating for float32 \(cell) (automatic falls back to it)"
+                return "cudaFused float32 has not passed the float32 check for \(cell) on the H200: use cudaAlternating "
+                    + "for float32 \(cell) (automatic falls back to it)"
             }
             let largest = maxFloat32HeadDim(cell: cell, sharedMemoryLimit: sharedMemoryLimit)
             guard headDim <= largest else {
-                return "cudaFused keeps a float32 \(cell) head on one SM with R split in two TF32 parts (twice its "
-                    + "float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
+                return "cudaFused keeps a float32 \(cell) head on one SM (forward: R rows in registers; backward: R "
+                    + "split in two TF32 parts, twice its float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
                     + "shared memory); D = \(headDim) in float32: use cudaAlternating (automatic falls back to it), "
                     + "or float16/bfloat16"
             }
@@ -237,8 +236,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The largest float32 head that compiles without register spills (`flashrnn compile-kernels`,
-    /// sm_80 and sm_90a): with more than one recurrent gate the forward beyond DP = 64 (more than
-    /// 256 threads, at most 168 registers each) spilled 300-1200 bytes even with 4 register tiles.
+    /// sm_80 and sm_90a): the FMA forward holds a thread's R row (DP floats) in registers, which
+    /// G_R · DP threads allow up to DP = 64, or 128 with one recurrent gate (`ForwardF32Shape`).
     static func float32CompiledHeadDim(_ cell: CellKind) -> Int { cell.gatesR == 1 ? maxHeadDim : 64 }
 
     /// Every variant the backend can select, for ahead-of-time compilation and spill checks.
