@@ -85,7 +85,7 @@ struct FusedVariantTests {
     func theFloat32ForwardSliceFillsTheSMs(batch: Int, heads: Int, slice: Int) {
         #expect(FusedVariant.float32ForwardSlice(batch: batch, heads: heads, multiprocessors: 132) == slice)
         let shape = ProblemShape(cell: .gru, batch: batch, length: 3, heads: heads, headDim: 8)
-        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, environment: [:])
+        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, forcedSlice: nil)
         #expect(grid.0 == heads && grid.2 == 1 && grid.1 * slice >= batch && (grid.1 - 1) * slice < batch)
         // The kernel's slice from gridDim.y: the smallest of 1, 2, 4, 8 covering ⌈B / gridDim.y⌉, within the launch's.
         let columns = (batch + grid.1 - 1) / grid.1
@@ -93,10 +93,10 @@ struct FusedVariantTests {
         #expect(kernelSlice <= slice && kernelSlice * grid.1 >= batch)
     }
 
-    @Test(arguments: [("4", 4), ("1", 1), ("8", 8), ("3", 2), ("x", 2)])
+    @Test(arguments: [("4", 4), ("1", 1), ("8", 8), ("3", 2), ("x", 2), ("", 2)])
     func theFloat32SliceCanBeForcedForMeasuring(value: String, slice: Int) {
         let shape = ProblemShape(cell: .lstm, batch: 16, length: 3, heads: 12, headDim: 64)
-        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, environment: ["FLASHRNN_FUSED_F32_SLICE": value])
+        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, forcedSlice: FusedVariant.forcedSlice(value))
         #expect(grid.1 == (16 + slice - 1) / slice)
     }
 

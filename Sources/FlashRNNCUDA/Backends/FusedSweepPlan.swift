@@ -80,12 +80,10 @@ extension CUDAFusedBackend {
                          gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
     }
 
-    /// One CTA per (head, float32 batch slice): `FusedVariant.float32ForwardSlice`, or the slice
-    /// FLASHRNN_FUSED_F32_SLICE names (1, 2, 4 or 8; for checking and measuring each slice).
+    /// One CTA per (head, float32 batch slice): `FusedVariant.float32ForwardSlice`, or `forcedSlice`.
     static func float32ForwardGrid(_ shape: ProblemShape, _ multiprocessors: Int,
-                                   environment: [String: String] = CUDAFusedBackend.launchEnvironment) -> (Int, Int, Int) {
-        let forced = environment["FLASHRNN_FUSED_F32_SLICE"].flatMap(Int.init).flatMap { FusedVariant.float32ForwardSlices.contains($0) ? $0 : nil }
-        let slice = forced ?? FusedVariant.float32ForwardSlice(batch: shape.batch, heads: shape.heads, multiprocessors: multiprocessors)
+                                   forcedSlice: Int? = FusedVariant.forcedFloat32ForwardSlice) -> (Int, Int, Int) {
+        let slice = forcedSlice ?? FusedVariant.float32ForwardSlice(batch: shape.batch, heads: shape.heads, multiprocessors: multiprocessors)
         return (shape.heads, (shape.batch + slice - 1) / slice, 1)
     }
 

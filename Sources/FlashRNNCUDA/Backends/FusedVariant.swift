@@ -177,6 +177,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         float32ForwardSlices.first { heads * ((batch + $0 - 1) / $0) <= multiprocessors } ?? float32ForwardSlices.last!
     }
 
+    /// The slice FLASHRNN_FUSED_F32_SLICE names (1, 2, 4 or 8; for checking and measuring each
+    /// slice), read once; nil (the automatic choice) when unset or another value.
+    public static let forcedFloat32ForwardSlice = forcedSlice(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_SLICE"])
+    static func forcedSlice(_ value: String?) -> Int? {
+        value.flatMap(Int.init).flatMap { float32ForwardSlices.contains($0) ? $0 : nil }
+    }
+
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }
 
     /// Why the fused backend cannot run a head of `headDim` in `dtype`, or nil.
