@@ -28,9 +28,9 @@ struct FusedVariantTests {
         #expect(!FusedVariant.dtypes.contains(.float64) && !FusedVariant.oneSMOnlyDTypes.contains(.float64))
     }
 
-    /// float32 (3xTF32 products, R in two parts) runs on one SM up to D = 64 for the gated cells
+    /// float32 (FMA forward, 3xTF32 backward with R in two parts) runs on one SM up to D = 64 for the gated cells
     /// and the whole one-SM range for Elman; beyond, the reason names the largest float32 D.
-    @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64)])
+    @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64), (.gru, 64), (.elman, 128)])
     func float32RunsOnOneSMUpToItsLargestHead(cell: CellKind, largest: Int) throws {
         #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == largest)
         for d in [1, 5, 16, 17, 33, 47, largest - 1, largest] {
@@ -43,18 +43,6 @@ struct FusedVariantTests {
         }
     }
 
-    /// GRU and Elman float32 missed the 2x rule at D = 1 on the H200 (two checks): refused by name at every D.
-    @Test(arguments: [CellKind.gru, .elman])
-    func float32GRUAndElmanAreRefusedNamingTheCheck(cell: CellKind) throws {
-        for d in [1, 16, 64, 65] {
-            let reason = try #require(FusedVariant.limitation(cell: cell, headDim: d, dtype: .float32), "D=\(d)")
-            #expect(reason.contains("float32") && reason.contains("\(cell)") && reason.contains("cudaAlternating"))
-        }
-        #expect(!FusedVariant.all.contains { $0.cell == cell && $0.dtype == .float32 })
-        // Their kernels would hold these heads (compile-kernels: no spills), for when they pass.
-        #expect(FusedVariant.maxFloat32HeadDim(cell: cell) == (cell == .gru ? 64 : 128))
-    }
-
     /// The float32 check grid has each cell's largest float32 head and the first one beyond it.
     @Test(arguments: CellKind.allCases)
     func theCheckGridCoversTheFloat32Boundary(cell: CellKind) {
@@ -64,18 +52,52 @@ struct FusedVariantTests {
         #expect(cases.contains { $0.headDim == largest + 1 }, "D=\(largest + 1)")
     }
 
-    @Test func float32VariantsSplitTheOperandsAndHalveTheRegisterTiles() {
+    /// float32: the backward keeps 3xTF32 tiles (R in two parts); the forward is the FMA sweep,
+    /// one thread per gate row (at least min(4·DP, 256) for the cells), no tiles.
+    @Test func float32VariantsSplitTheBackwardOperandsAndRunTheFMAForward() {
         let f32 = FusedVariant(cell: .lstm, dtype: .float32, headDim: 64)
         let f16 = FusedVariant(cell: .lstm, dtype: .float16, headDim: 64)
         #expect(f32.operandParts == 2 && f16.operandParts == 1)
-        #expect(f32.forwardTiles == 2 * f16.forwardTiles)      // m16n8k8: twice the K steps
-        #expect(f32.forwardRegisterTiles == 12 && f32.backwardRegisterTiles == 4)
-        #expect(f32.forwardKernelName == "&flashrnn::fused::forward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 12>")
+        #expect(f32.backwardRegisterTiles == 4 && f32.forwardRegisterTiles == 0)
+        #expect(f32.forwardKernelName == "&flashrnn::fused::forward_f32_kernel<flashrnn::LSTMCell, 64>")
+        #expect(f32.forwardKernelName(stagingWx: true) == f32.forwardKernelName)
         #expect(f32.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
-        // Shared memory: R tiles not in registers, two fragments each; h in two parts.
-        #expect(f32.forwardSharedBytes == (16 - 12) * 2 * 8 * 32 * 16 + 2 * 2 * 8 * (64 + 4) * 4)
-        // Elman DP = 96 runs 384 threads: 8 register tiles (12 spilled).
-        #expect(FusedVariant(cell: .elman, dtype: .float32, headDim: 96).forwardRegisterTiles == 8)
+        #expect(f32.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
+        #expect(!f16.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
+        // Shared memory: h [8, DP] and the gate sums [G_R, 8, DP], float32.
+        #expect(f32.forwardSharedBytes == (1 + 4) * 8 * 64 * 4)
+        #expect(f32.forwardSharedBytes(stagingWx: true) == f32.forwardSharedBytes)
+    }
+
+    @Test(arguments: [(CellKind.lstm, 64, 256), (.lstm, 16, 64), (.slstm, 48, 192), (.gru, 64, 256), (.gru, 16, 64),
+                      (.elman, 16, 64), (.elman, 33, 192), (.elman, 64, 256), (.elman, 128, 256)])
+    func theFloat32ForwardRunsAThreadPerGateRow(cell: CellKind, headDim: Int, threads: Int) {
+        let variant = FusedVariant(cell: cell, dtype: .float32, headDim: headDim)
+        #expect(variant.forwardThreads == threads)
+        #expect(variant.forwardThreads >= cell.gatesR * variant.paddedHeadDim)
+        #expect(variant.forwardWarps * 32 == variant.forwardThreads)
+        #expect(variant.forwardSharedBytes == (1 + cell.gatesR) * 8 * variant.paddedHeadDim * 4)
+    }
+
+    /// The smallest slice whose N · ⌈B / slice⌉ CTAs fit the SMs, else 8; the grid covers the batch.
+    @Test(arguments: [(16, 1, 1), (16, 48, 8), (16, 12, 2), (16, 24, 4), (1, 1, 1), (11, 1, 1), (7, 20, 2),
+                      (7, 40, 4), (300, 1, 4), (1000, 1, 8), (1000, 600, 8)])
+    func theFloat32ForwardSliceFillsTheSMs(batch: Int, heads: Int, slice: Int) {
+        #expect(FusedVariant.float32ForwardSlice(batch: batch, heads: heads, multiprocessors: 132) == slice)
+        let shape = ProblemShape(cell: .gru, batch: batch, length: 3, heads: heads, headDim: 8)
+        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, forcedSlice: nil)
+        #expect(grid.0 == heads && grid.2 == 1 && grid.1 * slice >= batch && (grid.1 - 1) * slice < batch)
+        // The kernel's slice from gridDim.y: the smallest of 1, 2, 4, 8 covering ⌈B / gridDim.y⌉, within the launch's.
+        let columns = (batch + grid.1 - 1) / grid.1
+        let kernelSlice = FusedVariant.float32ForwardSlices.first { $0 >= columns } ?? 8
+        #expect(kernelSlice <= slice && kernelSlice * grid.1 >= batch)
+    }
+
+    @Test(arguments: [("4", 4), ("1", 1), ("8", 8), ("3", 2), ("x", 2), ("", 2)])
+    func theFloat32SliceCanBeForcedForMeasuring(value: String, slice: Int) {
+        let shape = ProblemShape(cell: .lstm, batch: 16, length: 3, heads: 12, headDim: 64)
+        let grid = CUDAFusedBackend.float32ForwardGrid(shape, 132, forcedSlice: FusedVariant.forcedSlice(value))
+        #expect(grid.1 == (16 + slice - 1) / slice)
     }
 
     @Test func paddingRoundsUpToTheTensorCoreTile() {
@@ -96,7 +118,7 @@ struct FusedVariantTests {
         // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}, and float32 up to each cell's largest head
         let float32 = FusedVariant.float32Cells.map { FusedVariant.maxFloat32HeadDim(cell: $0) / 16 }.reduce(0, +)
         #expect(FusedVariant.all.count == 4 * 2 * (FusedVariant.maxHeadDim / 16) + float32)
-        #expect(FusedVariant.all.filter { $0.dtype == .float32 }.count == 2 * 4)
+        #expect(FusedVariant.all.filter { $0.dtype == .float32 }.count == 3 * 4 + 8)
     }
 
     @Test(arguments: [(1, 16), (16, 16), (17, 32), (32, 32), (33, 64), (64, 64), (113, 64), (128, 64)])

@@ -20,16 +20,19 @@ extension CUDAFusedBackend {
         let clusterSize: Int
         /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
         let gridTileWords: (forward: Int, backward: Int)?
+        /// The forward's grid where it differs from `grid` (float32 one-SM: its own batch slice).
+        var forwardGrid: (Int, Int, Int)? = nil
 
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.forward, threads: forwardThreads, sharedBytes: forwardSharedBytes, tileWords: gridTileWords?.forward, p)
+            try launch(runtime, kernels.forward, grid: forwardGrid ?? grid, threads: forwardThreads, sharedBytes: forwardSharedBytes,
+                       tileWords: gridTileWords?.forward, p)
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.backward, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+            try launch(runtime, kernels.backward, grid: grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
         }
 
-        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, threads: Int, sharedBytes: Int, tileWords: Int?,
+        private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, grid: (Int, Int, Int), threads: Int, sharedBytes: Int, tileWords: Int?,
                             _ p: FlashRNNFusedParams) throws {
             guard let tileWords else {
                 return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
@@ -57,7 +60,8 @@ extension CUDAFusedBackend {
                              forwardThreads: variant.forwardThreads, backwardThreads: variant.threads,
                              forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
                              weightTile: variant.weightTile,
-                             clusterSize: 1, gridTileWords: nil)
+                             clusterSize: 1, gridTileWords: nil,
+                             forwardGrid: dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil)
         }
         guard let variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
                                                sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
@@ -74,6 +78,13 @@ extension CUDAFusedBackend {
                          weightTile: variant.weightTile,
                          clusterSize: isGrid ? 1 : variant.ctasPerHead,
                          gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
+    }
+
+    /// One CTA per (head, float32 batch slice): `FusedVariant.float32ForwardSlice`, or `forcedSlice`.
+    static func float32ForwardGrid(_ shape: ProblemShape, _ multiprocessors: Int,
+                                   forcedSlice: Int? = FusedVariant.forcedFloat32ForwardSlice) -> (Int, Int, Int) {
+        let slice = forcedSlice ?? FusedVariant.float32ForwardSlice(batch: shape.batch, heads: shape.heads, multiprocessors: multiprocessors)
+        return (shape.heads, (shape.batch + slice - 1) / slice, 1)
     }
 
     static func slicedKernels(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant) throws -> Kernels {

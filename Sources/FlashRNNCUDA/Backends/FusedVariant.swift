@@ -13,7 +13,10 @@ import FlashRNNCore
 /// run-time values and never select a variant. float32: the tensor cores compute in TF32, so
 /// every operand is split in a high and a low TF32 part and each tile takes three products
 /// ("3xTF32", float32 accuracy); R's parts double its on-chip size, so float32 holds smaller heads
-/// (`maxFloat32HeadDim`) and is not sliced over clusters.
+/// (`maxFloat32HeadDim`) and is not sliced over clusters. The float32 forward is not a
+/// tensor-core sweep: `forward_f32_kernel` (fused_forward_f32.cuh) computes R·h in plain float32
+/// FMAs (float32-exact, as the CPU float32 backend), one thread per gate row with that row of R in
+/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`).
 public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public let cell: CellKind
     public let dtype: DType
@@ -59,27 +62,31 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// latency) while DP · 4 threads leave enough registers for R, else 16 (one gate per tile).
     /// Mirrors `ForwardShape` in fused_forward.cuh.
     public var forwardFeaturesPerWarp: Int { paddedHeadDim <= 96 ? 8 : 16 }
-    public var forwardWarps: Int { paddedHeadDim / forwardFeaturesPerWarp }
-    public var forwardThreads: Int { forwardWarps * 32 }
+    public var forwardWarps: Int { dtype == .float32 ? forwardThreads / 32 : paddedHeadDim / forwardFeaturesPerWarp }
+    /// float32: one thread per gate row (G_R · DP), at least min(4 · DP, 256) for the cells, rounded
+    /// up to whole warps (`ForwardF32Shape`).
+    public var forwardThreads: Int {
+        guard dtype == .float32 else { return forwardWarps * 32 }
+        return (max(cell.gatesR * paddedHeadDim, min(4 * paddedHeadDim, 256)) + 31) / 32 * 32
+    }
     /// A tiles of R per warp of the forward sweep: ⌈G_R / gates per tile⌉ · DP / kK.
     public var forwardTiles: Int {
         let gatesPerTile = 16 / forwardFeaturesPerWarp
         return (cell.gatesR + gatesPerTile - 1) / gatesPerTile * (paddedHeadDim / productK)
     }
-    public var forwardRegisterTiles: Int {
-        // float32 beyond 256 threads (Elman DP 80, 96 with 8 features per warp): 168 registers
-        // per thread leave room for 8 tiles of two fragments (12 spilled on sm_90a).
-        let limit = operandParts == 1 ? Self.forwardRegisterTileLimit : forwardThreads <= 256 ? 12 : 8
-        return min(forwardTiles, limit)
-    }
+    /// 0 for float32: its FMA forward holds R rows in registers, not tensor-core tiles.
+    public var forwardRegisterTiles: Int { dtype == .float32 ? 0 : min(forwardTiles, Self.forwardRegisterTileLimit) }
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
     /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words (each in
     /// `operandParts` fragments or parts), plus the Wx ring when the forward stages Wx.
     public var forwardSharedBytes: Int { forwardSharedBytes(stagingWx: Self.stagesWx) }
+    /// float32 (FMA forward): h_{t-1} [8, DP] and the gate rows' sums [G_R, 8, DP] for the largest
+    /// batch slice, float32 (`ForwardF32Shape::kSharedBytes`).
     public func forwardSharedBytes(stagingWx: Bool) -> Int {
-        (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
+        if dtype == .float32 { return (1 + cell.gatesR) * Self.float32ForwardSlices.last! * paddedHeadDim * 4 }
+        return (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
             + 2 * operandParts * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
             + (stagingWx ? forwardWxRingBytes : 0)
     }
@@ -136,7 +143,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0) }
     public func forwardKernelName(stagingWx: Bool) -> String {
-        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
+        if dtype == .float32 { return "&flashrnn::fused::forward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
+        return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
@@ -153,8 +161,27 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// The NVRTC module of this variant.
     public var spec: KernelModuleSpec {
         KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
-                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n",
+                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
+                            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n" : ""),
                          nameExpressions: kernelNames)
+    }
+
+    /// Batch columns per CTA of the float32 forward: the kernel instantiates these
+    /// (`forward_f32_kernel`) and takes the smallest that covers ⌈B / gridDim.y⌉.
+    public static let float32ForwardSlices = [1, 2, 4, 8]
+
+    /// The float32 forward's batch slice: the smallest whose N · ⌈B / slice⌉ CTAs fit on the
+    /// device's SMs at once (a smaller slice is a shorter step on more SMs; the total FMAs are the
+    /// same), else the largest. The forward grid is (N, ⌈B / slice⌉).
+    public static func float32ForwardSlice(batch: Int, heads: Int, multiprocessors: Int) -> Int {
+        float32ForwardSlices.first { heads * ((batch + $0 - 1) / $0) <= multiprocessors } ?? float32ForwardSlices.last!
+    }
+
+    /// The slice FLASHRNN_FUSED_F32_SLICE names (1, 2, 4 or 8; for checking and measuring each
+    /// slice), read once; nil (the automatic choice) when unset or another value.
+    public static let forcedFloat32ForwardSlice = forcedSlice(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_SLICE"])
+    static func forcedSlice(_ value: String?) -> Int? {
+        value.flatMap(Int.init).flatMap { float32ForwardSlices.contains($0) ? $0 : nil }
     }
 
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }
@@ -164,14 +191,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static func limitation(cell: CellKind, headDim: Int, dtype: DType, sharedMemoryLimit: Int = 227 * 1024) -> String? {
         if dtype == .float32 {
             guard float32Cells.contains(cell) else {
-                return "cudaFused float32 (3xTF32 products) missed the spec for \(cell) on the H200 (checks of 2026-11-29: "
-                    + "the T = B = D = 1 forward at 3.3-3.6x and, before a fix, the D = 1, B = 11 backward at 2.3-2.7x the "
-                    + "CPU float32 error, 2x allowed): use cudaAlternating for float32 \(cell) (automatic falls back to it)"
+                return "cudaFused float32 has not passed the float32 check for \(cell) on the H200: use cudaAlternating "
+                    + "for float32 \(cell) (automatic falls back to it)"
             }
             let largest = maxFloat32HeadDim(cell: cell, sharedMemoryLimit: sharedMemoryLimit)
             guard headDim <= largest else {
-                return "cudaFused keeps a float32 \(cell) head on one SM with R split in two TF32 parts (twice its "
-                    + "float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
+                return "cudaFused keeps a float32 \(cell) head on one SM (forward: R rows in registers; backward: R "
+                    + "split in two TF32 parts, twice its float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
                     + "shared memory); D = \(headDim) in float32: use cudaAlternating (automatic falls back to it), "
                     + "or float16/bfloat16"
             }
@@ -195,12 +221,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let dtypes: [DType] = [.float16, .bfloat16]
     /// Storage types of the one-SM kernels only (3xTF32 products, `maxFloat32HeadDim`).
     public static let oneSMOnlyDTypes: [DType] = [.float32]
-    /// Cells whose float32 sweeps passed the whole float32 check grid on the H200 (2026-11-29,
-    /// commits 0b79944 and 56817fb). GRU and Elman failed one case in each of the two checks: at
-    /// 0b79944 the backward at D = 1, B = 11 (dInitial 2.3x, dR 2.7x the CPU float32 error; fixed
-    /// by adding the hi·hi products rounded), at 56817fb the forward at T = B = D = 1 (states
-    /// 3.3x and 3.6x, about one unit in the last place against the CPU's 0.3), so they stay refused.
-    public static let float32Cells: [CellKind] = [.lstm, .slstm]
+    /// Cells whose float32 sweeps passed the whole float32 check grid on the H200. LSTM and sLSTM
+    /// since 2026-11-29 (commits 0b79944, 56817fb); GRU and Elman with the FMA forward (round
+    /// f32ffma, docs/performance-fused.md), after one failed case in each earlier check: the
+    /// backward at D = 1, B = 11 (fixed by adding the hi·hi products rounded), then the forward
+    /// at T = B = D = 1 (one element about 1 ulp off; its product is 0 there, h_{-1} = 0, so the
+    /// gap lies in the cell's tanh against the CPU's libm and depends on the draw).
+    public static let float32Cells: [CellKind] = [.lstm, .slstm, .gru, .elman]
 
     /// The largest float32 head (a multiple of 16, at most `maxHeadDim`) whose forward and backward
     /// sweeps fit one SM's shared memory with R in two TF32 parts and compile without spills; 0 if
@@ -216,8 +243,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The largest float32 head that compiles without register spills (`flashrnn compile-kernels`,
-    /// sm_80 and sm_90a): with more than one recurrent gate the forward beyond DP = 64 (more than
-    /// 256 threads, at most 168 registers each) spilled 300-1200 bytes even with 4 register tiles.
+    /// sm_80 and sm_90a): the FMA forward holds a thread's R row (DP floats) in registers, which
+    /// G_R · DP threads allow up to DP = 64, or 128 with one recurrent gate (`ForwardF32Shape`).
     static func float32CompiledHeadDim(_ cell: CellKind) -> Int { cell.gatesR == 1 ? maxHeadDim : 64 }
 
     /// Every variant the backend can select, for ahead-of-time compilation and spill checks.
