@@ -35,6 +35,12 @@ for b in cuda-fused cuda-alternating; do for v in kernel products; do
   echo "-- $b FLASHRNN_DR=$v"
   FLASHRNN_DR=$v timeout 40 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "16,1024,48,16;16,1024,12,64;16,1024,6,128" $B | grep -v "^device\|^backend"
 done; done
+stamp "cudaAlternating: FFMA steps (FLASHRNN_ALTERNATING_MMA=0) against the default, LSTM bfloat16"
+FLASHRNN_ALTERNATING_MMA=0 timeout 40 "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype bfloat16 --shapes "16,1024,24,32;16,1024,12,64;16,1024,6,128" $B | grep -v "^device"
+stamp "float32 (fused: FFMA forward, 3xTF32 backward), dense H = 64 and 64 x 12, every cell"
+for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
+  timeout 40 "$F" gpu-bench --backend $b --cell $c --dtype float32 --shapes "16,1024,1,64;16,1024,12,64" $B | grep -v "^device\|^backend"
+done; done
 stamp "phase breakdown (FLASHRNN_TRACE stream times of a second call)"
 for b in cuda-fused cuda-alternating; do for s in "16,1024,12,64" "16,1024,1,768"; do
   echo "-- $b lstm bfloat16 $s"
