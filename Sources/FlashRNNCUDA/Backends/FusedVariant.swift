@@ -74,15 +74,37 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     }
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
 
-    /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
-    /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words (each in
-    /// `operandParts` fragments or parts), plus the Wx ring when the forward stages Wx.
-    public var forwardSharedBytes: Int { forwardSharedBytes(stagingWx: Self.stagesWx) }
-    public func forwardSharedBytes(stagingWx: Bool) -> Int {
+    /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane, in
+    /// `operandParts` fragments), plus the double-buffered h operand tile [2, 8 batch, K] with rows
+    /// padded by 4 words (in `forwardHParts` parts), plus the Wx ring when the forward stages Wx.
+    /// Mirrors `ForwardShape::kSharedBytes` (and the ring after it) in fused_forward.cuh.
+    public var forwardSharedBytes: Int {
+        forwardSharedBytes(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH)
+    }
+    public func forwardSharedBytes(stagingWx: Bool, splittingH: Bool) -> Int {
         (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
-            + 2 * operandParts * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
+            + 2 * forwardHParts(splittingH: splittingH) * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
             + (stagingWx ? forwardWxRingBytes : 0)
     }
+    /// Parts of the forward's h operand: float32's two TF32 parts, or with 16-bit storage 2 when
+    /// the forward splits h (`splitsH`), else 1. Mirrors `ForwardShape::kHParts`.
+    public func forwardHParts(splittingH: Bool) -> Int { operandParts == 2 || (splittingH && canSplitH) ? 2 : 1 }
+
+    /// Whether the forward passes h_{t-1} to the tensor cores as a high and a low 16-bit part
+    /// (`SPLIT_H` in fused_forward.cuh): two products per R tile instead of one, so the recurrent
+    /// product sees h to about twice the storage type's precision, as the reference does (h in
+    /// float64, only the inputs rounded). Rounding h to 16 bits each step made the small-D checks
+    /// miss the 2× rule now and then (LSTM float16 D = 1 db, Elman float16 D = 5 db at 2.2×).
+    /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
+    /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
+    public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
+    public var canSplitH: Bool { dtype != .float32 }
+    /// The largest padded head whose forward splits h by default: every one-SM head.
+    public static let splitHMaxPaddedHeadDim = maxHeadDim
+    /// FLASHRNN_FUSED_SPLIT_H, read once: "0" never splits, "1" splits every 16-bit one-SM head,
+    /// unset (or anything else) follows the policy.
+    public static let splitHOverride: Bool? = splitHOverride(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_SPLIT_H"])
+    static func splitHOverride(_ value: String?) -> Bool? { value == "0" ? false : value == "1" ? true : nil }
     /// Whether the forward stages Wx through a shared-memory ring filled by cp.async three steps
     /// ahead (`ForwardShape::kWxStages` in fused_forward.cuh; 16-bit types, D % 8 == 0, 16-byte
     /// aligned Wx rows, else the kernel loads Wx into registers as without it). On unless
@@ -134,9 +156,9 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardRingBytes: Int { backwardStages * backwardStageBytes }
 
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
-    public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0) }
-    public func forwardKernelName(stagingWx: Bool) -> String {
-        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
+    public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH) }
+    public func forwardKernelName(stagingWx: Bool, splittingH: Bool) -> String {
+        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
@@ -155,6 +177,16 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
                          mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n",
                          nameExpressions: kernelNames)
+    }
+
+    /// The forward the h-split override can request instead of this variant's (16-bit storage;
+    /// nil for float32), alone in a module: `flashrnn compile-kernels` compiles and spill-checks it
+    /// beside `spec`. The backend never loads this module; it compiles `spec` as chosen at run time.
+    public var otherSplitForwardSpec: KernelModuleSpec? {
+        guard canSplitH else { return nil }
+        return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) forward SPLIT_H=\(!splitsH)",
+                                mainSource: spec.mainSource,
+                                nameExpressions: [forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: !splitsH)])
     }
 
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }
