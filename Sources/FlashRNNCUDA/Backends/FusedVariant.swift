@@ -98,8 +98,15 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
     /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
     public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
-    public var canSplitH: Bool { dtype != .float32 }
-    /// The largest padded head whose forward splits h by default: every one-SM head.
+    /// 16-bit storage, and a split forward that compiles without register spills: on sm_90a
+    /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM and sLSTM at DP = 112 and 128 (16 features
+    /// per warp, 24 R tiles in registers, 252-254 registers without the split) spilled 8-208 bytes
+    /// with it; those keep h in one part.
+    public var canSplitH: Bool {
+        dtype != .float32 && !Self.splitHSpills.contains(where: { $0 == (cell, paddedHeadDim) })
+    }
+    static let splitHSpills: [(CellKind, Int)] = [(.lstm, 112), (.lstm, 128), (.slstm, 112), (.slstm, 128)]
+    /// The largest padded head whose forward splits h by default (where it can): every one-SM head.
     public static let splitHMaxPaddedHeadDim = maxHeadDim
     /// FLASHRNN_FUSED_SPLIT_H, read once: "0" never splits, "1" splits every 16-bit one-SM head,
     /// unset (or anything else) follows the policy.

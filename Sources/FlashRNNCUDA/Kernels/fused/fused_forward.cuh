@@ -85,6 +85,10 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     constexpr int kParts = Shape::kParts, kHParts = Shape::kHParts;
     // Two independent accumulator chains (even and odd K steps) halve the dependent mma depth.
     constexpr int kChains = KT > 1 ? 2 : 1;
+    // Chains of the products with a low part: as many, except SPLIT_H with 16 features per warp,
+    // where two more chains of kPairs tiles spilled on sm_90a (one still spills for LSTM and sLSTM
+    // at DP = 112, 128, which FusedVariant.canSplitH therefore excludes).
+    constexpr int kLowChains = kHParts == 1 ? 1 : (SPLIT_H && kFPW == 16) ? 1 : kChains;
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
@@ -255,7 +259,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         // acc: the high parts' products; small (float32, SPLIT_H): the products with a low part.
         constexpr bool kSmall = kHParts > 1;
         float acc[kChains][kPairs][4];
-        float small[kSmall ? kChains : 1][kPairs][4];
+        float small[kLowChains][kPairs][4];
 #pragma unroll
         for (int c = 0; c < kChains; ++c)
 #pragma unroll
@@ -263,7 +267,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
                 for (int v = 0; v < 4; ++v) acc[c][m][v] = 0.0f;
 #pragma unroll
-        for (int c = 0; c < (kSmall ? kChains : 1); ++c)
+        for (int c = 0; c < kLowChains; ++c)
 #pragma unroll
             for (int m = 0; m < kPairs; ++m)
 #pragma unroll
@@ -276,7 +280,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int m = 0; m < kPairs; ++m) {
                 const int i = m * KT + kt;
-                float (&sm)[4] = small[kSmall ? kt % kChains : 0][m];
+                float (&sm)[4] = small[kt % kLowChains][m];
                 if (i < kRegTiles) {
                     mma_parts<S, kHParts>(acc[kt % kChains][m], sm, a[i < kRegTiles ? i : 0], b);
                 } else {
@@ -303,7 +307,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 if (kChains > 1) sum += acc[kChains - 1][k / kGPT][v];
                 if constexpr (kSmall) {
                     float cross = small[0][k / kGPT][v];
-                    if (kChains > 1) cross += small[kChains - 1][k / kGPT][v];
+                    if (kLowChains > 1) cross += small[kLowChains - 1][k / kGPT][v];
                     sum += cross;
                 }
                 pre[k + kROff] += sum;
