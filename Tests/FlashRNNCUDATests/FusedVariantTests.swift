@@ -203,8 +203,7 @@ struct FusedVariantTests {
             let staging = FusedVariant.stagesWx && variant.forwardWxRingBytes > 0
             for split in [false, true] { #expect(names.contains(variant.forwardKernelName(stagingWx: staging, splittingH: split)), "\(variant)") }
         }
-        // Every 16-bit variant but LSTM and sLSTM at DP = 112 and 128 (their split forward spills).
-        #expect(FusedVariant.all.filter { $0.otherSplitForwardSpec != nil }.count == 4 * 2 * (FusedVariant.maxHeadDim / 16) - 2 * 2 * 2)
+        #expect(FusedVariant.all.filter { $0.otherSplitForwardSpec != nil }.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
     }
 
     /// FLASHRNN_FUSED_SPLIT_H: "0" and "1" override the policy, anything else leaves it.
@@ -213,14 +212,12 @@ struct FusedVariantTests {
         #expect(FusedVariant.splitHOverride(value) == override)
     }
 
-    /// The policy: 16-bit storage splits h for every one-SM head whose split forward does not
-    /// spill (unless overridden); float32 never takes the flag (its h is split into TF32 parts
-    /// with R), and neither do the spilling variants, whatever the override says.
+    /// The policy: 16-bit storage splits h for every one-SM head (unless overridden); float32
+    /// never takes the flag (its h is split into TF32 parts with R), whatever the override says.
     @Test(arguments: CellKind.allCases)
     func sixteenBitForwardsSplitHAndNameIt(cell: CellKind) {
         for variant in FusedVariant.all where variant.cell == cell {
-            let spills = (cell == .lstm || cell == .slstm) && variant.paddedHeadDim > 96
-            #expect(variant.canSplitH == (variant.dtype != .float32 && !spills), "\(variant)")
+            #expect(variant.canSplitH == (variant.dtype != .float32), "\(variant)")
             let expected = variant.canSplitH
                 && (FusedVariant.splitHOverride ?? (variant.paddedHeadDim <= FusedVariant.splitHMaxPaddedHeadDim))
             #expect(variant.splitsH == expected, "\(variant)")
@@ -233,26 +230,30 @@ struct FusedVariantTests {
         #expect(f32.otherSplitForwardSpec == nil)
     }
 
-    /// LSTM and sLSTM at DP = 112 and 128 keep h in one part: no flag, no second h tile.
-    @Test(arguments: [(CellKind.lstm, 112), (.lstm, 128), (.slstm, 100), (.slstm, 128)])
-    func theSpillingForwardsKeepHInOnePart(cell: CellKind, headDim: Int) {
+    /// The split LSTM forward at 16 features per warp (DP = 112, 128) keeps 20 R tiles in
+    /// registers instead of 24 (24 spilled on sm_90a); the rest move to shared memory.
+    @Test(arguments: [(CellKind.lstm, 100, 20), (.lstm, 128, 20), (.lstm, 96, 12), (.slstm, 128, 24), (.gru, 128, 24), (.elman, 128, 8)])
+    func theSplitLSTMAtSixteenFeaturesPerWarpKeepsFewerRegisterTiles(cell: CellKind, headDim: Int, tiles: Int) {
         for dtype in FusedVariant.dtypes {
             let v = FusedVariant(cell: cell, dtype: dtype, headDim: headDim)
-            #expect(!v.canSplitH && !v.splitsH && v.otherSplitForwardSpec == nil)
-            #expect(v.forwardHParts(splittingH: true) == 1)
-            #expect(v.forwardKernelName(stagingWx: true, splittingH: true).hasSuffix(", false>"))
+            #expect(v.forwardRegisterTiles(splittingH: true) == tiles)
+            #expect(v.forwardRegisterTiles(splittingH: false) == min(v.forwardTiles, 24))
+            #expect(v.forwardRegisterTiles == v.forwardRegisterTiles(splittingH: v.splitsH))
+            #expect(v.forwardKernelName(stagingWx: true, splittingH: true).hasSuffix(", \(tiles), true>"))
+            let moved = v.forwardRegisterTiles(splittingH: false) - tiles
+            #expect(v.forwardSharedBytes(stagingWx: false, splittingH: true) - v.forwardSharedBytes(stagingWx: false, splittingH: false)
+                    == moved * v.forwardWarps * 32 * 16 + 2 * 8 * (v.paddedHeadDim / 2 + 4) * 4)
         }
-        #expect(FusedVariant(cell: cell, dtype: .bfloat16, headDim: 96).canSplitH)
     }
 
     /// The split doubles the h tile [2 steps, 8 batch, DP / 2 + 4 words] of 16-bit storage and
     /// nothing else; float32's h tile is in two parts either way.
-    @Test(arguments: [(CellKind.lstm, 1), (.lstm, 64), (.lstm, 96), (.slstm, 47), (.gru, 113), (.elman, 5), (.elman, 128)])
+    @Test(arguments: [(CellKind.lstm, 1), (.lstm, 64), (.lstm, 96), (.slstm, 47), (.slstm, 128), (.gru, 113), (.elman, 5), (.elman, 128)])
     func theSplitDoublesTheSixteenBitHTile(cell: CellKind, headDim: Int) {
         for dtype in FusedVariant.dtypes {
             let v = FusedVariant(cell: cell, dtype: dtype, headDim: headDim)
             let hTile = 2 * 8 * (v.paddedHeadDim / 2 + 4) * 4
-            let rShared = (v.forwardTiles - v.forwardRegisterTiles) * v.forwardWarps * 32 * 16
+            let rShared = (v.forwardTiles - v.forwardRegisterTiles(splittingH: false)) * v.forwardWarps * 32 * 16
             for staging in [false, true] {
                 let ring = staging ? v.forwardWxRingBytes : 0
                 #expect(v.forwardSharedBytes(stagingWx: staging, splittingH: false) == rShared + hTile + ring)
@@ -260,8 +261,9 @@ struct FusedVariantTests {
             }
             #expect(v.forwardHParts(splittingH: true) == 2 && v.forwardHParts(splittingH: false) == 1)
             #expect(v.forwardSharedBytes == v.forwardSharedBytes(stagingWx: FusedVariant.stagesWx, splittingH: v.splitsH))
+            #expect(v.forwardRegisterTiles(splittingH: true) == v.forwardRegisterTiles(splittingH: false))
             let name = v.forwardKernelName(stagingWx: true, splittingH: true)
-            #expect(name == "&flashrnn::fused::forward_staged_kernel<\(KernelNames.cell(cell)), \(KernelNames.storage(dtype)!), \(v.paddedHeadDim), \(v.forwardRegisterTiles), true>")
+            #expect(name == "&flashrnn::fused::forward_staged_kernel<\(KernelNames.cell(cell)), \(KernelNames.storage(dtype)!), \(v.paddedHeadDim), \(v.forwardRegisterTiles(splittingH: true)), true>")
             let other = v.otherSplitForwardSpec
             #expect(other?.nameExpressions == [v.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: !v.splitsH)])
             #expect(other?.label.hasPrefix(v.spec.label) == true)

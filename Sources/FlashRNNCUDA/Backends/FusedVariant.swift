@@ -66,12 +66,18 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         let gatesPerTile = 16 / forwardFeaturesPerWarp
         return (cell.gatesR + gatesPerTile - 1) / gatesPerTile * (paddedHeadDim / productK)
     }
-    public var forwardRegisterTiles: Int {
+    public var forwardRegisterTiles: Int { forwardRegisterTiles(splittingH: splitsH) }
+    public func forwardRegisterTiles(splittingH: Bool) -> Int {
         // float32 beyond 256 threads (Elman DP 80, 96 with 8 features per warp): 168 registers
         // per thread leave room for 8 tiles of two fragments (12 spilled on sm_90a).
-        let limit = operandParts == 1 ? Self.forwardRegisterTileLimit : forwardThreads <= 256 ? 12 : 8
+        if operandParts == 2 { return min(forwardTiles, forwardThreads <= 256 ? 12 : 8) }
+        // The h split's second B fragments cost LSTM at 16 features per warp (DP = 112, 128: 252-254
+        // registers without it) 36 spilled bytes on sm_90a with 24 tiles.
+        let limit = splittingH && canSplitH && cell == .lstm && forwardFeaturesPerWarp == 16
+            ? Self.splitLSTMForwardRegisterTileLimit : Self.forwardRegisterTileLimit
         return min(forwardTiles, limit)
     }
+    static let splitLSTMForwardRegisterTileLimit = 20
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane, in
@@ -82,7 +88,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         forwardSharedBytes(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH)
     }
     public func forwardSharedBytes(stagingWx: Bool, splittingH: Bool) -> Int {
-        (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
+        (forwardTiles - forwardRegisterTiles(splittingH: splittingH)) * operandParts * forwardWarps * 32 * 16
             + 2 * forwardHParts(splittingH: splittingH) * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
             + (stagingWx ? forwardWxRingBytes : 0)
     }
@@ -98,14 +104,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
     /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
     public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
-    /// 16-bit storage, and a split forward that compiles without register spills: on sm_90a
-    /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM and sLSTM at DP = 112 and 128 (16 features
-    /// per warp, 24 R tiles in registers, 252-254 registers without the split) spilled 8-208 bytes
-    /// with it; those keep h in one part.
-    public var canSplitH: Bool {
-        dtype != .float32 && !Self.splitHSpills.contains(where: { $0 == (cell, paddedHeadDim) })
-    }
-    static let splitHSpills: [(CellKind, Int)] = [(.lstm, 112), (.lstm, 128), (.slstm, 112), (.slstm, 128)]
+    public var canSplitH: Bool { dtype != .float32 }
     /// The largest padded head whose forward splits h by default (where it can): every one-SM head.
     public static let splitHMaxPaddedHeadDim = maxHeadDim
     /// FLASHRNN_FUSED_SPLIT_H, read once: "0" never splits, "1" splits every 16-bit one-SM head,
@@ -165,7 +164,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH) }
     public func forwardKernelName(stagingWx: Bool, splittingH: Bool) -> String {
-        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles), \(splittingH && canSplitH)>"
+        "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles(splittingH: splittingH)), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {

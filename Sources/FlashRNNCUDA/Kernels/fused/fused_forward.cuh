@@ -86,9 +86,11 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     // Two independent accumulator chains (even and odd K steps) halve the dependent mma depth.
     constexpr int kChains = KT > 1 ? 2 : 1;
     // Chains of the products with a low part: as many, except SPLIT_H with 16 features per warp,
-    // where two more chains of kPairs tiles spilled on sm_90a (one still spills for LSTM and sLSTM
-    // at DP = 112, 128, which FusedVariant.canSplitH therefore excludes).
-    constexpr int kLowChains = kHParts == 1 ? 1 : (SPLIT_H && kFPW == 16) ? 1 : kChains;
+    // where more accumulators spilled on sm_90a (LSTM, sLSTM DP = 112, 128 at 255 registers, even
+    // with fewer R tiles in registers): there R·h_lo goes into the other high chain (0 low
+    // chains). Its float32 addition, truncated by the tensor core, is ~2⁻²³ of the sum: far below
+    // the 16-bit rounding of h it replaces (2⁻⁹ for bfloat16).
+    constexpr int kLowChains = kHParts == 1 ? 1 : (SPLIT_H && kFPW == 16) ? 0 : kChains;
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
@@ -257,9 +259,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         const Bits* staged = ring + (t % kStages) * 8 * kRow;
 
         // acc: the high parts' products; small (float32, SPLIT_H): the products with a low part.
-        constexpr bool kSmall = kHParts > 1;
+        constexpr bool kSmall = kLowChains > 0 && kHParts > 1;
         float acc[kChains][kPairs][4];
-        float small[kLowChains][kPairs][4];
+        float small[kLowChains > 0 ? kLowChains : 1][kPairs][4];
 #pragma unroll
         for (int c = 0; c < kChains; ++c)
 #pragma unroll
@@ -267,7 +269,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
                 for (int v = 0; v < 4; ++v) acc[c][m][v] = 0.0f;
 #pragma unroll
-        for (int c = 0; c < kLowChains; ++c)
+        for (int c = 0; c < (kLowChains > 0 ? kLowChains : 1); ++c)
 #pragma unroll
             for (int m = 0; m < kPairs; ++m)
 #pragma unroll
@@ -280,7 +282,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
             for (int m = 0; m < kPairs; ++m) {
                 const int i = m * KT + kt;
-                float (&sm)[4] = small[kt % kLowChains][m];
+                float (&sm)[4] = kLowChains > 0 ? small[kt % (kLowChains > 0 ? kLowChains : 1)][m] : acc[(kt + 1) % kChains][m];
                 if (i < kRegTiles) {
                     mma_parts<S, kHParts>(acc[kt % kChains][m], sm, a[i < kRegTiles ? i : 0], b);
                 } else {
