@@ -212,7 +212,7 @@ struct FusedVariantTests {
         #expect(FusedVariant.splitHOverride(value) == override)
     }
 
-    /// The policy: 16-bit storage splits h for every one-SM head (unless overridden); float32
+    /// The policy: 16-bit storage splits h at DP = 16 (unless overridden); float32
     /// never takes the flag (its h is split into TF32 parts with R), whatever the override says.
     @Test(arguments: CellKind.allCases)
     func sixteenBitForwardsSplitHAndNameIt(cell: CellKind) {
@@ -223,7 +223,7 @@ struct FusedVariantTests {
             #expect(variant.splitsH == expected, "\(variant)")
             #expect(variant.forwardKernelName.hasSuffix(", \(variant.forwardRegisterTiles), \(expected)>"), "\(variant)")
         }
-        #expect(FusedVariant.splitHMaxPaddedHeadDim == FusedVariant.maxHeadDim)
+        #expect(FusedVariant.splitHMaxPaddedHeadDim == 16)
         let f32 = FusedVariant(cell: cell, dtype: .float32, headDim: 16)
         #expect(!f32.canSplitH && !f32.splitsH)
         #expect(f32.forwardKernelName(stagingWx: false, splittingH: true) == f32.forwardKernelName(stagingWx: false, splittingH: false))

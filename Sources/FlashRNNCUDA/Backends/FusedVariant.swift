@@ -100,13 +100,17 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// (`SPLIT_H` in fused_forward.cuh): two products per R tile instead of one, so the recurrent
     /// product sees h to about twice the storage type's precision, as the reference does (h in
     /// float64, only the inputs rounded). Rounding h to 16 bits each step made the small-D checks
-    /// miss the 2× rule now and then (LSTM float16 D = 1 db, Elman float16 D = 5 db at 2.2×).
+    /// miss the 2× rule now and then (LSTM float16 D = 1 db, Elman float16 D = 5 db at 2.2×; on
+    /// the H200 with the split, 0 of 1152 quick-check judgements over 8 seeds, without it 4).
     /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
     /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
     public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
     public var canSplitH: Bool { dtype != .float32 }
-    /// The largest padded head whose forward splits h by default (where it can): every one-SM head.
-    public static let splitHMaxPaddedHeadDim = maxHeadDim
+    /// The largest padded head whose forward splits h by default. On the H200 (round hsplit,
+    /// docs/performance-fused.md) the split cost the LSTM bfloat16 forward 11 % at DP = 16 and 32,
+    /// 29 % at 64, 15 % at 128 (GRU, Elman 14-26 % at 64 and 128), and every 2× rule failure it
+    /// removed (and every one seen before) was at D = 1 or 5: DP = 16 only.
+    public static let splitHMaxPaddedHeadDim = 16
     /// FLASHRNN_FUSED_SPLIT_H, read once: "0" never splits, "1" splits every 16-bit one-SM head,
     /// unset (or anything else) follows the policy.
     public static let splitHOverride: Bool? = splitHOverride(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_SPLIT_H"])
