@@ -53,8 +53,14 @@ echo "== cuDNN (PyTorch nn.LSTM, dense), same call"
 PYTHONUNBUFFERED=1 timeout 90 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$OUT/cudnn.json"
 echo "== first call of a new shape: empty kernel cache, then the disk cache warm (new process)"
 for k in cold warm; do
-  FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-fused --cell gru --dtype float16 --shapes "7,300,5,40" --first-call | grep -v "^device"
-  FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-alternating --cell gru --dtype float16 --shapes "7,300,5,40" --first-call | grep -v "^device\|^backend"
+  for s in "gru float16 7,300,5,40" "lstm bfloat16 16,1024,12,64" "lstm bfloat16 16,1024,1,768"; do set -- $s
+    FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-fused --cell $1 --dtype $2 --shapes "$3" --first-call | grep -v "^device\|^backend"
+    FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend cuda-alternating --cell $1 --dtype $2 --shapes "$3" --first-call | grep -v "^device\|^backend"
+  done
+done
+echo "-- the same warm, with the host trace (FLASHRNN_TRACE=1)"
+for b in cuda-fused cuda-alternating; do
+  FLASHRNN_TRACE=1 FLASHRNN_CACHE_DIR=/tmp/first-call-cache timeout 30 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "16,1024,1,768" --first-call 2>&1 | grep -v "^device\|^backend"
 done
 echo "== training demo on the GPU (parity, --backend auto, 300 steps)"
 timeout 40 "$F" train parity --backend auto --steps 300 --eval-sequences 128 --out /tmp/train-gpu 2>&1 | tail -6
@@ -64,6 +70,11 @@ CS=/usr/local/cuda/bin/compute-sanitizer
 [ "${ROUND_SANITIZER:-1}" = 1 ] && for s in "9,5,2,33" "9,5,1,200"; do for tool in memcheck racecheck; do
   echo "-- $tool $s"; timeout 45 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$s" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
 done; done
+echo "-- memcheck and racecheck: cudaAlternating tensor-core steps (LSTM bf16 D = 64) and the fused float32 forward (GRU D = 33)"
+for tool in memcheck racecheck; do
+  timeout 60 $CS --tool $tool "$F" gpu-bench --backend cuda-alternating --cell lstm --dtype bfloat16 --shapes "9,5,1,64" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
+  timeout 60 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell gru --dtype float32 --shapes "9,5,1,33" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -4
+done
 echo "-- memcheck 9,5,1,529"; timeout 45 $CS --tool memcheck "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "9,5,1,529" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|Error" | head -4
 echo "== done $(date -u)"
 } 2>&1 | tee "$OUT/round.log"

@@ -60,13 +60,13 @@ struct FusedVariantTests {
         #expect(f32.operandParts == 2 && f16.operandParts == 1)
         #expect(f32.backwardRegisterTiles == 4 && f32.forwardRegisterTiles == 0)
         #expect(f32.forwardKernelName == "&flashrnn::fused::forward_f32_kernel<flashrnn::LSTMCell, 64>")
-        #expect(f32.forwardKernelName(stagingWx: true) == f32.forwardKernelName)
+        #expect(f32.forwardKernelName(stagingWx: true, splittingH: true) == f32.forwardKernelName)
         #expect(f32.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
         #expect(f32.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
         #expect(!f16.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
         // Shared memory: h [8, DP] and the gate sums [G_R, 8, DP], float32.
         #expect(f32.forwardSharedBytes == (1 + 4) * 8 * 64 * 4)
-        #expect(f32.forwardSharedBytes(stagingWx: true) == f32.forwardSharedBytes)
+        #expect(f32.forwardSharedBytes(stagingWx: true, splittingH: true) == f32.forwardSharedBytes)
     }
 
     @Test(arguments: [(CellKind.lstm, 64, 256), (.lstm, 16, 64), (.slstm, 48, 192), (.gru, 64, 256), (.gru, 16, 64),
@@ -143,8 +143,8 @@ struct FusedVariantTests {
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
         #expect(a.kernelNames.count == 4)
         // The names with the rings off (FLASHRNN_FUSED_STAGE_WX=0, _BW=0); the staged names are tested below.
-        #expect(a.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
-        #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx))
+        #expect(a.forwardKernelName(stagingWx: false, splittingH: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8, false>")
+        #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: a.splitsH))
         #expect(a.backwardKernelName(stagingStepInputs: false) == "&flashrnn::fused::backward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8>")
     }
 
@@ -155,12 +155,15 @@ struct FusedVariantTests {
         for variant in FusedVariant.all {
             let ring = variant.dtype == .float32 ? 0 : 4 * 8 * (variant.cell.gatesW * variant.paddedHeadDim + 8) * 2
             #expect(variant.forwardWxRingBytes == ring, "\(variant)")
-            #expect(variant.forwardSharedBytes(stagingWx: true) == variant.forwardSharedBytes(stagingWx: false) + ring)
-            #expect(variant.forwardSharedBytes(stagingWx: true) <= 227 * 1024, "\(variant)")
+            for split in [false, true] {
+                #expect(variant.forwardSharedBytes(stagingWx: true, splittingH: split)
+                        == variant.forwardSharedBytes(stagingWx: false, splittingH: split) + ring)
+                #expect(variant.forwardSharedBytes(stagingWx: true, splittingH: split) <= 227 * 1024, "\(variant)")
+            }
         }
         let v = FusedVariant(cell: .gru, dtype: .float16, headDim: 33)
-        #expect(v.forwardKernelName(stagingWx: true) == "&flashrnn::fused::forward_staged_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
-        #expect(v.forwardKernelName(stagingWx: false) == "&flashrnn::fused::forward_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6>")
+        #expect(v.forwardKernelName(stagingWx: true, splittingH: false) == "&flashrnn::fused::forward_staged_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6, false>")
+        #expect(v.forwardKernelName(stagingWx: false, splittingH: false) == "&flashrnn::fused::forward_kernel<flashrnn::GRUCell, flashrnn::F16, 48, 6, false>")
     }
 
     /// The opt-in step-input ring of the backward (FLASHRNN_FUSED_STAGE_BW=1): per step 8 batch
@@ -213,8 +216,87 @@ struct FusedVariantTests {
     }
 
     @Test func theCatalogCompilesEveryFusedVariant() {
-        let labels = Set(KernelCatalog.all().map(\.label))
+        let specs = KernelCatalog.all()
+        let labels = Set(specs.map(\.label))
         for variant in FusedVariant.all { #expect(labels.contains(variant.spec.label)) }
+        // Both h-split choices of every 16-bit forward: the variant's module and the other one's.
+        let names = Set(specs.flatMap(\.nameExpressions))
+        for variant in FusedVariant.all where variant.canSplitH {
+            let staging = FusedVariant.stagesWx && variant.forwardWxRingBytes > 0
+            for split in [false, true] { #expect(names.contains(variant.forwardKernelName(stagingWx: staging, splittingH: split)), "\(variant)") }
+        }
+        #expect(FusedVariant.all.filter { $0.otherSplitForwardSpec != nil }.count == 4 * 2 * (FusedVariant.maxHeadDim / 16))
+    }
+
+    /// FLASHRNN_FUSED_SPLIT_H: "0" and "1" override the policy, anything else leaves it.
+    @Test(arguments: [("0", false as Bool?), ("1", true), (nil, nil), ("", nil), ("2", nil), ("true", nil)] as [(String?, Bool?)])
+    func theSplitHOverrideReadsZeroAndOne(value: String?, override: Bool?) {
+        #expect(FusedVariant.splitHOverride(value) == override)
+    }
+
+    /// The policy: 16-bit storage splits h at DP = 16 (unless overridden); float32
+    /// never takes the flag (its forward is the FMA kernel, which never rounds h), whatever the override says.
+    @Test(arguments: CellKind.allCases)
+    func sixteenBitForwardsSplitHAndNameIt(cell: CellKind) {
+        for variant in FusedVariant.all where variant.cell == cell {
+            #expect(variant.canSplitH == (variant.dtype != .float32), "\(variant)")
+            let expected = variant.canSplitH
+                && (FusedVariant.splitHOverride ?? (variant.paddedHeadDim <= FusedVariant.splitHMaxPaddedHeadDim))
+            #expect(variant.splitsH == expected, "\(variant)")
+            if variant.dtype == .float32 {
+                #expect(variant.forwardKernelName.hasPrefix("&flashrnn::fused::forward_f32_kernel<"), "\(variant)")
+            } else {
+                #expect(variant.forwardKernelName.hasSuffix(", \(variant.forwardRegisterTiles), \(expected)>"), "\(variant)")
+            }
+        }
+        #expect(FusedVariant.splitHMaxPaddedHeadDim == 16)
+        let f32 = FusedVariant(cell: cell, dtype: .float32, headDim: 16)
+        #expect(!f32.canSplitH && !f32.splitsH)
+        #expect(f32.forwardKernelName(stagingWx: false, splittingH: true) == f32.forwardKernelName(stagingWx: false, splittingH: false))
+        #expect(f32.otherSplitForwardSpec == nil)
+    }
+
+    /// The split LSTM forward at 16 features per warp (DP = 112, 128) keeps 20 R tiles in
+    /// registers instead of 24 (24 spilled on sm_90a); the rest move to shared memory.
+    @Test(arguments: [(CellKind.lstm, 100, 20), (.lstm, 128, 20), (.lstm, 96, 12), (.slstm, 128, 24), (.gru, 128, 24), (.elman, 128, 8)])
+    func theSplitLSTMAtSixteenFeaturesPerWarpKeepsFewerRegisterTiles(cell: CellKind, headDim: Int, tiles: Int) {
+        for dtype in FusedVariant.dtypes {
+            let v = FusedVariant(cell: cell, dtype: dtype, headDim: headDim)
+            #expect(v.forwardRegisterTiles(splittingH: true) == tiles)
+            #expect(v.forwardRegisterTiles(splittingH: false) == min(v.forwardTiles, 24))
+            #expect(v.forwardRegisterTiles == v.forwardRegisterTiles(splittingH: v.splitsH))
+            #expect(v.forwardKernelName(stagingWx: true, splittingH: true).hasSuffix(", \(tiles), true>"))
+            let moved = v.forwardRegisterTiles(splittingH: false) - tiles
+            #expect(v.forwardSharedBytes(stagingWx: false, splittingH: true) - v.forwardSharedBytes(stagingWx: false, splittingH: false)
+                    == moved * v.forwardWarps * 32 * 16 + 2 * 8 * (v.paddedHeadDim / 2 + 4) * 4)
+        }
+    }
+
+    /// The split doubles the h tile [2 steps, 8 batch, DP / 2 + 4 words] of 16-bit storage and
+    /// nothing else; float32's h tile is in two parts either way.
+    @Test(arguments: [(CellKind.lstm, 1), (.lstm, 64), (.lstm, 96), (.slstm, 47), (.slstm, 128), (.gru, 113), (.elman, 5), (.elman, 128)])
+    func theSplitDoublesTheSixteenBitHTile(cell: CellKind, headDim: Int) {
+        for dtype in FusedVariant.dtypes {
+            let v = FusedVariant(cell: cell, dtype: dtype, headDim: headDim)
+            let hTile = 2 * 8 * (v.paddedHeadDim / 2 + 4) * 4
+            let rShared = (v.forwardTiles - v.forwardRegisterTiles(splittingH: false)) * v.forwardWarps * 32 * 16
+            for staging in [false, true] {
+                let ring = staging ? v.forwardWxRingBytes : 0
+                #expect(v.forwardSharedBytes(stagingWx: staging, splittingH: false) == rShared + hTile + ring)
+                #expect(v.forwardSharedBytes(stagingWx: staging, splittingH: true) == rShared + 2 * hTile + ring)
+            }
+            #expect(v.forwardHParts(splittingH: true) == 2 && v.forwardHParts(splittingH: false) == 1)
+            #expect(v.forwardSharedBytes == v.forwardSharedBytes(stagingWx: FusedVariant.stagesWx, splittingH: v.splitsH))
+            #expect(v.forwardRegisterTiles(splittingH: true) == v.forwardRegisterTiles(splittingH: false))
+            let name = v.forwardKernelName(stagingWx: true, splittingH: true)
+            #expect(name == "&flashrnn::fused::forward_staged_kernel<\(KernelNames.cell(cell)), \(KernelNames.storage(dtype)!), \(v.paddedHeadDim), \(v.forwardRegisterTiles(splittingH: true)), true>")
+            let other = v.otherSplitForwardSpec
+            #expect(other?.nameExpressions == [v.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: !v.splitsH)])
+            #expect(other?.label.hasPrefix(v.spec.label) == true)
+        }
+        let f32 = FusedVariant(cell: cell, dtype: .float32, headDim: min(headDim, 64))
+        #expect(f32.forwardHParts(splittingH: false) == 2)
+        #expect(f32.forwardSharedBytes(stagingWx: false, splittingH: true) == f32.forwardSharedBytes(stagingWx: false, splittingH: false))
     }
 
     /// With NVRTC present (CI), the largest variant of each cell compiles for Hopper.
@@ -229,6 +311,11 @@ struct FusedVariantTests {
         let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
         #expect(!module.cubin.isEmpty)
         #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+        // The forward with the other h-split choice (FLASHRNN_FUSED_SPLIT_H), where there is one.
+        if let other = variant.otherSplitForwardSpec {
+            let otherModule = try compiler.compile(mainSource: other.mainSource, nameExpressions: other.nameExpressions)
+            #expect(Set(otherModule.loweredNames.keys) == Set(other.nameExpressions))
+        }
     }
 
     /// With NVRTC present (CI), the staged backward (FLASHRNN_FUSED_STAGE_BW=1) of each cell's

@@ -75,21 +75,56 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         return (cell.gatesR + gatesPerTile - 1) / gatesPerTile * (paddedHeadDim / productK)
     }
     /// 0 for float32: its FMA forward holds R rows in registers, not tensor-core tiles.
-    public var forwardRegisterTiles: Int { dtype == .float32 ? 0 : min(forwardTiles, Self.forwardRegisterTileLimit) }
+    public var forwardRegisterTiles: Int { forwardRegisterTiles(splittingH: splitsH) }
+    public func forwardRegisterTiles(splittingH: Bool) -> Int {
+        if dtype == .float32 { return 0 }
+        // The h split's second B fragments cost LSTM at 16 features per warp (DP = 112, 128: 252-254
+        // registers without it) 36 spilled bytes on sm_90a with 24 tiles.
+        let limit = splittingH && canSplitH && cell == .lstm && forwardFeaturesPerWarp == 16
+            ? Self.splitLSTMForwardRegisterTileLimit : Self.forwardRegisterTileLimit
+        return min(forwardTiles, limit)
+    }
+    static let splitLSTMForwardRegisterTileLimit = 20
     public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
 
-    /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane), plus the
-    /// double-buffered operand tile [2, 8 batch, K] with rows padded by 4 words (each in
-    /// `operandParts` fragments or parts), plus the Wx ring when the forward stages Wx.
-    public var forwardSharedBytes: Int { forwardSharedBytes(stagingWx: Self.stagesWx) }
+    /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane, in
+    /// `operandParts` fragments), plus the double-buffered h operand tile [2, 8 batch, K] with rows
+    /// padded by 4 words (in `forwardHParts` parts), plus the Wx ring when the forward stages Wx.
+    /// Mirrors `ForwardShape::kSharedBytes` (and the ring after it) in fused_forward.cuh.
+    public var forwardSharedBytes: Int {
+        forwardSharedBytes(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH)
+    }
     /// float32 (FMA forward): h_{t-1} [8, DP] and the gate rows' sums [G_R, 8, DP] for the largest
     /// batch slice, float32 (`ForwardF32Shape::kSharedBytes`).
-    public func forwardSharedBytes(stagingWx: Bool) -> Int {
+    public func forwardSharedBytes(stagingWx: Bool, splittingH: Bool) -> Int {
         if dtype == .float32 { return (1 + cell.gatesR) * Self.float32ForwardSlices.last! * paddedHeadDim * 4 }
-        return (forwardTiles - forwardRegisterTiles) * operandParts * forwardWarps * 32 * 16
-            + 2 * operandParts * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
+        return (forwardTiles - forwardRegisterTiles(splittingH: splittingH)) * operandParts * forwardWarps * 32 * 16
+            + 2 * forwardHParts(splittingH: splittingH) * 8 * (paddedHeadDim / elementsPerWord + 4) * 4
             + (stagingWx ? forwardWxRingBytes : 0)
     }
+    /// Parts of the forward's h operand: float32's two TF32 parts, or with 16-bit storage 2 when
+    /// the forward splits h (`splitsH`), else 1. Mirrors `ForwardShape::kHParts`.
+    public func forwardHParts(splittingH: Bool) -> Int { operandParts == 2 || (splittingH && canSplitH) ? 2 : 1 }
+
+    /// Whether the forward passes h_{t-1} to the tensor cores as a high and a low 16-bit part
+    /// (`SPLIT_H` in fused_forward.cuh): two products per R tile instead of one, so the recurrent
+    /// product sees h to about twice the storage type's precision, as the reference does (h in
+    /// float64, only the inputs rounded). Rounding h to 16 bits each step made the small-D checks
+    /// miss the 2× rule now and then (LSTM float16 D = 1 db, Elman float16 D = 5 db at 2.2×; on
+    /// the H200 with the split, 0 of 1152 quick-check judgements over 8 seeds, without it 4).
+    /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
+    /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
+    public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
+    public var canSplitH: Bool { dtype != .float32 }
+    /// The largest padded head whose forward splits h by default. On the H200 (round hsplit,
+    /// docs/performance-fused.md) the split cost the LSTM bfloat16 forward 11 % at DP = 16 and 32,
+    /// 29 % at 64, 15 % at 128 (GRU, Elman 14-26 % at 64 and 128), and every 2× rule failure it
+    /// removed (and every one seen before) was at D = 1 or 5: DP = 16 only.
+    public static let splitHMaxPaddedHeadDim = 16
+    /// FLASHRNN_FUSED_SPLIT_H, read once: "0" never splits, "1" splits every 16-bit one-SM head,
+    /// unset (or anything else) follows the policy.
+    public static let splitHOverride: Bool? = splitHOverride(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_SPLIT_H"])
+    static func splitHOverride(_ value: String?) -> Bool? { value == "0" ? false : value == "1" ? true : nil }
     /// Whether the forward stages Wx through a shared-memory ring filled by cp.async three steps
     /// ahead (`ForwardShape::kWxStages` in fused_forward.cuh; 16-bit types, D % 8 == 0, 16-byte
     /// aligned Wx rows, else the kernel loads Wx into registers as without it). On unless
@@ -141,10 +176,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardRingBytes: Int { backwardStages * backwardStageBytes }
 
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
-    public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0) }
-    public func forwardKernelName(stagingWx: Bool) -> String {
+    public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH) }
+    public func forwardKernelName(stagingWx: Bool, splittingH: Bool) -> String {
         if dtype == .float32 { return "&flashrnn::fused::forward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
-        return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles)>"
+        return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles(splittingH: splittingH)), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
@@ -182,6 +217,16 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let forcedFloat32ForwardSlice = forcedSlice(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_SLICE"])
     static func forcedSlice(_ value: String?) -> Int? {
         value.flatMap(Int.init).flatMap { float32ForwardSlices.contains($0) ? $0 : nil }
+    }
+
+    /// The forward the h-split override can request instead of this variant's (16-bit storage;
+    /// nil for float32), alone in a module: `flashrnn compile-kernels` compiles and spill-checks it
+    /// beside `spec`. The backend never loads this module; it compiles `spec` as chosen at run time.
+    public var otherSplitForwardSpec: KernelModuleSpec? {
+        guard canSplitH else { return nil }
+        return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) forward SPLIT_H=\(!splitsH)",
+                                mainSource: spec.mainSource,
+                                nameExpressions: [forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: !splitsH)])
     }
 
     public var description: String { "fused \(cell) \(dtype) DP=\(paddedHeadDim)" }

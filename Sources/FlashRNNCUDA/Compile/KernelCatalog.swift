@@ -71,6 +71,7 @@ public enum KernelCatalog {
             }
         }
         specs += FusedVariant.all.map(\.spec)
+        specs += FusedVariant.all.compactMap(\.otherSplitForwardSpec)
         specs += FusedSlicedVariant.all.map(\.spec)
         return specs
     }

@@ -8,6 +8,10 @@
 // rest in shared memory in fragment order (one conflict-free 16-byte load per lane).
 // float32 storage (MmaTraits<F32>::kParts = 2): every R fragment and the h tile come as a high and
 // a low TF32 part, three products per tile; AREG then counts tiles of two fragments each.
+// 16-bit storage with SPLIT_H: R is exact in the storage type (it is the rounded input), but h_{t-1}
+// rounded to it would add one rounding per step that the reference (h in float64) does not have;
+// the h tile comes as hi = round(h) and lo = round(h − hi), two products per tile (R·h_hi + R·h_lo,
+// the lo products in their own chains), so the product sees h to about twice the type's precision.
 #pragma once
 #include "common/async_copy.cuh"
 #include "fused/fused_mma.cuh"
@@ -26,7 +30,7 @@ namespace fused {
 // the 8-feature layout would need more than the 128 registers per thread that DP·4 threads
 // leave (R alone fills half the register file), so a warp owns 16 features, one gate per tile,
 // and a lane runs 4 cells (rows g and g+8).
-template <class Cell, class S, int DP, int AREG>
+template <class Cell, class S, int DP, int AREG, bool SPLIT_H>
 struct ForwardShape {
     using M = MmaTraits<S>;
     static constexpr int kFeaturesPerWarp = DP <= 96 ? 8 : 16;
@@ -38,9 +42,12 @@ struct ForwardShape {
     static constexpr int kTiles = kGateTiles * (DP / M::kK);            // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
-    static constexpr int kParts = M::kParts;                            // fragments per A tile, parts of h
+    static constexpr int kParts = M::kParts;                            // fragments per A tile
+    // float32 splits h into TF32 parts with R; SPLIT_H is the 16-bit storage's h split alone.
+    static_assert(!SPLIT_H || kParts == 1, "SPLIT_H is for 16-bit storage; float32 always splits h (kParts = 2)");
+    static constexpr int kHParts = SPLIT_H ? 2 : kParts;                // parts of the h tile
     using HTile = OperandTile<S, DP>;                                 // [8 batch, DP] h_{t-1}
-    static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 2 * kParts * HTile::kWords * 4;
+    static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 2 * kHParts * HTile::kWords * 4;
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
 
     // Wx staging (STAGE_WX, 16-bit storage, D % 8 == 0 and 16-byte aligned Wx rows): a ring of
@@ -61,10 +68,11 @@ __device__ __forceinline__ float load_or_zero(const typename S::Bits* base, long
 }
 
 // STAGE_WX: stage Wx through the shared-memory ring (ForwardShape) where D and Wx's alignment
-// allow; forward_staged_kernel, chosen by FusedVariant.stagesWx.
-template <class Cell, class S, int DP, int AREG, bool STAGE_WX = false>
+// allow; forward_staged_kernel, chosen by FusedVariant.stagesWx. SPLIT_H: h_{t-1} in two 16-bit
+// parts (ForwardShape), chosen by FusedVariant.splitsH.
+template <class Cell, class S, int DP, int AREG, bool SPLIT_H, bool STAGE_WX>
 __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
-    using Shape = ForwardShape<Cell, S, DP, AREG>;
+    using Shape = ForwardShape<Cell, S, DP, AREG, SPLIT_H>;
     using M = MmaTraits<S>;
     using HTile = typename Shape::HTile;
     using Bits = typename S::Bits;
@@ -74,13 +82,19 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     constexpr int kPairs = Shape::kGateTiles, kFPW = Shape::kFeaturesPerWarp, kGPT = Shape::kGatesPerTile;
     constexpr int E = Shape::kCells;
     constexpr int kTiles = Shape::kTiles, kRegTiles = Shape::kRegisterTiles, kWarps = Shape::kWarps;
-    constexpr int kParts = Shape::kParts;
+    constexpr int kParts = Shape::kParts, kHParts = Shape::kHParts;
     // Two independent accumulator chains (even and odd K steps) halve the dependent mma depth.
     constexpr int kChains = KT > 1 ? 2 : 1;
+    // Chains of the products with a low part: as many, except SPLIT_H with 16 features per warp,
+    // where more accumulators spilled on sm_90a (LSTM, sLSTM DP = 112, 128 at 255 registers, even
+    // with fewer R tiles in registers): there R·h_lo goes into the other high chain (0 low
+    // chains). Its float32 addition, truncated by the tensor core, is ~2⁻²³ of the sum: far below
+    // the 16-bit rounding of h it replaces (2⁻⁹ for bfloat16).
+    constexpr int kLowChains = kHParts == 1 ? 1 : (SPLIT_H && kFPW == 16) ? 0 : kChains;
 
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
-    unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kParts * kWarps * 32);  // [2, kParts, HTile]
+    unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kParts * kWarps * 32);  // [2, kHParts, HTile]
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
     const int n = blockIdx.x, batch0 = blockIdx.y * 8;
@@ -110,9 +124,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
             rShared[(((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane] =
                 make_uint4(frag[part][0], frag[part][1], frag[part][2], frag[part][3]);
     }
-    // h_{t-1} into the operand tile: rounded to the operand format, or (float32) as two parts.
+    // h_{t-1} into the operand tile: rounded to the operand format, or (float32, SPLIT_H) as two parts.
     auto storeH = [&](unsigned* tile, int column, int k, float v) {
-        if constexpr (kParts == 2) HTile::store_split(tile, column, k, v);
+        if constexpr (kHParts == 2) HTile::store_split(tile, column, k, v);
         else HTile::store(tile, column, k, v);
     };
 
@@ -186,7 +200,7 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     constexpr bool kStage = STAGE_WX && Shape::kCanStageWx;
     const bool stage = kStage && D % 8 == 0
         && reinterpret_cast<unsigned long long>(wx) % 16 == 0 && wxStrideT % 8 == 0 && p.wxStrideB % 8 == 0;
-    Bits* ring = reinterpret_cast<Bits*>(hTiles + 2 * kParts * HTile::kWords);   // [kStages, 8, kRow]
+    Bits* ring = reinterpret_cast<Bits*>(hTiles + 2 * kHParts * HTile::kWords);   // [kStages, 8, kRow]
     const Bits* chunkFrom[kChunkSlots];
     int chunkTo[kChunkSlots];
     bool chunkValid[kChunkSlots];
@@ -225,8 +239,8 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1. Two named buffers
     // alternate (the loop below is unrolled by two) so no register copy waits on the loads.
     auto step = [&](int t, const Bits (&use)[GW][E], Bits (&fetch)[GW][E]) {
-        const unsigned* hNow = hTiles + (t & 1) * kParts * HTile::kWords;
-        unsigned* hNext = hTiles + ((t + 1) & 1) * kParts * HTile::kWords;
+        const unsigned* hNow = hTiles + (t & 1) * kHParts * HTile::kWords;
+        unsigned* hNext = hTiles + ((t + 1) & 1) * kHParts * HTile::kWords;
         // Issued before the product so the loads overlap it; the L2 prefetch runs further ahead:
         // lane g fetches gate g of its two batch rows (the warp's features share a line). wxAt
         // points at step t + 1 here.
@@ -244,9 +258,10 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
         }
         const Bits* staged = ring + (t % kStages) * 8 * kRow;
 
-        // acc: the high parts' products; small (float32 only): the cross terms of the parts.
+        // acc: the high parts' products; small (float32, SPLIT_H): the products with a low part.
+        constexpr bool kSmall = kLowChains > 0 && kHParts > 1;
         float acc[kChains][kPairs][4];
-        float small[kParts > 1 ? kChains : 1][kPairs][4];
+        float small[kLowChains > 0 ? kLowChains : 1][kPairs][4];
 #pragma unroll
         for (int c = 0; c < kChains; ++c)
 #pragma unroll
@@ -254,28 +269,28 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
 #pragma unroll
                 for (int v = 0; v < 4; ++v) acc[c][m][v] = 0.0f;
 #pragma unroll
-        for (int c = 0; c < (kParts > 1 ? kChains : 1); ++c)
+        for (int c = 0; c < (kLowChains > 0 ? kLowChains : 1); ++c)
 #pragma unroll
             for (int m = 0; m < kPairs; ++m)
 #pragma unroll
                 for (int v = 0; v < 4; ++v) small[c][m][v] = 0.0f;
 #pragma unroll
         for (int kt = 0; kt < KT; ++kt) {
-            unsigned b[kParts][2];
+            unsigned b[kHParts][2];
 #pragma unroll
-            for (int part = 0; part < kParts; ++part) HTile::load_b(hNow + part * HTile::kWords, kt * M::kK, b[part][0], b[part][1]);
+            for (int part = 0; part < kHParts; ++part) HTile::load_b(hNow + part * HTile::kWords, kt * M::kK, b[part][0], b[part][1]);
 #pragma unroll
             for (int m = 0; m < kPairs; ++m) {
                 const int i = m * KT + kt;
-                float (&sm)[4] = small[kParts > 1 ? kt % kChains : 0][m];
+                float (&sm)[4] = kLowChains > 0 ? small[kt % (kLowChains > 0 ? kLowChains : 1)][m] : acc[(kt + 1) % kChains][m];
                 if (i < kRegTiles) {
-                    mma_parts<S>(acc[kt % kChains][m], sm, a[i < kRegTiles ? i : 0], b);
+                    mma_parts<S, kHParts>(acc[kt % kChains][m], sm, a[i < kRegTiles ? i : 0], b);
                 } else {
                     unsigned frag[kParts][4];
 #pragma unroll
                     for (int part = 0; part < kParts; ++part)
                         load_shared_fragment(frag[part], rShared + (((i - kRegTiles) * kParts + part) * kWarps + warp) * 32 + lane);
-                    mma_parts<S>(acc[kt % kChains][m], sm, frag, b);
+                    mma_parts<S, kHParts>(acc[kt % kChains][m], sm, frag, b);
                 }
             }
         }
@@ -292,9 +307,9 @@ __device__ __forceinline__ void forward_sweep(const FusedParams& p) {
                 const int v = 2 * (kGPT == 2 ? (k & 1) : (e >> 1)) + (e & 1);
                 float sum = acc[0][k / kGPT][v];
                 if (kChains > 1) sum += acc[kChains - 1][k / kGPT][v];
-                if constexpr (kParts > 1) {
+                if constexpr (kSmall) {
                     float cross = small[0][k / kGPT][v];
-                    if (kChains > 1) cross += small[kChains - 1][k / kGPT][v];
+                    if (kLowChains > 1) cross += small[kLowChains - 1][k / kGPT][v];
                     sum += cross;
                 }
                 pre[k + kROff] += sum;

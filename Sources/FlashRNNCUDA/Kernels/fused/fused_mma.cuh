@@ -138,16 +138,17 @@ __device__ __forceinline__ void mma_high_rounded(float (&c)[4], const unsigned (
 
 // One tile's product over the parts: c += A_hi·B_hi; for float32 also the cross terms
 // A_hi·B_lo + A_lo·B_hi, into `small` (a separate chain, so the small terms are not absorbed
-// into the large sum one by one). b: [part][b0, b1].
-template <class S>
+// into the large sum one by one). b: [part][b0, b1]. BP (parts of B) is kParts, or 2 with 16-bit
+// A when the B operand alone comes in a high and a low part (the forward's SPLIT_H): then
+// small += A·B_lo.
+template <class S, int BP = MmaTraits<S>::kParts>
 __device__ __forceinline__ void mma_parts(float (&c)[4], float (&small)[4], const unsigned (&a)[MmaTraits<S>::kParts][4],
-                                          const unsigned (&b)[MmaTraits<S>::kParts][2]) {
+                                          const unsigned (&b)[BP][2]) {
     using M = MmaTraits<S>;
+    static_assert(BP == M::kParts || (BP == 2 && M::kParts == 1), "B comes in A's parts, or split beside a whole 16-bit A");
     M::mma(c, a[0], b[0][0], b[0][1]);
-    if constexpr (M::kParts == 2) {
-        M::mma(small, a[0], b[1][0], b[1][1]);
-        M::mma(small, a[1], b[0][0], b[0][1]);
-    }
+    if constexpr (BP == 2) M::mma(small, a[0], b[1][0], b[1][1]);
+    if constexpr (M::kParts == 2) M::mma(small, a[1], b[0][0], b[0][1]);
 }
 
 // A batch-major operand tile in shared memory: 8 columns (batch) × K values, stored per column.
