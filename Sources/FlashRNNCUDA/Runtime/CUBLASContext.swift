@@ -2,7 +2,7 @@ import Foundation
 import FlashRNNCore
 
 /// The cuBLAS library and its symbols (no handle yet). The dlopen takes ≈ 55 ms (cuBLASLt comes
-/// with it): the runtime starts it in the background.
+/// with it): the runtime's start does it.
 enum CUBLASLibrary {
     static let shared: Result<CUBLASAPI, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
@@ -12,15 +12,16 @@ enum CUBLASLibrary {
     }()
 }
 
-/// cuBLAS with one handle bound to the runtime's stream, created (and warmed up) off the
-/// caller's thread when the runtime starts, so a first backward does not wait for it.
+/// cuBLAS with one handle bound to the runtime's stream, created (and warmed up) when the
+/// runtime starts (`CUDARuntime.get`), so a first backward does not wait for it.
 final class CUBLASContext: @unchecked Sendable {
     let api: CUBLASAPI
     let handle: OpaquePointer?
 
     static let shared: Result<CUBLASContext, CUDAError> = {
         do {
-            let runtime = try CUDARuntime.get()
+            // Not `get()`: this runs inside its one-time preparation.
+            let runtime = try CUDARuntime.shared.get()
             try runtime.makeCurrent()
             let context = try HostTrace.measure("cuBLAS handle") { try CUBLASContext(runtime: runtime) }
             // Best effort: a failed warm-up only leaves the load to the first real product.
@@ -67,8 +68,7 @@ extension CUBLASContext {
     /// cuBLAS loads its kernels and heuristics on a handle's first products (60–125 ms before
     /// the first dR on the H200, FLASHRNN_TRACE of 2026-11-29). Runs one small product of each
     /// compute type the backends use (TF32 and float32) on a private stream, so that load
-    /// happens while the handle is created (off the caller's thread when prepared in the
-    /// background) and never enters a graph captured on the runtime's stream meanwhile.
+    /// happens with the runtime's start instead of inside a first backward.
     func warmUp(_ runtime: CUDARuntime) throws {
         let driver = runtime.driver
         var stream: CUhandle?

@@ -56,24 +56,32 @@ public final class CUDARuntime: @unchecked Sendable {
     /// The runtime of device 0, or why there is none. Evaluated once.
     public static let shared: Result<CUDARuntime, CUDAError> = {
         if ProcessInfo.processInfo.environment["FLASHRNN_DISABLE_CUDA"] == "1" { return .failure(.disabled) }
-        do {
-            let runtime = try CUDARuntime(device: 0)
-            // Once per process: dlopen NVRTC and cuBLAS (cuBLAS with cuBLASLt ≈ 55 ms on the
-            // H200), create the cuBLAS handle and let cuBLAS load its kernels (60–125 ms on its
-            // first products), all off this thread, so neither a first forward nor a first
-            // backward waits for them. Their one-time initialisers make a caller that comes early
-            // wait, not load twice.
-            DispatchQueue.global(qos: .userInitiated).async { _ = NVRTCLibrary.shared; _ = CUBLASContext.shared }
-            return .success(runtime)
-        } catch let error as CUDAError {
+        do { return .success(try CUDARuntime(device: 0)) } catch let error as CUDAError {
             return .failure(error)
         } catch {
             return .failure(.driver(call: "initialisation", code: -1, name: "unknown", message: "\(error)", detail: ""))
         }
     }()
 
-    /// The shared runtime or the reason it is unavailable, thrown.
-    public static func get() throws -> CUDARuntime { try shared.get() }
+    /// The shared runtime or the reason it is unavailable, thrown. The first call also prepares
+    /// what later calls would otherwise wait for once per process (`prepared`).
+    public static func get() throws -> CUDARuntime {
+        let runtime = try shared.get()
+        _ = prepared
+        return runtime
+    }
+
+    /// Once per process, on the first `get()`: dlopen NVRTC and cuBLAS (with cuBLASLt ≈ 55 ms on
+    /// the H200), create the cuBLAS handle and let cuBLAS load its kernels (60–125 ms on a
+    /// handle's first products), so neither a first forward nor a first backward of a new shape
+    /// waits for them: they are part of the runtime's start (`gpu-bench --first-call` reports it
+    /// as "runtime init"). Synchronous on purpose: loading them on another thread crashed the
+    /// process now and then on the H200 (a library's initialisation racing the main thread).
+    /// Either failing only makes the backends that need them unavailable, as before.
+    private static let prepared: Void = {
+        _ = NVRTCLibrary.shared
+        _ = CUBLASContext.shared
+    }()
 
     init(device ordinal: Int32) throws {
         let driver = try DriverAPI(try LoadedLibrary.open(.driver))
