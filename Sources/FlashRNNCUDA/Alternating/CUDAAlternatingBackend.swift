@@ -97,14 +97,14 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let hostOutputs = !problem.wx.isOnDevice
 
-        let (wx, r, b, s0, states, last, states32, pre32) = try HostTrace.measure("alternating forward: inputs and buffers") {
-            (try problem.wx.onDevice(dtype, runtime: runtime), try problem.r.onDevice(dtype, runtime: runtime),
-             try problem.b.onDevice(dtype, runtime: runtime), try problem.initialStates?.onDevice(dtype, runtime: runtime),
-             try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D),
-             try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D),
-             try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D),
-             saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil)
-        }
+        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
+        let r = try problem.r.onDevice(dtype, runtime: runtime)
+        let b = try problem.b.onDevice(dtype, runtime: runtime)
+        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
+        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
+        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let states32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D)
+        let pre32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil
 
         var p = FlashRNNStepParams()
         p.B = Int32(B); p.T = Int32(T); p.N = Int32(N); p.D = Int32(D)
@@ -120,7 +120,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let programmatic = Self.usesProgrammaticLaunch(runtime)
         let key = "alternating-forward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
-        try HostTrace.measure("alternating forward: parameter upload") { try Self.upload(p, to: parameters, runtime) }
+        try Self.upload(p, to: parameters, runtime)
         let v = kernels.variant
         let (stepGrid, block, shared) = Self.stepLaunch(v.forwardProduct, warps: v.forwardWarps, tileRows: 1,
                                                         features: AlternatingKernels.Variant.mmaFeatures(cell),
@@ -137,9 +137,8 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         }
         try runtime.traceSpan("alternating forward: graph") { try runtime.launch(graph) }
 
-        let (statesTensor, lastTensor) = try HostTrace.measure("alternating forward: outputs") {
-            try runtime.forwardOutputs(states: states, last: last, shape: shape, hostOutputs: hostOutputs)
-        }
+        let (statesTensor, lastTensor) = try runtime.forwardOutputs(states: states, last: last, shape: shape,
+                                                                    hostOutputs: hostOutputs)
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: dtype, backend: self,
                               saved: AlternatingSaved(wx: wx, r: r, states32: states32, pre32: pre32!, hostOutputs: hostOutputs))
@@ -234,7 +233,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D), precision
         // as CUBLASContext.weightGradient says; small heads: the tiled kernel (WeightGradientChoice).
         if WeightGradientChoice.byProducts(headDim: D, length: T) {
-            let blas = try HostTrace.measure("alternating backward: cuBLAS handle ready") { try CUBLASContext.shared.get() }
+            let blas = try CUBLASContext.shared.get()
             try runtime.traceSpan("alternating backward: dR products") {
                 for k in 0..<GR {
                     try blas.weightGradient(dtype: dtype, rows: rows, headDim: D, heads: N,

@@ -237,7 +237,7 @@ public final class CUDARuntime: @unchecked Sendable {
     }
 
     public func launch(_ graph: CUDAGraph) throws {
-        try HostTrace.measure("cuGraphLaunch (host side)") { try driver.check(driver.cuGraphLaunch(graph.exec, stream), "cuGraphLaunch") }
+        try driver.check(driver.cuGraphLaunch(graph.exec, stream), "cuGraphLaunch")
     }
 }
 
