@@ -97,12 +97,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let hostOutputs = !problem.wx.isOnDevice
 
-        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
-        let r = try problem.r.onDevice(dtype, runtime: runtime)
-        let b = try problem.b.onDevice(dtype, runtime: runtime)
-        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
-        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
-        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let (wx, r, b, s0, states, last) = try runtime.forwardOperands(problem, dtype: dtype)
         let states32 = try CUDABuffer(runtime: runtime, dtype: .float32, count: S * (T + 1) * B * N * D)
         let pre32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: T * B * cell.gatesT * N * D) : nil
 

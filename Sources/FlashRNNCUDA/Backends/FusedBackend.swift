@@ -86,12 +86,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
         let hostOutputs = !problem.wx.isOnDevice
 
-        let wx = try problem.wx.onDevice(dtype, runtime: runtime)
-        let r = try problem.r.onDevice(dtype, runtime: runtime)
-        let b = try problem.b.onDevice(dtype, runtime: runtime)
-        let s0 = try problem.initialStates?.onDevice(dtype, runtime: runtime)
-        let states = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * T * N * D)
-        let last = try CUDABuffer(runtime: runtime, dtype: dtype, count: S * B * N * D)
+        let (wx, r, b, s0, states, last) = try runtime.forwardOperands(problem, dtype: dtype)
         let pre = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: B * T * cell.gatesT * N * D) : nil
         // Backward reads the states as the forward carried them (float32), not rounded to dtype.
         let states32 = saveForBackward ? try CUDABuffer(runtime: runtime, dtype: .float32, count: S * B * T * N * D) : nil

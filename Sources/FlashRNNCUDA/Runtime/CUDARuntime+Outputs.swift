@@ -1,6 +1,18 @@
 import FlashRNNCore
 
 extension CUDARuntime {
+    /// A problem's inputs in `dtype` on the device (copied in when the caller gave host tensors),
+    /// and its forward's state outputs [S, B, T, N, D] and last states [S, B, N, D] in `dtype`.
+    func forwardOperands(_ problem: RecurrentProblem, dtype: DType) throws
+        -> (wx: Tensor, r: Tensor, b: Tensor, s0: Tensor?, states: CUDABuffer, last: CUDABuffer) {
+        let shape = problem.shape, S = problem.cell.states
+        let (B, T, N, D) = (shape.batch, shape.length, shape.heads, shape.headDim)
+        return (try problem.wx.onDevice(dtype, runtime: self), try problem.r.onDevice(dtype, runtime: self),
+                try problem.b.onDevice(dtype, runtime: self), try problem.initialStates?.onDevice(dtype, runtime: self),
+                try CUDABuffer(runtime: self, dtype: dtype, count: S * B * T * N * D),
+                try CUDABuffer(runtime: self, dtype: dtype, count: S * B * N * D))
+    }
+
     /// A backend's forward outputs as tensors: copied to the host when the caller gave host
     /// inputs, else left on the device once the stream has finished writing them.
     func forwardOutputs(states: CUDABuffer, last: CUDABuffer, shape: ProblemShape,
