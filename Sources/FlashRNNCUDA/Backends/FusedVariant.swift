@@ -85,7 +85,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         return min(forwardTiles, limit)
     }
     static let splitLSTMForwardRegisterTileLimit = 20
-    public var backwardRegisterTiles: Int { min(tiles, Self.backwardRegisterTileLimit / operandParts) }
+    public var backwardRegisterTiles: Int { min(tiles, backwardRegisterTileCap / operandParts) }
+    /// sLSTM's 16-bit backward from DP = 96 holds 6: with 8 the staged DP = 96 and the register
+    /// DP = 112 kernels spilled 8 B at 255 registers on sm_90a (NVRTC 13.0, after the cell's
+    /// divisions became a·rcp(b), 2026-11-29).
+    var backwardRegisterTileCap: Int {
+        cell == .slstm && dtype != .float32 && paddedHeadDim >= 96 ? 6 : Self.backwardRegisterTileLimit
+    }
 
     /// Bytes of shared memory per CTA: R tiles not in registers (16 bytes per lane, in
     /// `operandParts` fragments), plus the double-buffered h operand tile [2, 8 batch, K] with rows
@@ -115,7 +121,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// 16-bit storage only (float32 splits h with R into TF32 parts); `FLASHRNN_FUSED_SPLIT_H=0|1`
     /// overrides the policy (`splitHMaxPaddedHeadDim`) for measuring.
     public var splitsH: Bool { canSplitH && (Self.splitHOverride ?? (paddedHeadDim <= Self.splitHMaxPaddedHeadDim)) }
-    public var canSplitH: Bool { dtype != .float32 }
+    /// Not sLSTM from DP = 112: its split forward spilled 72-96 B with 24 register tiles and
+    /// 36-60 B with 20 on sm_90a/sm_80 (NVRTC 13.0, 2026-11-29), so it keeps h in one part there
+    /// even when `FLASHRNN_FUSED_SPLIT_H=1` asks for the split.
+    public var canSplitH: Bool { dtype != .float32 && !(cell == .slstm && paddedHeadDim >= 112) }
     /// The largest padded head whose forward splits h by default. On the H200 (round hsplit,
     /// docs/performance-fused.md) the split cost the LSTM bfloat16 forward 11 % at DP = 16 and 32,
     /// 29 % at 64, 15 % at 128 (GRU, Elman 14-26 % at 64 and 128), and every 2× rule failure it
