@@ -7,13 +7,8 @@
 # $OUT/check-round.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/round}
-RESULTS=${OUT:-/tmp}
-L=/tmp/check-round; mkdir -p "$L"
-F=/tmp/flashrnn-check; FLASHRNN_CACHE_DIR=/tmp/check-kernel-cache
-source "$(dirname "$0")/device_binary.sh"
-B="--warmup 2 --reps 5"
+source "$(dirname "$0")/round_setup.sh" check
 SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
-stamp() { echo "== $(date -u +%T) $*"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "check, full grids of both backends, every cell (8 processes)"

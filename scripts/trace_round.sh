@@ -6,11 +6,7 @@
 # Usage: scripts/trace_round.sh BIN_DIR (flashrnn.gz, cache.tgz); logs in $OUT/trace-round.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/round}
-RESULTS=${OUT:-/tmp}
-L=/tmp/trace-round; mkdir -p "$L"
-F=/tmp/flashrnn-trace; FLASHRNN_CACHE_DIR=/tmp/trace-kernel-cache
-source "$(dirname "$0")/device_binary.sh"
-stamp() { echo "== $(date -u +%T) $*"; }
+source "$(dirname "$0")/round_setup.sh" trace
 {
 stamp "first calls, disk cache warm, new process each"
 for b in cuda-fused cuda-alternating; do for s in "gru float16 7,300,5,40" "lstm bfloat16 16,1024,12,64" "lstm bfloat16 16,1024,1,768"; do

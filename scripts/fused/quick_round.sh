@@ -6,12 +6,7 @@
 # optionally cache.tgz). Logs land in $OUT/quick.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/round}
-RESULTS=${OUT:-/tmp}
-L=/tmp/quick-round; mkdir -p "$L"
-F=/tmp/flashrnn-quick; FLASHRNN_CACHE_DIR=/tmp/quick-kernel-cache
-source "$(dirname "$0")/../device_binary.sh"
-B="--warmup 2 --reps 5"
-stamp() { echo "== $(date -u +%T) $*"; }
+source "$(dirname "$0")/../round_setup.sh" quick
 {
 stamp "check cudaFused --quick: every cell × float32, float16, bfloat16 (12 processes)"
 for c in lstm slstm gru elman; do for d in float32 float16 bfloat16; do
