@@ -10,7 +10,7 @@ struct ElmanCell {
 
     template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        next[0] = M::tanh(pre[0]);
+        next[0] = float(M::tanh(typename M::Scalar(pre[0])));
         next[1] = 0.0f;
         next[2] = 0.0f;
         next[3] = 0.0f;
@@ -19,8 +19,9 @@ struct ElmanCell {
     template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const float h = M::tanh(pre[0]);
-        dPre[0] = dNew[0] * (1.0f - h * h);
+        using T = typename M::Scalar;
+        const T h = M::tanh(T(pre[0]));
+        dPre[0] = float(T(dNew[0]) * (T(1) - h * h));
         dPre[1] = 0.0f;
         dPre[2] = 0.0f;
         dPre[3] = 0.0f;

@@ -11,9 +11,10 @@ struct GRUCell {
 
     template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        const float r = M::sigmoid(pre[1]), z = M::sigmoid(pre[2]);
-        const float n = M::tanh(pre[3] + r * pre[0]);
-        next[0] = z * previous[0] + (1.0f - z) * n;
+        using T = typename M::Scalar;
+        const T r = M::sigmoid(T(pre[1])), z = M::sigmoid(T(pre[2]));
+        const T n = M::tanh(T(pre[3]) + r * T(pre[0]));
+        next[0] = float(z * T(previous[0]) + (T(1) - z) * n);
         next[1] = 0.0f;
         next[2] = 0.0f;
         next[3] = 0.0f;
@@ -22,15 +23,16 @@ struct GRUCell {
     template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const float r = M::sigmoid(pre[1]), z = M::sigmoid(pre[2]);
-        const float n = M::tanh(pre[3] + r * pre[0]);
-        const float dy = dNew[0];
-        const float dn = dy * (1.0f - z) * (1.0f - n * n);
-        dPre[0] = dn * r;
-        dPre[1] = dn * pre[0] * r * (1.0f - r);
-        dPre[2] = dy * (previous[0] - n) * z * (1.0f - z);
-        dPre[3] = dn;
-        dPrevious[0] = z * dy;
+        using T = typename M::Scalar;
+        const T r = M::sigmoid(T(pre[1])), z = M::sigmoid(T(pre[2]));
+        const T n = M::tanh(T(pre[3]) + r * T(pre[0]));
+        const T dy = dNew[0];
+        const T dn = dy * (T(1) - z) * (T(1) - n * n);
+        dPre[0] = float(dn * r);
+        dPre[1] = float(dn * T(pre[0]) * r * (T(1) - r));
+        dPre[2] = float(dy * (T(previous[0]) - n) * z * (T(1) - z));
+        dPre[3] = float(dn);
+        dPrevious[0] = float(z * dy);
         dPrevious[1] = 0.0f;
         dPrevious[2] = 0.0f;
         dPrevious[3] = 0.0f;

@@ -10,10 +10,11 @@ struct LSTMCell {
 
     template <class M = AccurateMath>
     FLASHRNN_HD static void forward(const float (&pre)[4], const float (&previous)[4], float (&next)[4]) {
-        const float i = M::sigmoid(pre[0]), f = M::sigmoid(pre[1]), z = M::tanh(pre[2]), o = M::sigmoid(pre[3]);
-        const float c = f * previous[1] + i * z;
-        next[0] = o * M::tanh(c);
-        next[1] = c;
+        using T = typename M::Scalar;
+        const T i = M::sigmoid(T(pre[0])), f = M::sigmoid(T(pre[1])), z = M::tanh(T(pre[2])), o = M::sigmoid(T(pre[3]));
+        const T c = f * T(previous[1]) + i * z;
+        next[0] = float(o * M::tanh(c));
+        next[1] = float(c);
         next[2] = 0.0f;
         next[3] = 0.0f;
     }
@@ -21,17 +22,18 @@ struct LSTMCell {
     template <class M = AccurateMath>
     FLASHRNN_HD static void backward(const float (&pre)[4], const float (&previous)[4], const float (&dNew)[4],
                                      float (&dPre)[4], float (&dPrevious)[4]) {
-        const float i = M::sigmoid(pre[0]), f = M::sigmoid(pre[1]), z = M::tanh(pre[2]), o = M::sigmoid(pre[3]);
-        const float c = f * previous[1] + i * z;
-        const float tc = M::tanh(c);
-        const float dh = dNew[0];
-        const float dc = dNew[1] + dh * o * (1.0f - tc * tc);
-        dPre[0] = dc * z * i * (1.0f - i);
-        dPre[1] = dc * previous[1] * f * (1.0f - f);
-        dPre[2] = dc * i * (1.0f - z * z);
-        dPre[3] = dh * tc * o * (1.0f - o);
+        using T = typename M::Scalar;
+        const T i = M::sigmoid(T(pre[0])), f = M::sigmoid(T(pre[1])), z = M::tanh(T(pre[2])), o = M::sigmoid(T(pre[3]));
+        const T c = f * T(previous[1]) + i * z;
+        const T tc = M::tanh(c);
+        const T dh = dNew[0];
+        const T dc = T(dNew[1]) + dh * o * (T(1) - tc * tc);
+        dPre[0] = float(dc * z * i * (T(1) - i));
+        dPre[1] = float(dc * T(previous[1]) * f * (T(1) - f));
+        dPre[2] = float(dc * i * (T(1) - z * z));
+        dPre[3] = float(dh * tc * o * (T(1) - o));
         dPrevious[0] = 0.0f;
-        dPrevious[1] = dc * f;
+        dPrevious[1] = float(dc * f);
         dPrevious[2] = 0.0f;
         dPrevious[3] = 0.0f;
     }
