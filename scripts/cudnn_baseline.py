@@ -37,10 +37,16 @@ def main():
     p.add_argument("--shapes", default="16,1024,768;16,1024,256;16,1024,64",
                    help="B,T,H triples separated by ';'")
     p.add_argument("--json", default=None)
+    p.add_argument("--tf32", choices=["default", "on", "off"], default="default",
+                   help="cuDNN's TF32 math for float32 (PyTorch allows it by default)")
     args = p.parse_args()
+    if args.tf32 != "default":
+        torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
     modules = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}
     records = []
-    print(f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}")
+    print(f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}, "
+          f"cuDNN TF32 allowed: {torch.backends.cudnn.allow_tf32}")
     print("cell   dtype     B     T     H   forward ms   fw+bw ms")
     for cell in args.cells.split(","):
         for dtype_name in args.dtypes.split(","):
@@ -70,6 +76,7 @@ def main():
                     print(f"{cell:6} {dtype_name:8} {B:4} {T:5} {H:5} failed: {error}")
                     continue
                 records.append({"cell": cell, "dtype": dtype_name, "B": B, "T": T, "H": H,
+                                "tf32": torch.backends.cudnn.allow_tf32,
                                 "forwardMs": f, "forwardBackwardMs": fb})
                 print(f"{cell:6} {dtype_name:8} {B:4} {T:5} {H:5} {f:11.3f} {fb:10.3f}")
     if args.json:

@@ -23,6 +23,8 @@ for b in cuda-fused cuda-alternating; do
 done
 stamp "cuDNN (PyTorch nn.LSTM, dense), same call"
 PYTHONUNBUFFERED=1 timeout 100 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes bfloat16,float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$L/cudnn.json" 2>&1 | grep -v Warning | grep -v "_VF.lstm"
+stamp "cuDNN float32 H = 64 with TF32 off (the line above runs PyTorch's default, TF32 allowed)"
+PYTHONUNBUFFERED=1 timeout 40 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes float32 --shapes "16,1024,64" --tf32 off --json "$L/cudnn-f32-notf32.json" 2>&1 | grep -v Warning | grep -v "_VF.lstm"
 stamp "compute-sanitizer memcheck and racecheck: alternating tensor-core steps (LSTM bf16 D = 64), fused float32 forward (GRU D = 33), fused h split (LSTM bf16 D = 16, N = 3)"
 for tool in memcheck racecheck; do
   for args in "cuda-alternating lstm bfloat16 9,5,1,64" "cuda-fused gru float32 9,5,1,33" "cuda-fused lstm bfloat16 9,5,3,16"; do set -- $args
