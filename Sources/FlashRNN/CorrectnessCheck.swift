@@ -41,6 +41,19 @@ public struct OutputJudgement: Sendable {
     /// NaN or Inf where the reference is finite.
     public var nonFinite: Int
     public var passed: Bool { nonFinite == 0 && error <= 2 * roundedError && error <= cap }
+    /// The CPU run on rounded inputs itself misses the cap: every implementation that receives
+    /// its inputs in this dtype fails the cap on this draw (it is still a failure).
+    public var roundedAboveCap: Bool { roundedError > cap }
+
+    /// Which part of the rule failed, or nil when it passed.
+    public var failure: String? {
+        if passed { return nil }
+        if nonFinite > 0 { return "non-finite" }
+        var parts: [String] = []
+        if error > 2 * roundedError { parts.append(String(format: "%.1f× ref", error / roundedError)) }
+        if error > cap { parts.append(roundedAboveCap ? "> cap, as the rounded-input CPU run" : "> cap") }
+        return parts.joined(separator: ", ")
+    }
 }
 
 /// The correctness check of spec section 6, usable by every GPU backend.

@@ -27,6 +27,21 @@ import Testing
         #expect(!nan.passed)
     }
 
+    /// The failure text names the part of the rule that failed; a rounded-input run above the cap
+    /// is reported as such and still fails.
+    @Test func failureNamesThePartOfTheRule() {
+        let ref: [Double] = [1, 1, 1, 1]
+        func j(_ out: Double, _ rounded: Double) -> OutputJudgement {
+            CorrectnessCheck.judge("x", output: ref.map { $0 + out }, reference: ref, rounded: ref.map { $0 + rounded }, dtype: .bfloat16)
+        }
+        #expect(j(1e-3, 1e-3).failure == nil)
+        #expect(j(3e-3, 1e-3).failure == "3.0× ref")
+        #expect(j(4e-2, 3.5e-2).failure == "> cap, as the rounded-input CPU run")
+        #expect(j(4e-2, 3.5e-2).roundedAboveCap && !j(4e-2, 3.5e-2).passed)
+        #expect(j(4e-2, 1e-2).failure == "4.0× ref, > cap")
+        #expect(CorrectnessCheck.judge("x", output: [.nan, 1], reference: [1, 1], rounded: [1, 1], dtype: .float16).failure == "non-finite")
+    }
+
     /// The CPU float32 backend judged by the same rule against float64, as a sanity check of
     /// the harness (inputs, rounding, output order).
     @Test(arguments: CellKind.allCases)
