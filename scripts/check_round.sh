@@ -16,7 +16,7 @@ for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
   timeout "${CHECK_S:-170}" "$F" check --backend $b --cell $c > "$L/check-$b-$c.log" 2>&1 &
 done; done
 wait
-for f in "$L"/check-*.log; do echo "-- $(basename "$f" .log): $(tail -1 "$f")"; grep -E "^FAIL" "$f" | head -6; done
+for f in "$L"/check-*.log; do echo "-- $(basename "$f" .log): $(grep -E "passed, .* failed|^of the failed" "$f" | tr '\n' ' ')"; grep -E "^FAIL" "$f" | head -6; done
 stamp "LSTM bfloat16 head-dimension sweep"
 for b in cuda-fused cuda-alternating; do
   timeout 60 "$F" gpu-bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" $B --json "$L/bench-$b.json" | grep -v "^device"
