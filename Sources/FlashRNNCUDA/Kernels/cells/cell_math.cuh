@@ -23,12 +23,36 @@ struct AccurateMath {
     // in another order than the CPU's left D = 1 gradients (a handful of elements, no averaging)
     // 2-3x the CPU float32 run's error on some draws, against the check's 2x.
     typedef double Scalar;
+    // 1/x for a finite x whose reciprocal is normal: the unit's approximation (≈ 2^-20) and two
+    // Newton steps (2^-40, then the float64 rounding). IEEE float64 division calls a slow-path
+    // routine per use; its last bit is irrelevant to a result rounded to float32.
+    FLASHRNN_HD static double reciprocal(double x) {
+        double y;
+        asm("rcp.approx.ftz.f64 %0, %1;" : "=d"(y) : "d"(x));
+        y = ::fma(y, ::fma(-x, y, 1.0), y);
+        return ::fma(y, ::fma(-x, y, 1.0), y);
+    }
     FLASHRNN_HD static double exp(double x) { return ::exp(x); }
-    FLASHRNN_HD static double tanh(double x) { return ::tanh(x); }
-    FLASHRNN_HD static double sigmoid(double x) { return 1.0 / (1.0 + ::exp(-x)); }
+    // tanh|x| = e / (e + 2), e = expm1(2|x|): no cancellation near 0; from 20 on it is 1 in
+    // float64. NaN stays NaN (both comparisons are false).
+    FLASHRNN_HD static double tanh(double x) {
+        const double a = fabs(x);
+        const double e = ::expm1(2.0 * (a < 20.0 ? a : 20.0));
+        return a < 20.0 ? copysign(e * reciprocal(e + 2.0), x) : a >= 20.0 ? copysign(1.0, x) : x;
+    }
+    // exp(−x) capped at e^700 so 1 + e stays finite with a normal reciprocal (σ(−700) is 0 in
+    // float32); a NaN passes the cap and comes out NaN.
+    FLASHRNN_HD static double sigmoid(double x) {
+        const double m = -x;
+        return reciprocal(1.0 + ::exp(m > 700.0 ? 700.0 : m));
+    }
     // log σ(x) = min(x, 0) − log(1 + exp(−|x|)), without overflow or cancellation.
     FLASHRNN_HD static double log_sigmoid(double x) { return fmin(x, 0.0) - ::log1p(::exp(-fabs(x))); }
-    FLASHRNN_HD static double divide(double a, double b) { return a / b; }
+    // a / b for b ≥ 1 (sLSTM's normaliser): a·(1/b) with one residual correction.
+    FLASHRNN_HD static double divide(double a, double b) {
+        const double y = reciprocal(b), q = a * y;
+        return ::fma(::fma(-b, q, a), y, q);
+    }
     FLASHRNN_HD static double max(double a, double b) { return fmax(a, b); }
     FLASHRNN_HD static double min(double a, double b) { return fmin(a, b); }
 #else
