@@ -133,7 +133,10 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
         }
     };
 
-    x.start();
+    // Every word of the dG tile but its row padding arrives once per step (16-bit pairs).
+    x.start(reinterpret_cast<unsigned long long*>(partials + Shape::kBackwardPartialFloats), 8 * (GR * DP / 2));
+    static_assert(KW > 1 || !X::kNeedsCtaBarrierBeforePublish,
+                  "the mbarrier exchange needs the K split's CTA barrier before publishing");
 
     auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
@@ -143,6 +146,9 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
 #pragma unroll
         for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
         if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
+        // Without the product's barrier (first step, gradient cut), the mbarrier exchange still
+        // needs every warp of the CTA past the previous wait before this CTA publishes.
+        else if (X::kNeedsCtaBarrierBeforePublish) __syncthreads();
 
         if (runsCells) {
             float dGate[GR][C];
@@ -191,6 +197,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
                                                    pack_feature_pair<S>(dGate[k][i]), g & 1);
             }
         }
+        x.arrive();
         x.template complete<GTile>(gTiles, t & 1);
     };
 
@@ -208,6 +215,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
 #pragma unroll
     for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
     if (!cut) recurrentProduct(gTiles, recurrent);
+    x.finish();
     if (!runsCells) return;
     typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);
 #pragma unroll
