@@ -75,8 +75,9 @@ struct FusedSlicedVariantTests {
 
     @Test func kernelNamesCarryTheSliceAndClusterSize() throws {
         let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
-        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
-        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
+        let sync = v.sync.templateValue
+        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, \(sync)>")
+        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, \(sync)>")
         #expect(v.kernelNames.count == 4)
     }
 
@@ -97,9 +98,55 @@ struct FusedSlicedVariantTests {
             #expect([1, 2, 4, 8].contains(v.split) && columns % v.split == 0, "\(v)")
             #expect(v.warps <= FusedSlicedVariant.maxWarps && v.threads <= 1024, "\(v)")
             #expect(v.registerTiles % cell.gatesR == 0 && v.registerTiles <= v.tilesPerWarp, "\(v)")
-            #expect(v.forwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
-            #expect(v.backwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
+            let suffix = ", \(v.split), \(v.registerTiles)" + (v.exchange == .cluster ? ", \(v.sync.templateValue)>" : ">")
+            #expect(v.forwardKernelName.hasSuffix(suffix) && v.backwardKernelName.hasSuffix(suffix), "\(v)")
+            #expect(v.sync != .mbarrier || v.split > 1, "\(v)")
             #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
+        }
+    }
+
+    /// FLASHRNN_FUSED_CLUSTER_MIN_SIZE / _SPLIT / _SYNC (measuring): the asked cluster, split and
+    /// sync where they are valid, the policy where not.
+    @Test(arguments: [(4, 64, 2), (8, 32, 4), (16, 16, 8)])
+    func theOverridesPickTheAskedClusterOfD256(size: Int, slice: Int, split: Int) throws {
+        for sync in FusedSlicedVariant.ClusterSync.allCases {
+            let asked = FusedSlicedVariant.Overrides(minimumClusterSize: size, sync: sync)
+            let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256, overrides: asked))
+            #expect(v.exchange == .cluster && v.ctasPerHead == size && v.slice == slice && v.split == split && v.sync == sync)
+            #expect(v.threads == 256 && v.description.hasSuffix("KW=\(split) \(sync)"))
+        }
+    }
+
+    @Test func aMinimumClusterSizeTakesTheSmallestFittingClusterFromThere() throws {
+        // LSTM 512 on 8 × 64 does not fit (the backward's Rᵀ slices and dG tiles): 16 × 32.
+        let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 512, overrides: .init(minimumClusterSize: 8)))
+        #expect(d512.exchange == .cluster && d512.ctasPerHead == 16 && d512.slice == 32)
+        let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129, overrides: .init(minimumClusterSize: 8)))
+        #expect(d129.ctasPerHead == 8 && d129.slice == 32)
+    }
+
+    @Test func anInvalidSplitOrAnMbarrierWithoutSplitFallsBackToThePolicy() throws {
+        // 256 on 4 × 64: 4 feature warps, so KW = 4 would need 16 warps; KW = 3 does not divide 16 columns.
+        for split in [3, 4, 0] {
+            let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256,
+                                                    overrides: .init(minimumClusterSize: 4, split: split)))
+            #expect(v.split == 2, "KW=\(split)")
+        }
+        let one = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 64, ctasPerHead: 4, split: 1, sync: .mbarrier)
+        #expect(one.split == 1 && one.sync == .split)
+        // Grid variants have their own exchange: the cluster sync does not apply.
+        let grid = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768, overrides: .init(sync: .mbarrier)))
+        #expect(grid.exchange == .grid && grid.sync == .barrier && grid.forwardKernelName.hasSuffix(", 8, 20>"))
+    }
+
+    @Test(arguments: CellKind.allCases)
+    func theMbarrierExchangeAddsItsTwoMbarriersToSharedMemory(cell: CellKind) throws {
+        for d in [129, 256, 333, 512] {
+            let barrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .barrier)))
+            let mbarrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .mbarrier)))
+            #expect(mbarrier.slice == barrier.slice && mbarrier.ctasPerHead == barrier.ctasPerHead, "D=\(d)")
+            #expect(mbarrier.forwardSharedBytes == barrier.forwardSharedBytes + 16, "D=\(d)")
+            #expect(mbarrier.backwardSharedBytes == barrier.backwardSharedBytes + 16, "D=\(d)")
         }
     }
 

@@ -90,34 +90,36 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The cluster sync of the policy.
     public static let defaultSync = ClusterSync.barrier
+    /// The smallest cluster the policy tries (it takes the smallest from here whose slices fit).
+    public static let defaultMinimumClusterSize = 2
 
-    /// Measuring overrides, read once: FLASHRNN_FUSED_CLUSTER_SIZE (KS of cluster variants: only
-    /// that size is tried), FLASHRNN_FUSED_CLUSTER_SPLIT (KW), FLASHRNN_FUSED_CLUSTER_SYNC
-    /// (barrier | split | mbarrier). Unset: the policy.
+    /// Measuring overrides, read once: FLASHRNN_FUSED_CLUSTER_MIN_SIZE (the smallest cluster
+    /// tried: the choice is the smallest from there whose slices fit), FLASHRNN_FUSED_CLUSTER_SPLIT
+    /// (KW), FLASHRNN_FUSED_CLUSTER_SYNC (barrier | split | mbarrier). Unset: the policy.
     public struct Overrides: Sendable {
-        public var clusterSize: Int?
+        public var minimumClusterSize: Int?
         public var split: Int?
         public var sync: ClusterSync?
-        public init(clusterSize: Int? = nil, split: Int? = nil, sync: ClusterSync? = nil) {
-            self.clusterSize = clusterSize; self.split = split; self.sync = sync
+        public init(minimumClusterSize: Int? = nil, split: Int? = nil, sync: ClusterSync? = nil) {
+            self.minimumClusterSize = minimumClusterSize; self.split = split; self.sync = sync
         }
         init(environment: [String: String]) {
-            clusterSize = environment["FLASHRNN_FUSED_CLUSTER_SIZE"].flatMap { Int($0) }
+            minimumClusterSize = environment["FLASHRNN_FUSED_CLUSTER_MIN_SIZE"].flatMap { Int($0) }
             split = environment["FLASHRNN_FUSED_CLUSTER_SPLIT"].flatMap { Int($0) }
             sync = environment["FLASHRNN_FUSED_CLUSTER_SYNC"].flatMap { ClusterSync(rawValue: $0) }
         }
     }
     public static let overrides = Overrides(environment: ProcessInfo.processInfo.environment)
 
-    /// The smallest cluster whose slices are at most `maxSlice` features and whose forward and
-    /// backward fit `sharedMemoryLimit` bytes per CTA; beyond a cluster, the grid variant with the
+    /// The smallest cluster of at least `defaultMinimumClusterSize` CTAs whose slices are at most
+    /// `maxSlice` features and whose forward and backward fit `sharedMemoryLimit` bytes per CTA; beyond a cluster, the grid variant with the
     /// narrowest slice that fits, preferring at most `preferredGridCTAsPerHead` CTAs per head; nil
     /// when neither holds the head.
     public init?(cell: CellKind, dtype: DType, headDim: Int, sharedMemoryLimit: Int = 227 * 1024, allowGrid: Bool = true,
                  overrides: Overrides = Self.overrides) {
         let padded = (headDim + 15) / 16 * 16
         var candidates: [FusedSlicedVariant] = []
-        for size in Self.clusterSizes where overrides.clusterSize == nil || overrides.clusterSize == size {
+        for size in Self.clusterSizes where size >= overrides.minimumClusterSize ?? Self.defaultMinimumClusterSize {
             let slice = ((padded + size - 1) / size + 15) / 16 * 16
             if slice <= Self.maxSlice {
                 candidates.append(FusedSlicedVariant(cell: cell, dtype: dtype, slice: slice, ctasPerHead: size,

@@ -4,7 +4,8 @@
 //   pre[G_R·DS features, 8 batch] = R[G_R, slice, DP] · h_{t-1}[DP, 8 batch]   (mma.sync, fp32 acc)
 // runs the cell on the product's registers exactly as the one-SM sweep does, and publishes its
 // slice of h_t into the double-buffered h tile of every CTA of the cluster (distributed shared
-// memory); one cluster barrier per step then gives every CTA all of h_t.
+// memory); the exchange's completion (a cluster barrier, or mbarriers: ClusterExchange's SYNC)
+// then gives every CTA all of h_t.
 // Outputs, the gradient cache and their layouts are those of fused_forward.cuh.
 #pragma once
 #include "fused/fused_forward.cuh"
@@ -246,6 +247,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         for (int i = 0; i < C; ++i) h0[i] = state[i][0];
         publish(0, h0);
     }
+    x.arrive();
     x.template complete<HTile>(hTiles, 0);
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
