@@ -11,7 +11,8 @@
 # $OUT/cluster-round.tgz, rewritten after each part.
 set -uo pipefail
 BIN=${1:-.device-bin/cluster}
-source "$(dirname "$0")/../round_setup.sh" cluster
+# Run from the repository root; the script may be a copy outside scripts/ (a device folder).
+source scripts/round_setup.sh cluster
 save() { tar -czf "$RESULTS/cluster-round.tgz" -C "$L" .; }
 CS=/usr/local/cuda/bin/compute-sanitizer
 {
@@ -35,7 +36,7 @@ i=0
 while read -r _ s k; do
   i=$((i + 1))
   for c in lstm slstm gru elman; do
-    FLASHRNN_FUSED_CLUSTER_SYNC=$s FLASHRNN_FUSED_CLUSTER_MIN_SIZE=$k timeout "${CHECK_S:-75}" "$F" check --backend cuda-fused \
+    FLASHRNN_FUSED_CLUSTER_SYNC=$s FLASHRNN_FUSED_CLUSTER_MIN_SIZE=$k timeout "${CHECK_S:-70}" "$F" check --backend cuda-fused \
       --cell $c --min-head-dim 129 > "$L/check-$s-$k-$c.log" 2>&1 &
   done
 done < "$L/chosen.txt"
@@ -49,7 +50,7 @@ read -r _ s k < "$L/chosen.txt"
 stamp "compute-sanitizer, LSTM bfloat16 B = 9, T = 5, D = 200 (cluster), sync $s, smallest cluster $k"
 for tool in memcheck racecheck; do
   echo "-- $tool"
-  FLASHRNN_FUSED_CLUSTER_SYNC=$s FLASHRNN_FUSED_CLUSTER_MIN_SIZE=$k timeout 25 $CS --tool $tool "$F" gpu-bench --backend cuda-fused \
+  FLASHRNN_FUSED_CLUSTER_SYNC=$s FLASHRNN_FUSED_CLUSTER_MIN_SIZE=$k timeout 20 $CS --tool $tool "$F" gpu-bench --backend cuda-fused \
     --cell lstm --dtype bfloat16 --shapes "9,5,1,200" --warmup 0 --reps 1 2>&1 | grep -E "SUMMARY|rror" | head -4
 done
 stamp done
