@@ -24,10 +24,13 @@ struct FusedSlicedVariantTests {
     }
 
     @Test func theUpstreamSweepShapesPickTheirClusters() throws {
+        // The policy: clusters of 16 with the mbarrier exchange (measured fastest, round cluster).
         let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129))
-        #expect(d129.ctasPerHead == 4 && d129.slice == 48)
+        #expect(d129.ctasPerHead == 16 && d129.slice == 16 && d129.sync == .mbarrier)
         let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
-        #expect(d256.ctasPerHead == 4 && d256.slice == 64 && d256.threads == 256)
+        #expect(d256.ctasPerHead == 16 && d256.slice == 16 && d256.threads == 256 && d256.sync == .mbarrier)
+        let d384 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 384))
+        #expect(d384.ctasPerHead == 16 && d384.slice == 32 && d384.split == 4)
         let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .float16, headDim: 512))
         #expect(d512.ctasPerHead == 16 && d512.slice == 32 && d512.exchange == .cluster)
         let elman768 = try #require(FusedSlicedVariant(cell: .elman, dtype: .bfloat16, headDim: 768))
@@ -74,10 +77,11 @@ struct FusedSlicedVariantTests {
     }
 
     @Test func kernelNamesCarryTheSliceAndClusterSize() throws {
-        let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
-        let sync = v.sync.templateValue
-        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, \(sync)>")
-        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, \(sync)>")
+        let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256, overrides: .init(minimumClusterSize: 4, sync: .barrier)))
+        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
+        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
+        let policy = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
+        #expect(policy.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 16, 16, 8, 6, 2>")
         #expect(v.kernelNames.count == 4)
     }
 
@@ -86,9 +90,12 @@ struct FusedSlicedVariantTests {
         let d768 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
         #expect(d768.split == 8 && d768.threads == 256)
         #expect(d768.tilesPerWarp == 24 && d768.registerTiles == 20)
-        // 256 × 3: four feature groups, 16 K columns over 2 warps each: 8 warps.
+        // 256 × 3 on the policy's 16 × 16: one feature group, 16 K columns over 8 warps: every tile in registers.
         let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
-        #expect(d256.split == 2 && d256.threads == 256 && d256.tilesPerWarp == 32 && d256.registerTiles == 20)
+        #expect(d256.split == 8 && d256.threads == 256 && d256.tilesPerWarp == 8 && d256.registerTiles == 8)
+        // On 4 × 64: four feature groups, 16 K columns over 2 warps each: 8 warps.
+        let wide = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256, overrides: .init(minimumClusterSize: 4)))
+        #expect(wide.split == 2 && wide.threads == 256 && wide.tilesPerWarp == 32 && wide.registerTiles == 20)
     }
 
     @Test(arguments: CellKind.allCases)

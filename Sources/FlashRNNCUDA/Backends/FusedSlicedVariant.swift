@@ -88,10 +88,17 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         [8, 4, 2].first { featureWarps * $0 <= maxWarps && columns % $0 == 0 } ?? 1
     }
 
-    /// The cluster sync of the policy.
-    public static let defaultSync = ClusterSync.barrier
+    /// The cluster sync of the policy. On the H200 (round cluster, docs/performance-fused.md; LSTM
+    /// bfloat16, B = 16, T = 1024, fw / fw+bw ms) 256 × 3 on 16 × 16: barrier 1.632 / 5.997, split
+    /// 1.504 / 5.425, mbarrier 0.972 / 4.846; mbarrier was the fastest at every shape and cluster
+    /// size measured.
+    public static let defaultSync = ClusterSync.mbarrier
     /// The smallest cluster the policy tries (it takes the smallest from here whose slices fit).
-    public static let defaultMinimumClusterSize = 2
+    /// 16 (slices of 16-32 features, KW = 4-8 short mma chains per feature group): with mbarrier,
+    /// 256 × 3 0.972 / 4.846 against 1.104 / 4.953 on 8 × 32 and 1.870 / 7.055 on 4 × 64; 384 × 2
+    /// 1.733 / 7.237 against 2.196 / 7.977 on 8 × 48. 192 × 4 was faster on 8 × 32 (1.138 / 5.163
+    /// against 1.238 / 5.764: eight clusters of 16), not taken: the choice does not see N or B.
+    public static let defaultMinimumClusterSize = 16
 
     /// Measuring overrides, read once: FLASHRNN_FUSED_CLUSTER_MIN_SIZE (the smallest cluster
     /// tried: the choice is the smallest from there whose slices fit), FLASHRNN_FUSED_CLUSTER_SPLIT
