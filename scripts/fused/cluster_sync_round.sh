@@ -8,7 +8,8 @@
 #    --min-head-dim 129` for every cell (8 processes);
 # 3. compute-sanitizer memcheck and racecheck on a small cluster shape with the fastest setting.
 # Usage: scripts/fused/cluster_sync_round.sh BIN_DIR (flashrnn.gz, optionally cache.tgz); logs in
-# $OUT/cluster-round.tgz, rewritten after each part.
+# $OUT/cluster-round.tgz, rewritten after each part, the check's logs straight into $OUT (a call
+# cut at its limit still returns them: the first call of round cluster lost them in the archive).
 set -uo pipefail
 BIN=${1:-.device-bin/cluster}
 # Run from the repository root; the script may be a copy outside scripts/ (a device folder).
@@ -37,11 +38,11 @@ while read -r _ s k; do
   i=$((i + 1))
   for c in lstm slstm gru elman; do
     FLASHRNN_FUSED_CLUSTER_SYNC=$s FLASHRNN_FUSED_CLUSTER_MIN_SIZE=$k timeout "${CHECK_S:-70}" "$F" check --backend cuda-fused \
-      --cell $c --min-head-dim 129 > "$L/check-$s-$k-$c.log" 2>&1 &
+      --cell $c --min-head-dim 129 > "$RESULTS/check-$s-$k-$c.log" 2>&1 &
   done
 done < "$L/chosen.txt"
 wait
-for f in "$L"/check-*.log; do
+for f in "$RESULTS"/check-*.log; do
   echo "-- $(basename "$f" .log): $(grep -c '^PASS' "$f") PASS lines; last: $(tail -1 "$f")"
   grep -E "^FAIL" "$f" | head -6
 done
