@@ -24,10 +24,13 @@ struct FusedSlicedVariantTests {
     }
 
     @Test func theUpstreamSweepShapesPickTheirClusters() throws {
+        // The policy: clusters of 16 with the mbarrier exchange (measured fastest, round cluster).
         let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129))
-        #expect(d129.ctasPerHead == 4 && d129.slice == 48)
+        #expect(d129.ctasPerHead == 16 && d129.slice == 16 && d129.sync == .mbarrier)
         let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
-        #expect(d256.ctasPerHead == 4 && d256.slice == 64 && d256.threads == 256)
+        #expect(d256.ctasPerHead == 16 && d256.slice == 16 && d256.threads == 256 && d256.sync == .mbarrier)
+        let d384 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 384))
+        #expect(d384.ctasPerHead == 16 && d384.slice == 32 && d384.split == 4)
         let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .float16, headDim: 512))
         #expect(d512.ctasPerHead == 16 && d512.slice == 32 && d512.exchange == .cluster)
         let elman768 = try #require(FusedSlicedVariant(cell: .elman, dtype: .bfloat16, headDim: 768))
@@ -74,9 +77,11 @@ struct FusedSlicedVariantTests {
     }
 
     @Test func kernelNamesCarryTheSliceAndClusterSize() throws {
-        let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
-        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
-        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18>")
+        let v = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256, overrides: .init(minimumClusterSize: 4, sync: .barrier)))
+        #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
+        #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
+        let policy = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
+        #expect(policy.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 16, 16, 8, 6, 2>")
         #expect(v.kernelNames.count == 4)
     }
 
@@ -85,9 +90,12 @@ struct FusedSlicedVariantTests {
         let d768 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
         #expect(d768.split == 8 && d768.threads == 256)
         #expect(d768.tilesPerWarp == 24 && d768.registerTiles == 20)
-        // 256 × 3: four feature groups, 16 K columns over 2 warps each: 8 warps.
+        // 256 × 3 on the policy's 16 × 16: one feature group, 16 K columns over 8 warps: every tile in registers.
         let d256 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256))
-        #expect(d256.split == 2 && d256.threads == 256 && d256.tilesPerWarp == 32 && d256.registerTiles == 20)
+        #expect(d256.split == 8 && d256.threads == 256 && d256.tilesPerWarp == 8 && d256.registerTiles == 8)
+        // On 4 × 64: four feature groups, 16 K columns over 2 warps each: 8 warps.
+        let wide = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256, overrides: .init(minimumClusterSize: 4)))
+        #expect(wide.split == 2 && wide.threads == 256 && wide.tilesPerWarp == 32 && wide.registerTiles == 20)
     }
 
     @Test(arguments: CellKind.allCases)
@@ -97,9 +105,55 @@ struct FusedSlicedVariantTests {
             #expect([1, 2, 4, 8].contains(v.split) && columns % v.split == 0, "\(v)")
             #expect(v.warps <= FusedSlicedVariant.maxWarps && v.threads <= 1024, "\(v)")
             #expect(v.registerTiles % cell.gatesR == 0 && v.registerTiles <= v.tilesPerWarp, "\(v)")
-            #expect(v.forwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
-            #expect(v.backwardKernelName.hasSuffix(", \(v.split), \(v.registerTiles)>"), "\(v)")
+            let suffix = ", \(v.split), \(v.registerTiles)" + (v.exchange == .cluster ? ", \(v.sync.templateValue)>" : ">")
+            #expect(v.forwardKernelName.hasSuffix(suffix) && v.backwardKernelName.hasSuffix(suffix), "\(v)")
+            #expect(v.sync != .mbarrier || v.split > 1, "\(v)")
             #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
+        }
+    }
+
+    /// FLASHRNN_FUSED_CLUSTER_MIN_SIZE / _SPLIT / _SYNC (measuring): the asked cluster, split and
+    /// sync where they are valid, the policy where not.
+    @Test(arguments: [(4, 64, 2), (8, 32, 4), (16, 16, 8)])
+    func theOverridesPickTheAskedClusterOfD256(size: Int, slice: Int, split: Int) throws {
+        for sync in FusedSlicedVariant.ClusterSync.allCases {
+            let asked = FusedSlicedVariant.Overrides(minimumClusterSize: size, sync: sync)
+            let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256, overrides: asked))
+            #expect(v.exchange == .cluster && v.ctasPerHead == size && v.slice == slice && v.split == split && v.sync == sync)
+            #expect(v.threads == 256 && v.description.hasSuffix("KW=\(split) \(sync)"))
+        }
+    }
+
+    @Test func aMinimumClusterSizeTakesTheSmallestFittingClusterFromThere() throws {
+        // LSTM 512 on 8 × 64 does not fit (the backward's Rᵀ slices and dG tiles): 16 × 32.
+        let d512 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 512, overrides: .init(minimumClusterSize: 8)))
+        #expect(d512.exchange == .cluster && d512.ctasPerHead == 16 && d512.slice == 32)
+        let d129 = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 129, overrides: .init(minimumClusterSize: 8)))
+        #expect(d129.ctasPerHead == 8 && d129.slice == 32)
+    }
+
+    @Test func anInvalidSplitOrAnMbarrierWithoutSplitFallsBackToThePolicy() throws {
+        // 256 on 4 × 64: 4 feature warps, so KW = 4 would need 16 warps; KW = 3 does not divide 16 columns.
+        for split in [3, 4, 0] {
+            let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 256,
+                                                    overrides: .init(minimumClusterSize: 4, split: split)))
+            #expect(v.split == 2, "KW=\(split)")
+        }
+        let one = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 64, ctasPerHead: 4, split: 1, sync: .mbarrier)
+        #expect(one.split == 1 && one.sync == .split)
+        // Grid variants have their own exchange: the cluster sync does not apply.
+        let grid = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768, overrides: .init(sync: .mbarrier)))
+        #expect(grid.exchange == .grid && grid.sync == .barrier && grid.forwardKernelName.hasSuffix(", 8, 20>"))
+    }
+
+    @Test(arguments: CellKind.allCases)
+    func theMbarrierExchangeAddsItsTwoMbarriersToSharedMemory(cell: CellKind) throws {
+        for d in [129, 256, 333, 512] {
+            let barrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .barrier)))
+            let mbarrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .mbarrier)))
+            #expect(mbarrier.slice == barrier.slice && mbarrier.ctasPerHead == barrier.ctasPerHead, "D=\(d)")
+            #expect(mbarrier.forwardSharedBytes == barrier.forwardSharedBytes + 16, "D=\(d)")
+            #expect(mbarrier.backwardSharedBytes == barrier.backwardSharedBytes + 16, "D=\(d)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import FlashRNNCore
 
 /// A variant of the fused kernels for a head larger than one SM (D > `FusedVariant.maxHeadDim`):
@@ -13,6 +14,17 @@ import FlashRNNCore
 /// B and T never select a variant.
 public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public enum Exchange: String, Hashable, Sendable { case cluster, grid }
+    /// How a cluster completes a step's exchange (`SYNC` of the cluster kernels,
+    /// fused_sliced_cluster.cuh): `barrier`, one cluster barrier after the step's stores (its
+    /// release fence waits for the step's global stores and loads too); `split`, the barrier's
+    /// arrive right after the publishing stores and the step's global stores and next-step loads
+    /// before its wait; `mbarrier`, `st.async` stores counted on the receiving CTA's mbarrier, no
+    /// cluster barrier in the loop (needs the K split, `split` > 1, for its CTA barrier).
+    public enum ClusterSync: String, Hashable, Sendable, CaseIterable {
+        case barrier, split, mbarrier
+        /// The kernels' template value (kSyncBarrier, kSyncSplitBarrier, kSyncMbarrier).
+        var templateValue: Int { switch self { case .barrier: 0; case .split: 1; case .mbarrier: 2 } }
+    }
 
     public let cell: CellKind
     public let dtype: DType
@@ -21,6 +33,13 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// CTAs per head (KS): the cluster size for `.cluster`.
     public let ctasPerHead: Int
     public let exchange: Exchange
+    /// KW: warps that split the product's K range (forward: the DP / 16 columns of h; backward:
+    /// the DP / 16 columns of every gate's dG) for each group of 16 features, so a step's product
+    /// is KW short chains instead of one long one and R spreads over KW warps' registers; their
+    /// partial sums meet in shared memory. `defaultSplit` unless asked for.
+    public let split: Int
+    /// How the cluster completes each step (`.barrier` for grid variants, which have their own).
+    public let sync: ClusterSync
 
     /// Cluster sizes tried, smallest first: 8 is the portable limit, 16 needs the non-portable
     /// attribute (Hopper allows it).
@@ -44,20 +63,75 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// 13, LSTM forward DS = 16, KW = 8), 20 do not.
     static let registerTileLimit = 20
 
-    public init(cell: CellKind, dtype: DType, slice: Int, ctasPerHead: Int, exchange: Exchange = .cluster) {
+    /// `split` and `sync` nil: the policy (`defaultSplit`, `defaultSync`); an asked-for split that
+    /// does not divide the K columns within `maxWarps` warps, or `.mbarrier` without a split,
+    /// falls back to the policy too.
+    public init(cell: CellKind, dtype: DType, slice: Int, ctasPerHead: Int, exchange: Exchange = .cluster,
+                split: Int? = nil, sync: ClusterSync? = nil) {
         self.cell = cell; self.dtype = dtype; self.slice = slice; self.ctasPerHead = ctasPerHead; self.exchange = exchange
+        let columns = slice * ctasPerHead / 16, featureWarps = slice / 16
+        if let split, split >= 1, columns % split == 0, featureWarps * split <= Self.maxWarps {
+            self.split = split
+        } else {
+            self.split = Self.defaultSplit(featureWarps: featureWarps, columns: columns)
+        }
+        if exchange == .grid {
+            self.sync = .barrier
+        } else {
+            let asked = sync ?? Self.defaultSync
+            self.sync = asked == .mbarrier && self.split == 1 ? .split : asked
+        }
     }
 
-    /// The smallest cluster whose slices are at most `maxSlice` features and whose forward and
-    /// backward fit `sharedMemoryLimit` bytes per CTA; beyond a cluster, the grid variant with the
+    /// The largest of 8, 4, 2 that divides the K columns and keeps the CTA at `maxWarps` warps.
+    static func defaultSplit(featureWarps: Int, columns: Int) -> Int {
+        [8, 4, 2].first { featureWarps * $0 <= maxWarps && columns % $0 == 0 } ?? 1
+    }
+
+    /// The cluster sync of the policy. On the H200 (round cluster, docs/performance-fused.md; LSTM
+    /// bfloat16, B = 16, T = 1024, fw / fw+bw ms) 256 × 3 on 16 × 16: barrier 1.632 / 5.997, split
+    /// 1.504 / 5.425, mbarrier 0.972 / 4.846; mbarrier was the fastest at every shape and cluster
+    /// size measured.
+    public static let defaultSync = ClusterSync.mbarrier
+    /// The smallest cluster the policy tries (it takes the smallest from here whose slices fit).
+    /// 16 (slices of 16-32 features, KW = 4-8 short mma chains per feature group): with mbarrier,
+    /// 256 × 3 0.972 / 4.846 against 1.104 / 4.953 on 8 × 32 and 1.870 / 7.055 on 4 × 64; 384 × 2
+    /// 1.733 / 7.237 against 2.196 / 7.977 on 8 × 48. 192 × 4 was faster on 8 × 32 (1.138 / 5.163
+    /// against 1.238 / 5.764: eight clusters of 16), not taken: the choice does not see N or B.
+    public static let defaultMinimumClusterSize = 16
+
+    /// Measuring overrides, read once: FLASHRNN_FUSED_CLUSTER_MIN_SIZE (the smallest cluster
+    /// tried: the choice is the smallest from there whose slices fit), FLASHRNN_FUSED_CLUSTER_SPLIT
+    /// (KW), FLASHRNN_FUSED_CLUSTER_SYNC (barrier | split | mbarrier). Unset: the policy.
+    public struct Overrides: Sendable {
+        public var minimumClusterSize: Int?
+        public var split: Int?
+        public var sync: ClusterSync?
+        public init(minimumClusterSize: Int? = nil, split: Int? = nil, sync: ClusterSync? = nil) {
+            self.minimumClusterSize = minimumClusterSize; self.split = split; self.sync = sync
+        }
+        init(environment: [String: String]) {
+            minimumClusterSize = environment["FLASHRNN_FUSED_CLUSTER_MIN_SIZE"].flatMap { Int($0) }
+            split = environment["FLASHRNN_FUSED_CLUSTER_SPLIT"].flatMap { Int($0) }
+            sync = environment["FLASHRNN_FUSED_CLUSTER_SYNC"].flatMap { ClusterSync(rawValue: $0) }
+        }
+    }
+    public static let overrides = Overrides(environment: ProcessInfo.processInfo.environment)
+
+    /// The smallest cluster of at least `defaultMinimumClusterSize` CTAs whose slices are at most
+    /// `maxSlice` features and whose forward and backward fit `sharedMemoryLimit` bytes per CTA; beyond a cluster, the grid variant with the
     /// narrowest slice that fits, preferring at most `preferredGridCTAsPerHead` CTAs per head; nil
     /// when neither holds the head.
-    public init?(cell: CellKind, dtype: DType, headDim: Int, sharedMemoryLimit: Int = 227 * 1024, allowGrid: Bool = true) {
+    public init?(cell: CellKind, dtype: DType, headDim: Int, sharedMemoryLimit: Int = 227 * 1024, allowGrid: Bool = true,
+                 overrides: Overrides = Self.overrides) {
         let padded = (headDim + 15) / 16 * 16
         var candidates: [FusedSlicedVariant] = []
-        for size in Self.clusterSizes {
+        for size in Self.clusterSizes where size >= overrides.minimumClusterSize ?? Self.defaultMinimumClusterSize {
             let slice = ((padded + size - 1) / size + 15) / 16 * 16
-            if slice <= Self.maxSlice { candidates.append(FusedSlicedVariant(cell: cell, dtype: dtype, slice: slice, ctasPerHead: size)) }
+            if slice <= Self.maxSlice {
+                candidates.append(FusedSlicedVariant(cell: cell, dtype: dtype, slice: slice, ctasPerHead: size,
+                                                     split: overrides.split, sync: overrides.sync))
+            }
         }
         if allowGrid {
             let gridPadded = (headDim + Self.gridPadding - 1) / Self.gridPadding * Self.gridPadding
@@ -83,14 +157,6 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var tiles: Int { cell.gatesR * paddedHeadDim / 16 }
     /// Warps per group of 16 features: DS / 16 groups per CTA.
     public var featureWarps: Int { slice / 16 }
-    /// KW: warps that split the product's K range (forward: the DP / 16 columns of h; backward:
-    /// the DP / 16 columns of every gate's dG) for each group of 16 features, so a step's product
-    /// is KW short chains instead of one long one and R spreads over KW warps' registers; their
-    /// partial sums meet in shared memory. The largest of 8, 4, 2 that divides the columns and
-    /// keeps the CTA at `maxWarps` warps.
-    public var split: Int {
-        [8, 4, 2].first { featureWarps * $0 <= Self.maxWarps && (paddedHeadDim / 16) % $0 == 0 } ?? 1
-    }
     public var warps: Int { featureWarps * split }
     public var threads: Int { warps * 32 }
     /// A tiles per warp: G_R · DP / 16 / KW (R forward, Rᵀ backward).
@@ -103,20 +169,28 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// K = DP forward (h), G_R · DP backward (dG).
     public var forwardTileWords: Int { 8 * (paddedHeadDim / 2 + 4) }
     public var backwardTileWords: Int { 8 * (cell.gatesR * paddedHeadDim / 2 + 4) }
-    /// R tiles not in registers (16 bytes per lane), the double-buffered operand tile and the K
+    /// R tiles not in registers (16 bytes per lane), the double-buffered operand tile, the K
     /// split's float32 partial sums ([warps, G_R, 4 cells, 32 lanes] forward; backward sums the
-    /// gates first: [warps, 4, 32]).
+    /// gates first: [warps, 4, 32]) and the mbarrier exchange's two mbarriers.
     public var forwardSharedBytes: Int {
         (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * forwardTileWords * 4 + (split > 1 ? warps * cell.gatesR * 4 * 32 * 4 : 0)
+            + syncSharedBytes
     }
     public var backwardSharedBytes: Int {
         (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * backwardTileWords * 4 + (split > 1 ? warps * 4 * 32 * 4 : 0)
+            + syncSharedBytes
     }
+    /// kExchangeSyncBytes of fused_sliced_cluster.cuh: two 8-byte mbarriers.
+    var syncSharedBytes: Int { exchange == .cluster && sync == .mbarrier ? 16 : 0 }
 
     private var arguments: String { "\(KernelNames.cell(cell)), \(storage), \(slice), \(ctasPerHead)" }
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
-    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(arguments), \(split), \(registerTiles)>" }
-    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(arguments), \(split), \(registerTiles)>" }
+    /// The cluster kernels take the sync as their last template argument.
+    private var kernelArguments: String {
+        "\(arguments), \(split), \(registerTiles)" + (exchange == .cluster ? ", \(sync.templateValue)" : "")
+    }
+    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments)>" }
+    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments)>" }
     /// dR output tile: sliced heads are wider than 128, so the widest tile.
     public var weightTile: Int { 64 }
     public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
@@ -131,7 +205,10 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
                          nameExpressions: kernelNames, minimumComputeCapability: 90)
     }
 
-    public var description: String { "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead)" }
+    public var description: String {
+        "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead) KW=\(split)"
+            + (exchange == .cluster ? " \(sync)" : "")
+    }
 
     /// CTAs of one launch: every (head, batch slice) has its KS CTAs.
     public func ctas(batch: Int, heads: Int) -> Int { heads * ((batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice) * ctasPerHead }

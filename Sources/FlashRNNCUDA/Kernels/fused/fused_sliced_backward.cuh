@@ -4,7 +4,8 @@
 //   dh_rec[DS features, 8 batch] = Rᵀ[slice, G_R·DP] · dG_{t+1}[G_R·DP, 8 batch]   (mma.sync)
 // lands on the cells the thread updates with the cell's backward, which yields dG_t of the slice's
 // features; the CTA publishes them (all G_R recurrent gates) into the double-buffered dG tile of
-// every CTA of the cluster, and one cluster barrier per step completes dG_t everywhere.
+// every CTA of the cluster, and the exchange (a cluster barrier, or mbarriers: ClusterExchange's
+// SYNC) completes dG_t everywhere.
 // Outputs (dWx, float32 dG for the dR product, db partial sums, dInitial) are those of
 // fused_backward.cuh; dR and the conversion run in the same follow-up kernels.
 #pragma once
@@ -133,17 +134,27 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
         }
     };
 
-    x.start();
+    // Every word of the dG tile but its row padding arrives once per step (16-bit pairs).
+    x.start(reinterpret_cast<unsigned long long*>(partials + Shape::kBackwardPartialFloats), 8 * (GR * DP / 2));
+    static_assert(KW > 1 || !X::kNeedsCtaBarrierBeforePublish,
+                  "the mbarrier exchange needs the K split's CTA barrier before publishing");
 
+    // Where the exchange's arrive fences (split barrier), the step's gradient stores and the
+    // next step's loads come after it, so the fence waits for neither.
+    constexpr bool kLoadAfterArrive = X::kArriveFences;
     auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
         const unsigned* gNow = gTiles + ((t + 1) & 1) * GTile::kWords;       // dG_{t+1}
-        if (t > 0) loadStep(t - 1, fetch);
+        if (!kLoadAfterArrive && t > 0) loadStep(t - 1, fetch);
 
         float recurrent[C];
 #pragma unroll
         for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
         if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
+        // Without the product's barrier (first step, gradient cut), the mbarrier exchange still
+        // needs every warp of the CTA past the previous wait before this CTA publishes.
+        else if (X::kNeedsCtaBarrierBeforePublish) __syncthreads();
 
+        float dPre[C][4];
         if (runsCells) {
             float dGate[GR][C];
 #pragma unroll
@@ -158,27 +169,18 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
                     Cell::template forward<typename S::Math>(use.pre[i], use.previous[i], h);
                     if (fabsf(h[0]) > forwardClip) dNew[0] = 0.0f;
                 }
-                float dPre[4], dPrevious[4];
-                Cell::template backward<typename S::Math>(use.pre[i], use.previous[i], dNew, dPre, dPrevious);
+                float dPrevious[4];
+                Cell::template backward<typename S::Math>(use.pre[i], use.previous[i], dNew, dPre[i], dPrevious);
                 if (!valid[i]) {
 #pragma unroll
-                    for (int k = 0; k < 4; ++k) { dPre[k] = 0.0f; dPrevious[k] = 0.0f; }
+                    for (int k = 0; k < 4; ++k) { dPre[i][k] = 0.0f; dPrevious[k] = 0.0f; }
                 }
 #pragma unroll
                 for (int s = 0; s < 4; ++s) dNext[i][s] = dPrevious[s];
-                const long long cell = n * D + dOf[i];
 #pragma unroll
-                for (int k = 0; k < GR; ++k) {
-                    dGate[k][i] = dPre[k + kROff];
-                    if (valid[i]) dGR[(((long long)bOf[i] * T + t) * GR + k) * ND + cell] = dPre[k + kROff];
-                }
-                if (valid[i]) {
+                for (int k = 0; k < GR; ++k) dGate[k][i] = dPre[i][k + kROff];
 #pragma unroll
-                    for (int j = 0; j < GW; ++j)
-                        S::store(dWx + (bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[j + kWOff]);
-                }
-#pragma unroll
-                for (int k = 0; k < GT; ++k) dbSum[k][i] += dPre[k];
+                for (int k = 0; k < GT; ++k) dbSum[k][i] += dPre[i][k];
             }
             // Lanes g and g^1 hold adjacent features of the same batch column and build the same
             // word; each hands it to half of the peers.
@@ -189,6 +191,22 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
                 for (int k = 0; k < GR; ++k)
                     x.template publish_word<GTile>(gTiles, t & 1, operand_word<GTile>(2 * q + (eOf[i] & 1), k * DP + feature),
                                                    pack_feature_pair<S>(dGate[k][i]), g & 1);
+            }
+        }
+        x.arrive();
+        if (kLoadAfterArrive && t > 0) loadStep(t - 1, fetch);
+        // The step's gradients: after the publishing stores, so a split barrier's fence does not
+        // wait for them.
+        if (runsCells) {
+#pragma unroll
+            for (int i = 0; i < C; ++i) {
+                if (!valid[i]) continue;
+                const long long cell = n * D + dOf[i];
+#pragma unroll
+                for (int k = 0; k < GR; ++k) dGR[(((long long)bOf[i] * T + t) * GR + k) * ND + cell] = dPre[i][k + kROff];
+#pragma unroll
+                for (int j = 0; j < GW; ++j)
+                    S::store(dWx + (bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[i][j + kWOff]);
             }
         }
         x.template complete<GTile>(gTiles, t & 1);
@@ -208,6 +226,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
 #pragma unroll
     for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
     if (!cut) recurrentProduct(gTiles, recurrent);
+    x.finish();
     if (!runsCells) return;
     typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);
 #pragma unroll

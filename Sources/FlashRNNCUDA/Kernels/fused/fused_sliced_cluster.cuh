@@ -56,15 +56,89 @@ __device__ __forceinline__ unsigned pack_feature_pair(float v) {
 template <class Tile>
 __device__ __forceinline__ int operand_word(int column, int k) { return column * Tile::kWordsPerColumn + (k >> 1); }
 
+// How a cluster completes a step's exchange (a template argument of the cluster kernels;
+// FusedSlicedVariant.ClusterSync names them):
+// * kSyncBarrier: one `barrier.cluster.arrive.release` + `wait.acquire` after the step's stores;
+//   the release fence waits for every memory operation the thread issued before it, the step's
+//   global output stores and next-step loads included.
+// * kSyncSplitBarrier: the same barrier split: arrive right after the publishing stores, the
+//   step's global outputs and next-step loads between arrive and wait (outside the fence).
+// * kSyncMbarrier: no cluster barrier in the loop: the words go out as `st.async` stores that
+//   count their bytes on the receiving CTA's mbarrier of that buffer, and a CTA waits only for
+//   its own buffer to be complete (acquire at cluster scope); no fence over global memory.
+constexpr int kSyncBarrier = 0, kSyncSplitBarrier = 1, kSyncMbarrier = 2;
+
+// Two mbarriers (one per tile buffer) of the kSyncMbarrier exchange: 8 bytes each, at the end of
+// the sweep's shared memory.
+constexpr int kExchangeSyncBytes = 16;
+
+__device__ __forceinline__ void mbarrier_init(unsigned address, unsigned count) {
+    FLASHRNN_CLUSTER_PTX(asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(address), "r"(count) : "memory"));
+}
+
+// The local thread's one arrival of a phase, announcing `bytes` that st.async stores will bring.
+__device__ __forceinline__ void mbarrier_arrive_expect(unsigned address, unsigned bytes) {
+    FLASHRNN_CLUSTER_PTX(asm volatile("mbarrier.arrive.expect_tx.release.cta.shared::cta.b64 _, [%0], %1;"
+                                      :: "r"(address), "r"(bytes) : "memory"));
+}
+
+// Waits until the phase of parity `parity` completed; acquire at cluster scope, so the peers'
+// st.async data (released by their complete-tx) is visible after it.
+__device__ __forceinline__ void mbarrier_wait_cluster(unsigned address, unsigned parity) {
+    FLASHRNN_CLUSTER_PTX(asm volatile("{\n\t.reg .pred done;\n"
+                                      "wait_%=:\n\t"
+                                      "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n\t"
+                                      "@!done bra wait_%=;\n\t}"
+                                      :: "r"(address), "r"(parity) : "memory"));
+}
+
+// Stores `value` at the shared offset `local` of the CTA of cluster rank `rank` and counts its 4
+// bytes on that CTA's mbarrier at the shared offset `barrier`.
+__device__ __forceinline__ void store_async_to_rank(unsigned local, unsigned barrier, unsigned rank, unsigned value) {
+    FLASHRNN_CLUSTER_PTX(asm volatile("{ .reg .u32 a, m; mapa.shared::cluster.u32 a, %0, %2; mapa.shared::cluster.u32 m, %1, %2;\n\t"
+                                      "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [a], %3, [m]; }"
+                                      :: "r"(local), "r"(barrier), "r"(rank), "r"(value) : "memory"));
+}
+
 // How the KS CTAs of one head exchange their slices of h_t (backward: dG_t) in a thread-block
 // cluster: the lanes write their words into buffer `buffer` of the tile pair `tiles` in every CTA
-// of the cluster (distributed shared memory), then one cluster barrier completes it.
-template <int KS>
+// of the cluster (distributed shared memory), then `arrive` and `complete` finish the step in the
+// form SYNC names. Protocol of a sweep: start(sync words), then per step publish_word…, arrive(),
+// the step's global stores, complete(); finish() before the kernel ends.
+template <int KS, int SYNC = kSyncBarrier>
 struct ClusterExchange {
     static_assert(KS <= 16, "a cluster holds at most 16 CTAs");
+    static_assert(SYNC == kSyncBarrier || SYNC == kSyncSplitBarrier || SYNC == kSyncMbarrier, "unknown cluster sync");
+    // Whether `arrive` fences the thread's earlier memory operations (so loads meant to overlap
+    // the wait belong after it).
+    static constexpr bool kArriveFences = SYNC == kSyncSplitBarrier;
+    // kSyncMbarrier: a peer may write a buffer as soon as it has this CTA's next words, with no
+    // barrier in between; the sweep must pass a CTA barrier between the last reads of a buffer
+    // and publishing into the other one (the K split's barrier does).
+    static constexpr bool kNeedsCtaBarrierBeforePublish = SYNC == kSyncMbarrier;
+    unsigned barriers = 0;     // shared offset of the two mbarriers (kSyncMbarrier)
+    unsigned parities = 0;     // bit b: the parity of buffer b's phase being filled
+    unsigned phaseBytes = 0;   // st.async bytes that complete one buffer
+
     __device__ __forceinline__ int rank() const { return (int)cluster_rank(); }
-    // Every CTA of the cluster must be running before a peer writes into its shared memory.
-    __device__ __forceinline__ void start() const { cluster_barrier(); }
+
+    // Every CTA of the cluster must be running (and its mbarriers armed) before a peer writes
+    // into its shared memory. `syncWords`: kExchangeSyncBytes of shared memory; `tileWords`: the
+    // payload words of one buffer (every word of the tile but its row padding).
+    __device__ __forceinline__ void start(unsigned long long* syncWords, int tileWords) {
+        if constexpr (SYNC == kSyncMbarrier) {
+            barriers = shared_window_address(syncWords);
+            phaseBytes = 4u * (unsigned)tileWords;
+            if (threadIdx.x == 0) {
+                mbarrier_init(barriers, 1);
+                mbarrier_init(barriers + 8, 1);
+                mbarrier_arrive_expect(barriers, phaseBytes);
+                mbarrier_arrive_expect(barriers + 8, phaseBytes);
+                FLASHRNN_CLUSTER_PTX(asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"));
+            }
+        }
+        cluster_barrier();
+    }
 
     // One packed word that lanes g and g^1 both hold (`half` = g & 1): each stores it into half
     // of the cluster's CTAs, the ranks of its parity.
@@ -72,14 +146,42 @@ struct ClusterExchange {
     __device__ __forceinline__ void publish_word(unsigned* tiles, int buffer, int word, unsigned value, int half) const {
         const unsigned address = shared_window_address(tiles + buffer * Tile::kWords + word);
 #pragma unroll
-        for (int r = 0; r < KS; r += 2)
-            if (r + half < KS) store_to_rank(address, r + half, value);
+        for (int r = 0; r < KS; r += 2) {
+            if (r + half < KS) {
+                if constexpr (SYNC == kSyncMbarrier) store_async_to_rank(address, barriers + 8 * buffer, r + half, value);
+                else store_to_rank(address, r + half, value);
+            }
+        }
     }
 
-    // Nobody reads `buffer` before this barrier; every CTA finished reading its previous contents
-    // (two steps ago) before the previous barrier, which this CTA has passed.
+    __device__ __forceinline__ void arrive() const {
+        if constexpr (SYNC == kSyncSplitBarrier)
+            FLASHRNN_CLUSTER_PTX(asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory"));
+    }
+
+    // Nobody reads `buffer` before this; every CTA finished reading its previous contents (two
+    // steps ago) before publishing the words that let this CTA get here.
     template <class Tile>
-    __device__ __forceinline__ void complete(unsigned*, int) const { cluster_barrier(); }
+    __device__ __forceinline__ void complete(unsigned*, int buffer) {
+        if constexpr (SYNC == kSyncBarrier) {
+            cluster_barrier();
+        } else if constexpr (SYNC == kSyncSplitBarrier) {
+            FLASHRNN_CLUSTER_PTX(asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory"));
+        } else {
+            const unsigned barrier = barriers + 8 * buffer;
+            mbarrier_wait_cluster(barrier, (parities >> buffer) & 1u);
+            parities ^= 1u << buffer;
+            // The buffer's next phase: this thread's arrival and the bytes it expects. Peers
+            // write the next phase only after this CTA's next words, which every thread of the
+            // CTA publishes after passing this wait (the sweep's CTA barrier in between).
+            if (threadIdx.x == 0) mbarrier_arrive_expect(barrier, phaseBytes);
+        }
+    }
+
+    // No CTA leaves while a peer may still address its shared memory.
+    __device__ __forceinline__ void finish() const {
+        if constexpr (SYNC != kSyncBarrier) cluster_barrier();
+    }
 };
 
 }  // namespace fused

@@ -4,7 +4,8 @@
 //   pre[G_R·DS features, 8 batch] = R[G_R, slice, DP] · h_{t-1}[DP, 8 batch]   (mma.sync, fp32 acc)
 // runs the cell on the product's registers exactly as the one-SM sweep does, and publishes its
 // slice of h_t into the double-buffered h tile of every CTA of the cluster (distributed shared
-// memory); one cluster barrier per step then gives every CTA all of h_t.
+// memory); the exchange's completion (a cluster barrier, or mbarriers: ClusterExchange's SYNC)
+// then gives every CTA all of h_t.
 // Outputs, the gradient cache and their layouts are those of fused_forward.cuh.
 #pragma once
 #include "fused/fused_forward.cuh"
@@ -35,6 +36,10 @@ struct SlicedShape {
     static constexpr int kRegColumns = AREG / kGR < kColumns ? AREG / kGR : kColumns;
     static constexpr int kRegisterTiles = kGR * kRegColumns;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
+    // float32 partial sums of the K split: forward [warps, G_R, 4 cells, 32 lanes], backward
+    // (gates summed first) [warps, 4, 32]; none without a split.
+    static constexpr int kPartialFloats = KW > 1 ? kWarps * kGR * 4 * 32 : 0;
+    static constexpr int kBackwardPartialFloats = KW > 1 ? kWarps * 4 * 32 : 0;
     using HTile = OperandTile<S, kDP>;                                 // [8 batch, DP] h_{t-1}
     using GTile = OperandTile<S, kGR * kDP>;                           // [8 batch, G_R·DP] dG_{t+1}
     static_assert(DS % 16 == 0, "the slice DS must be a multiple of 16");
@@ -195,13 +200,26 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
             state[i][s] = (s < kS && s0 != nullptr)
                 ? load_or_zero<S>(s0, ((long long)s * B + bOf[i]) * ND + n * D + dOf[i], valid[i]) : 0.0f;
 
-    const typename S::Bits* wx = address<const typename S::Bits>(p.wx);
-    auto loadWx = [&](int t, float (&w)[GW][C]) {
+    using Bits = typename S::Bits;
+    const Bits* wx = address<const Bits>(p.wx);
+    // Raw bits, widened in the step that uses them (see raw_if): widened here, the conversion
+    // waited out the load's latency in the step that issued it.
+    auto loadWx = [&](int t, Bits (&w)[GW][C]) {
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
             for (int i = 0; i < C; ++i)
-                w[j][i] = load_or_zero<S>(wx, bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + n * D + dOf[i], valid[i]);
+                w[j][i] = raw_if<S>(wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]), valid[i]);
+    };
+    auto prefetchWx = [&](int t) {
+        if (t + kPrefetchSteps < T && g == 0) {
+#pragma unroll
+            for (int j = 0; j < GW; ++j)
+#pragma unroll
+                for (int i = 0; i < C; ++i)
+                    if (valid[i])
+                        prefetch_l2(wx + (bOf[i] * p.wxStrideB + (long long)(t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[i]));
+        }
     };
     typename S::Bits* states = address<typename S::Bits>(p.states);
     typename S::Bits* last = address<typename S::Bits>(p.last);
@@ -221,26 +239,26 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         }
     };
 
-    x.start();
+    // Every word of the h tile but its row padding arrives once per step (16-bit pairs).
+    x.start(reinterpret_cast<unsigned long long*>(partials + Shape::kPartialFloats), 8 * (Shape::kDP / 2));
     if (runsCells) {
         float h0[C];
 #pragma unroll
         for (int i = 0; i < C; ++i) h0[i] = state[i][0];
         publish(0, h0);
     }
+    x.arrive();
     x.template complete<HTile>(hTiles, 0);
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
-    auto step = [&](int t, const float (&use)[GW][C], float (&fetch)[GW][C]) {
+    // Where the exchange's arrive fences (split barrier), the next step's loads are issued after
+    // it, so the fence does not wait for them.
+    constexpr bool kLoadAfterArrive = X::kArriveFences;
+    auto step = [&](int t, const Bits (&use)[GW][C], Bits (&fetch)[GW][C]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
-        if (t + 1 < T) loadWx(t + 1, fetch);
-        if (t + kPrefetchSteps < T && g == 0) {
-#pragma unroll
-            for (int j = 0; j < GW; ++j)
-#pragma unroll
-                for (int i = 0; i < C; ++i)
-                    if (valid[i])
-                        prefetch_l2(wx + (bOf[i] * p.wxStrideB + (t + kPrefetchSteps) * p.wxStrideT + j * ND + n * D + dOf[i]));
+        if (!kLoadAfterArrive) {
+            if (t + 1 < T) loadWx(t + 1, fetch);
+            prefetchWx(t);
         }
 
         float acc[GR][4];
@@ -260,6 +278,8 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
             for (int k = 0; k < GR; ++k)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) partials[((warp * GR + k) * 4 + e) * 32 + lane] = acc[k][e];
+            // Also the barrier the mbarrier exchange needs between this step's reads of hNow and
+            // the publishing below.
             __syncthreads();
             if (runsCells) {
 #pragma unroll
@@ -275,53 +295,68 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
             }
         }
 
+        static_assert(KW > 1 || !X::kNeedsCtaBarrierBeforePublish,
+                      "the mbarrier exchange needs the K split's CTA barrier before publishing");
+        float pre[C][4], next[C][4];
         if (runsCells) {
             float hOut[C];
 #pragma unroll
             for (int i = 0; i < C; ++i) {
-                float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-                for (int k = 0; k < GT; ++k) pre[k] = biasOf[k][i];
+                for (int k = 0; k < 4; ++k) pre[i][k] = 0.0f;
 #pragma unroll
-                for (int k = 0; k < GR; ++k) pre[k + kROff] += recurrent[k][i];
+                for (int k = 0; k < GT; ++k) pre[i][k] = biasOf[k][i];
 #pragma unroll
-                for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[j][i];
-                float next[4];
-                Cell::template forward<typename S::Math>(pre, state[i], next);
-                if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
+                for (int k = 0; k < GR; ++k) pre[i][k + kROff] += recurrent[k][i];
+#pragma unroll
+                for (int j = 0; j < GW; ++j) pre[i][j + kWOff] += S::load(&use[j][i]);
+                Cell::template forward<typename S::Math>(pre[i], state[i], next[i]);
+                if (hasClip) next[i][0] = fminf(fmaxf(next[i][0], -clip), clip);
                 if (!valid[i]) {
 #pragma unroll
-                    for (int s = 0; s < 4; ++s) next[s] = 0.0f;
+                    for (int s = 0; s < 4; ++s) next[i][s] = 0.0f;
                 }
 #pragma unroll
-                for (int s = 0; s < 4; ++s) state[i][s] = next[s];
-                hOut[i] = next[0];
+                for (int s = 0; s < 4; ++s) state[i][s] = next[i][s];
+                hOut[i] = next[i][0];
+            }
+            publish((t + 1) & 1, hOut);
+        }
+        x.arrive();
+        if (kLoadAfterArrive) {
+            if (t + 1 < T) loadWx(t + 1, fetch);
+            prefetchWx(t);
+        }
+        // The step's outputs: after the publishing stores, so a split barrier's fence does not
+        // wait for them.
+        if (runsCells) {
+#pragma unroll
+            for (int i = 0; i < C; ++i) {
                 if (valid[i]) {
                     const long long cell = n * D + dOf[i];
 #pragma unroll
                     for (int s = 0; s < kS; ++s)
-                        S::store(states + ((((long long)s * B + bOf[i]) * T + t) * ND + cell), next[s]);
+                        S::store(states + ((((long long)s * B + bOf[i]) * T + t) * ND + cell), next[i][s]);
                     if (preOut != nullptr) {
 #pragma unroll
                         for (int k = 0; k < GT; ++k)
-                            preOut[(((long long)bOf[i] * T + t) * GT + k) * ND + cell] = pre[k];
+                            preOut[(((long long)bOf[i] * T + t) * GT + k) * ND + cell] = pre[i][k];
 #pragma unroll
                         for (int s = 0; s < kS; ++s)
-                            states32[(((long long)s * B + bOf[i]) * T + t) * ND + cell] = next[s];
+                            states32[(((long long)s * B + bOf[i]) * T + t) * ND + cell] = next[i][s];
                     }
                     if (t == T - 1) {
 #pragma unroll
                         for (int s = 0; s < kS; ++s)
-                            S::store(last + (((long long)s * B + bOf[i]) * ND + cell), next[s]);
+                            S::store(last + (((long long)s * B + bOf[i]) * ND + cell), next[i][s]);
                     }
                 }
             }
-            publish((t + 1) & 1, hOut);
         }
         x.template complete<HTile>(hTiles, (t + 1) & 1);
     };
 
-    float wxA[GW][C], wxB[GW][C];
+    Bits wxA[GW][C], wxB[GW][C];
     loadWx(0, wxA);
     int t = 0;
     for (; t + 1 < T; t += 2) {
@@ -329,6 +364,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         step(t + 1, wxB, wxA);
     }
     if (t < T) step(t, wxA, wxB);
+    x.finish();
 }
 
 }  // namespace fused

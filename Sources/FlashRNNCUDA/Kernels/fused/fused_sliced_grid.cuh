@@ -39,8 +39,12 @@ struct GridExchange {
         exchange = reinterpret_cast<unsigned*>(x.exchange) + (long long)group * 2 * tileWords;
         arrivals = reinterpret_cast<unsigned*>(x.arrivals) + group;
     }
+    static constexpr bool kArriveFences = false;
+    static constexpr bool kNeedsCtaBarrierBeforePublish = false;
     __device__ __forceinline__ int rank() const { return blockIdx.x % KS; }
-    __device__ __forceinline__ void start() const {}
+    __device__ __forceinline__ void start(unsigned long long*, int) const {}
+    __device__ __forceinline__ void arrive() const {}
+    __device__ __forceinline__ void finish() const {}
 
     // One packed word that lanes g and g^1 both hold (`half` = g & 1): the group's global copy
     // needs it once.
