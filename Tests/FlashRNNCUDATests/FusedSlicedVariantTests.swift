@@ -132,6 +132,20 @@ struct FusedSlicedVariantTests {
         #expect(d129.ctasPerHead == 8 && d129.slice == 32)
     }
 
+    /// A device that cannot place clusters of 16 (cuOccupancyMaxActiveClusters = 0) runs the
+    /// heads that take them on at most 8 CTAs, and the catalog compiles those variants too.
+    @Test(arguments: CellKind.allCases)
+    func headsOnClustersOf16HaveAPortableFallbackInTheCatalog(cell: CellKind) throws {
+        let all = FusedSlicedVariant.all
+        for d in [129, 144, 200, 256] {
+            let v = try #require(FusedSlicedVariant(cell: cell, dtype: .bfloat16, headDim: d))
+            #expect(v.ctasPerHead == 16)
+            let p = try #require(FusedSlicedVariant.portableFallback(cell: cell, dtype: .bfloat16, headDim: d))
+            #expect(p.exchange == .cluster && p.ctasPerHead <= 8 && p.ctasPerHead * p.slice >= d)
+            #expect(all.contains(p))
+        }
+    }
+
     @Test func anInvalidSplitOrAnMbarrierWithoutSplitFallsBackToThePolicy() throws {
         // 256 on 4 × 64: 4 feature warps, so KW = 4 would need 16 warps; KW = 3 does not divide 16 columns.
         for split in [3, 4, 0] {

@@ -255,14 +255,30 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// Every variant a head of D ∈ (one-SM limit, `gridCatalogLimit`] selects, for ahead-of-time
-    /// compilation and spill checks.
+    /// The cluster variant for a device that cannot place clusters above the portable 8 CTAs
+    /// (`cuOccupancyMaxActiveClusters` = 0: a partitioned GPU), when the policy's choice is larger:
+    /// the policy from a smallest cluster of at most 8, without the grid; nil when no such cluster
+    /// holds the head.
+    public static func portableFallback(cell: CellKind, dtype: DType, headDim: Int, sharedMemoryLimit: Int = 227 * 1024,
+                                        overrides: Overrides = Self.overrides) -> FusedSlicedVariant? {
+        var portable = overrides
+        portable.minimumClusterSize = min(overrides.minimumClusterSize ?? 8, 8)
+        guard let v = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: headDim, sharedMemoryLimit: sharedMemoryLimit,
+                                         allowGrid: false, overrides: portable), v.ctasPerHead <= 8 else { return nil }
+        return v
+    }
+
+    /// Every variant a head of D ∈ (one-SM limit, `gridCatalogLimit`] selects, with the portable
+    /// fallbacks of the heads that take clusters of 16, for ahead-of-time compilation and spill checks.
     public static var all: [FusedSlicedVariant] {
         var result: [FusedSlicedVariant] = []
         for cell in CellKind.allCases {
             for dtype in FusedVariant.dtypes {
                 for d in stride(from: FusedVariant.maxHeadDim + 16, through: gridCatalogLimit, by: 16) {
-                    if let v = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: d), !result.contains(v) { result.append(v) }
+                    guard let v = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: d) else { continue }
+                    if !result.contains(v) { result.append(v) }
+                    if v.exchange == .cluster, v.ctasPerHead > 8,
+                       let p = portableFallback(cell: cell, dtype: dtype, headDim: d), !result.contains(p) { result.append(p) }
                 }
             }
         }

@@ -63,15 +63,32 @@ extension CUDAFusedBackend {
                              clusterSize: 1, gridTileWords: nil,
                              forwardGrid: dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil)
         }
-        guard let variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
+        guard var variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
                                                sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
             let reason = FusedSlicedVariant.limitation(cell: cell, headDim: D, dtype: dtype, batch: shape.batch, heads: shape.heads,
                                                        sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn,
                                                        multiprocessors: runtime.properties.multiprocessors)
             throw FlashRNNError.unsupportedProblem(backend: "cudaFused", reason: reason ?? "no cluster holds D = \(D)")
         }
+        var kernels = try slicedKernels(runtime, variant)
+        // A cluster above the portable 8 CTAs needs 16 free SMs of one GPC, which a partitioned
+        // GPU may not have: then the smallest portable cluster that holds the head, or a refusal
+        // by name (the automatic backend takes cudaAlternating).
+        if variant.exchange == .cluster, variant.ctasPerHead > 8, try !clustersFit(runtime, kernels, variant) {
+            guard let smaller = FusedSlicedVariant.portableFallback(cell: cell, dtype: dtype, headDim: D,
+                                                                    sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
+                throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
+                    reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
+            }
+            variant = smaller
+            kernels = try slicedKernels(runtime, variant)
+            guard try clustersFit(runtime, kernels, variant) else {
+                throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
+                    reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
+            }
+        }
         let isGrid = variant.exchange == .grid
-        return SweepPlan(kernels: try slicedKernels(runtime, variant),
+        return SweepPlan(kernels: kernels,
                          grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
                          forwardThreads: variant.threads, backwardThreads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
@@ -85,6 +102,25 @@ extension CUDAFusedBackend {
                                    forcedSlice: Int? = FusedVariant.forcedFloat32ForwardSlice) -> (Int, Int, Int) {
         let slice = forcedSlice ?? FusedVariant.float32ForwardSlice(batch: shape.batch, heads: shape.heads, multiprocessors: multiprocessors)
         return (shape.heads, (shape.batch + slice - 1) / slice, 1)
+    }
+
+    private static let fitLock = NSLock()
+    nonisolated(unsafe) private static var fitCache: [FusedSlicedVariant: Bool] = [:]
+
+    /// Whether the device places at least one cluster of both sweeps (true when the driver cannot
+    /// say); asked once per variant and process.
+    static func clustersFit(_ runtime: CUDARuntime, _ kernels: Kernels, _ variant: FusedSlicedVariant) throws -> Bool {
+        fitLock.lock()
+        if let known = fitCache[variant] { fitLock.unlock(); return known }
+        fitLock.unlock()
+        var fits = true
+        for (kernel, bytes) in [(kernels.forward, variant.forwardSharedBytes), (kernels.backward, variant.backwardSharedBytes)] {
+            let count = try runtime.maxActiveClusters(kernel, block: (variant.threads, 1, 1), sharedBytes: bytes,
+                                                      clusterSize: variant.ctasPerHead)
+            if count == 0 { fits = false }
+        }
+        fitLock.lock(); fitCache[variant] = fits; fitLock.unlock()
+        return fits
     }
 
     static func slicedKernels(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant) throws -> Kernels {

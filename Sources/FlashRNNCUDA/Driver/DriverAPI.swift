@@ -45,6 +45,9 @@ struct DriverAPI: @unchecked Sendable {
     let cuLaunchKernelEx: (@convention(c) (UnsafeRawPointer, Handle,
                                            UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                            UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32)?
+    /// `cuOccupancyMaxActiveClusters(int*, CUfunction, const CUlaunchConfig*)` (CUDA ≥ 11.8); nil
+    /// when the driver lacks it.
+    let cuOccupancyMaxActiveClusters: (@convention(c) (UnsafeMutablePointer<Int32>, Handle, UnsafeRawPointer) -> Int32)?
     let cuStreamBeginCapture: @convention(c) (Handle, Int32) -> Int32
     let cuStreamEndCapture: @convention(c) (Handle, UnsafeMutablePointer<Handle>) -> Int32
     let cuGraphInstantiateWithFlags: @convention(c) (UnsafeMutablePointer<Handle>, Handle, UInt64) -> Int32
@@ -92,6 +95,7 @@ struct DriverAPI: @unchecked Sendable {
         cuFuncGetAttribute = try f("cuFuncGetAttribute")
         cuLaunchKernel = try f("cuLaunchKernel")
         cuLaunchKernelEx = try? f("cuLaunchKernelEx")
+        cuOccupancyMaxActiveClusters = try? f("cuOccupancyMaxActiveClusters")
         cuStreamBeginCapture = try f("cuStreamBeginCapture_v2")
         cuStreamEndCapture = try f("cuStreamEndCapture")
         cuGraphInstantiateWithFlags = try f("cuGraphInstantiateWithFlags")

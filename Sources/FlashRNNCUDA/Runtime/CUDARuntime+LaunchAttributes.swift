@@ -44,6 +44,39 @@ extension CUDARuntime {
             return try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes, arguments: arguments)
         }
         if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        let result = withLaunchConfig(grid: grid, block: block, sharedBytes: sharedBytes, attributes: attributes) { config in
+            let storage = arguments.map { $0.boxed() }
+            defer { storage.forEach { $0.deallocate() } }
+            var pointers: [UnsafeMutableRawPointer?] = storage.map { $0 }
+            return pointers.withUnsafeMutableBufferPointer { buffer in
+                launchEx(config, kernel.function, buffer.baseAddress, nil)
+            }
+        }
+        try driver.check(result, "cuLaunchKernelEx",
+                         "kernel \(kernel.name), grid \(grid), block \(block), shared memory \(sharedBytes) bytes, attributes \(attributes)")
+    }
+
+    /// How many clusters of `clusterSize` CTAs of `kernel` (block, shared memory as launched) the
+    /// device runs at once; 0 when it cannot place one (a cluster above 8 CTAs on a partitioned
+    /// GPU, for example). nil when the driver cannot say (no `cuOccupancyMaxActiveClusters`).
+    func maxActiveClusters(_ kernel: Kernel, block: (Int, Int, Int), sharedBytes: Int, clusterSize: Int) throws -> Int? {
+        guard let query = driver.cuOccupancyMaxActiveClusters else { return nil }
+        if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        if clusterSize > 8 {
+            try driver.check(driver.cuFuncSetAttribute(kernel.function, CUAttribute.funcNonPortableClusterSizeAllowed, 1),
+                             "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)", "kernel \(kernel.name)")
+        }
+        var count: Int32 = 0
+        let result = withLaunchConfig(grid: (clusterSize, 1, 1), block: block, sharedBytes: sharedBytes,
+                                      attributes: [.clusterDimension(clusterSize)]) { query(&count, kernel.function, $0) }
+        try driver.check(result, "cuOccupancyMaxActiveClusters",
+                         "kernel \(kernel.name), cluster \(clusterSize), block \(block), shared memory \(sharedBytes) bytes")
+        return Int(count)
+    }
+
+    /// Calls `body` with a `CUlaunchConfig` on this runtime's stream.
+    private func withLaunchConfig<R>(grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int,
+                                     attributes: [LaunchAttribute], _ body: (UnsafeRawPointer) -> R) -> R {
         // CUlaunchAttribute: { CUlaunchAttributeID id; char pad[4]; CUlaunchAttributeValue value (64 bytes) }.
         let attributeSize = 72
         let attributeBytes = UnsafeMutableRawPointer.allocate(byteCount: attributeSize * attributes.count, alignment: 8)
@@ -64,14 +97,6 @@ extension CUDARuntime {
         config.storeBytes(of: stream, toByteOffset: 32, as: CUhandle?.self)
         config.storeBytes(of: UnsafeMutableRawPointer?(attributeBytes), toByteOffset: 40, as: UnsafeMutableRawPointer?.self)
         config.storeBytes(of: UInt32(attributes.count), toByteOffset: 48, as: UInt32.self)
-
-        let storage = arguments.map { $0.boxed() }
-        defer { storage.forEach { $0.deallocate() } }
-        var pointers: [UnsafeMutableRawPointer?] = storage.map { $0 }
-        let result = pointers.withUnsafeMutableBufferPointer { buffer in
-            launchEx(UnsafeRawPointer(config), kernel.function, buffer.baseAddress, nil)
-        }
-        try driver.check(result, "cuLaunchKernelEx",
-                         "kernel \(kernel.name), grid \(grid), block \(block), shared memory \(sharedBytes) bytes, attributes \(attributes)")
+        return body(UnsafeRawPointer(config))
     }
 }
