@@ -4,35 +4,46 @@ import FlashRNNCore
 
 /// How each backward sums dR (on the CPU; the sums themselves are checked on the GPU by
 /// `flashrnn check` for both GPU backends, whose grid has D > 128 with and without initial
-/// states, B = 1 and T = 1): float32 storage the FMA kernel through D = 64 and cuBLAS products
-/// beyond (the crossover measured on the H200), 16-bit storage the tensor-core kernel through
-/// `WeightGradientChoice.tensorCoresThrough`.
+/// states, B = 1 and T = 1): the FMA kernel through D = 64 and cuBLAS products beyond (the
+/// crossover measured on the H200); for 16-bit storage the tensor-core kernel where
+/// `FLASHRNN_DR=mma` asks for it (or `WeightGradientChoice.tensorCoresByDefault`).
 struct FusedWeightGradientTests {
     typealias Path = WeightGradientChoice.Path
 
-    @Test(arguments: [1, 16, 33, 64])
-    func smallFloat32HeadsUseTheFMAKernel(headDim: Int) {
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: .float32, environment: [:]) == .kernel)
+    static let dtypes: [DType] = [.float32, .float16, .bfloat16]
+
+    /// The path of a 16-bit head without an override when tensor cores are the default.
+    static func defaultPath(_ byFMA: Path, dtype: DType) -> Path {
+        dtype != .float32 && WeightGradientChoice.tensorCoresByDefault ? .tensorCores : byFMA
     }
 
-    @Test(arguments: [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
-    func largerFloat32HeadsUseProducts(headDim: Int) {
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: .float32, environment: [:]) == .products)
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 2, dtype: .float32, environment: [:]) == .products)
+    @Test(arguments: dtypes, [1, 5, 16, 33, 64])
+    func smallHeadsUseTheTiledKernel(dtype: DType, headDim: Int) {
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: dtype, environment: [:])
+                == Self.defaultPath(.kernel, dtype: dtype))
+    }
+
+    @Test(arguments: dtypes, [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
+    func largerHeadsUseProducts(dtype: DType, headDim: Int) {
+        for T in [1024, 2] {
+            #expect(WeightGradientChoice.path(headDim: headDim, length: T, dtype: dtype, environment: [:])
+                    == Self.defaultPath(.products, dtype: dtype))
+        }
     }
 
     @Test(arguments: [DType.float16, .bfloat16], [1, 5, 16, 33, 64, 65, 128, 256, 768])
-    func sixteenBitHeadsUseTensorCoresThroughTheCrossover(dtype: DType, headDim: Int) {
-        let expected: Path = headDim <= WeightGradientChoice.tensorCoresThrough ? .tensorCores : .products
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: dtype, environment: [:]) == expected)
+    func sixteenBitHeadsTakeTensorCoresOnRequest(dtype: DType, headDim: Int) {
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: dtype, environment: ["FLASHRNN_DR": "mma"]) == .tensorCores)
     }
 
     /// One step has no row with t > 0: everything is the tiled kernel's t = 0 rows.
-    @Test(arguments: [16, 768], [DType.float32, .float16, .bfloat16])
+    @Test(arguments: [16, 768], dtypes)
     func oneStepAlwaysUsesTheTiledKernel(headDim: Int, dtype: DType) {
         let tiled: Path = dtype == .float32 ? .kernel : .tensorCores
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: [:]) == tiled)
-        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: ["FLASHRNN_DR": "products"]) == tiled)
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: [:]) == Self.defaultPath(.kernel, dtype: dtype))
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: ["FLASHRNN_DR": "products"])
+                == Self.defaultPath(.kernel, dtype: dtype))
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: ["FLASHRNN_DR": "mma"]) == tiled)
     }
 
     @Test func environmentOverridesTheChoice() {
@@ -47,7 +58,7 @@ struct FusedWeightGradientTests {
         // float32 has no tensor-core path: mma keeps its FMA kernel.
         #expect(path(768, .float32, "mma") == .kernel)
         #expect(path(768, .float32, "other") == .products)
-        #expect(path(16, .float16, "other") == .tensorCores)
+        #expect(path(16, .float32, "other") == .kernel)
     }
 
     /// The tiled kernel's CTAs cover every row exactly once, in whole 16-row steps, and the grid

@@ -16,32 +16,31 @@ enum WeightGradientChoice {
         case products
     }
 
-    /// float32 storage: products from D > 64, the crossover measured for cudaFused on the H200 with the
-    /// single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products: D = 16
-    /// 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768 12.64 →
-    /// 7.09).
+    /// Products from D > 64, the FMA kernel below: the crossover measured for cudaFused on the H200
+    /// with the single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products:
+    /// D = 16 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768
+    /// 12.64 → 7.09).
     static let productsAbove = 64
 
-    /// 16-bit storage: the tensor-core kernel up to this head dimension, products beyond (not yet
-    /// measured: every head takes the tensor cores until a round sets the crossover).
-    static let tensorCoresThrough = Int.max
+    /// Whether 16-bit storage takes the tensor cores without `FLASHRNN_DR=mma`. Off: the tensor-core
+    /// path passed `flashrnn check` on the H200 (round tcdr) but is not yet timed; the round's
+    /// timing stage did not finish (docs/performance-fused.md, round tcdr).
+    static let tensorCoresByDefault = false
 
     /// The environment read once (a backward call does not rebuild it).
     static let launchEnvironment = ProcessInfo.processInfo.environment
 
     /// The path for one backward. `FLASHRNN_DR=products|kernel|mma` overrides the choice (for
     /// measuring); `mma` keeps the FMA kernel for float32 storage, and a sequence of one step has
-    /// no row with t > 0 for products.
+    /// no row with t > 0 for products (it takes the default tiled kernel).
     static func path(headDim D: Int, length T: Int, dtype: DType, environment: [String: String] = launchEnvironment) -> Path {
-        let tiled: Path = dtype == .float32 ? .kernel : .tensorCores
+        let tiled: Path = dtype != .float32 && tensorCoresByDefault ? .tensorCores : .kernel
         let chosen: Path
         switch environment["FLASHRNN_DR"] {
         case "products": chosen = .products
         case "kernel": chosen = .kernel
-        case "mma": chosen = tiled
-        default:
-            if dtype == .float32 { chosen = D > productsAbove ? .products : .kernel }
-            else { chosen = D > tensorCoresThrough ? .products : .tensorCores }
+        case "mma": chosen = dtype == .float32 ? .kernel : .tensorCores
+        default: chosen = tiled == .kernel && D > productsAbove ? .products : tiled
         }
         return chosen == .products && T <= 1 ? tiled : chosen
     }
