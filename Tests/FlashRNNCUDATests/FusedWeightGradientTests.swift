@@ -2,31 +2,76 @@ import Testing
 import FlashRNNCore
 @testable import FlashRNNCUDA
 
-/// Which heads sum dR's t > 0 rows with cuBLAS products (D > 64, the crossover measured on the H200) (on the CPU; the sums themselves are
-/// checked on the GPU by `flashrnn check` for both GPU backends, whose grid has D > 128 with
-/// and without initial states, B = 1 and T = 1).
+/// How each backward sums dR (on the CPU; the sums themselves are checked on the GPU by
+/// `flashrnn check` for both GPU backends, whose grid has D > 128 with and without initial
+/// states, B = 1 and T = 1): the FMA kernel through D = 64 and cuBLAS products beyond (the
+/// crossover measured on the H200); for 16-bit storage the tensor-core kernel where
+/// `FLASHRNN_DR=mma` asks for it (or `WeightGradientChoice.tensorCoresByDefault`).
 struct FusedWeightGradientTests {
-    @Test(arguments: [1, 16, 33, 64])
-    func smallHeadsUseTheTiledKernel(headDim: Int) {
-        #expect(!WeightGradientChoice.byProducts(headDim: headDim, length: 1024, environment: [:]))
+    typealias Path = WeightGradientChoice.Path
+
+    static let dtypes: [DType] = [.float32, .float16, .bfloat16]
+
+    /// The path of a 16-bit head without an override when tensor cores are the default.
+    static func defaultPath(_ byFMA: Path, dtype: DType) -> Path {
+        dtype != .float32 && WeightGradientChoice.tensorCoresByDefault ? .tensorCores : byFMA
     }
 
-    @Test(arguments: [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
-    func largerHeadsUseProducts(headDim: Int) {
-        #expect(WeightGradientChoice.byProducts(headDim: headDim, length: 1024, environment: [:]))
-        #expect(WeightGradientChoice.byProducts(headDim: headDim, length: 2, environment: [:]))
+    @Test(arguments: dtypes, [1, 5, 16, 33, 64])
+    func smallHeadsUseTheTiledKernel(dtype: DType, headDim: Int) {
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: dtype, environment: [:])
+                == Self.defaultPath(.kernel, dtype: dtype))
     }
 
-    /// One step has no row with t > 0: everything is the t = 0 rows of the kernel.
-    @Test(arguments: [16, 768])
-    func oneStepAlwaysUsesTheKernel(headDim: Int) {
-        #expect(!WeightGradientChoice.byProducts(headDim: headDim, length: 1, environment: [:]))
-        #expect(!WeightGradientChoice.byProducts(headDim: headDim, length: 1, environment: ["FLASHRNN_DR": "products"]))
+    @Test(arguments: dtypes, [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
+    func largerHeadsUseProducts(dtype: DType, headDim: Int) {
+        for T in [1024, 2] {
+            #expect(WeightGradientChoice.path(headDim: headDim, length: T, dtype: dtype, environment: [:])
+                    == Self.defaultPath(.products, dtype: dtype))
+        }
+    }
+
+    @Test(arguments: [DType.float16, .bfloat16], [1, 5, 16, 33, 64, 65, 128, 256, 768])
+    func sixteenBitHeadsTakeTensorCoresOnRequest(dtype: DType, headDim: Int) {
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1024, dtype: dtype, environment: ["FLASHRNN_DR": "mma"]) == .tensorCores)
+    }
+
+    /// One step has no row with t > 0: everything is the tiled kernel's t = 0 rows.
+    @Test(arguments: [16, 768], dtypes)
+    func oneStepAlwaysUsesTheTiledKernel(headDim: Int, dtype: DType) {
+        let tiled: Path = dtype == .float32 ? .kernel : .tensorCores
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: [:]) == Self.defaultPath(.kernel, dtype: dtype))
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: ["FLASHRNN_DR": "products"])
+                == Self.defaultPath(.kernel, dtype: dtype))
+        #expect(WeightGradientChoice.path(headDim: headDim, length: 1, dtype: dtype, environment: ["FLASHRNN_DR": "mma"]) == tiled)
     }
 
     @Test func environmentOverridesTheChoice() {
-        #expect(WeightGradientChoice.byProducts(headDim: 64, length: 100, environment: ["FLASHRNN_DR": "products"]))
-        #expect(!WeightGradientChoice.byProducts(headDim: 768, length: 100, environment: ["FLASHRNN_DR": "kernel"]))
-        #expect(WeightGradientChoice.byProducts(headDim: 768, length: 100, environment: ["FLASHRNN_DR": "other"]))
+        let path = { (D: Int, dtype: DType, value: String) in
+            WeightGradientChoice.path(headDim: D, length: 100, dtype: dtype, environment: ["FLASHRNN_DR": value])
+        }
+        #expect(path(64, .bfloat16, "products") == .products)
+        #expect(path(64, .float32, "products") == .products)
+        #expect(path(768, .float16, "kernel") == .kernel)
+        #expect(path(768, .float32, "kernel") == .kernel)
+        #expect(path(768, .bfloat16, "mma") == .tensorCores)
+        // float32 has no tensor-core path: mma keeps its FMA kernel.
+        #expect(path(768, .float32, "mma") == .kernel)
+        #expect(path(768, .float32, "other") == .products)
+        #expect(path(16, .float32, "other") == .kernel)
+    }
+
+    /// The tiled kernel's CTAs cover every row exactly once, in whole 16-row steps, and the grid
+    /// has one x index per output tile and one y index per (gate, head), odd sizes included.
+    @Test(arguments: [(1, 1, 16), (7, 5, 16), (16384, 64, 64), (16384, 16, 16), (3000, 33, 64), (16384, 768, 64), (11, 100, 32)])
+    func kernelLaunchCoversEveryRow(rows: Int, headDim: Int, tile: Int) {
+        let (grid, rowsPerBlock) = WeightGradientChoice.kernelLaunch(rows: rows, headDim: headDim, tile: tile, gates: 4, heads: 3,
+                                                                     multiprocessors: 132)
+        let tiles = (headDim + tile - 1) / tile
+        #expect(grid.0 == tiles * tiles)
+        #expect(grid.1 == 4 * 3)
+        #expect(rowsPerBlock % 16 == 0)
+        #expect(grid.2 * rowsPerBlock >= rows)
+        #expect((grid.2 - 1) * rowsPerBlock < rows)
     }
 }

@@ -226,8 +226,10 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         // dR[k, n] = Σ_rows dG[row, k, n, :] ⊗ h_{t-1}[row, n, :], rows = (t, b), h_{t-1} of row r
         // being row r of states32's slots. Large heads: cuBLAS, column-major
         // dRᵀ(q × d) = H(q × rows) · dG(d × rows)ᵀ with H = states32[0][0..T-1] (ld N·D), precision
-        // as CUBLASContext.weightGradient says; small heads: the tiled kernel (WeightGradientChoice).
-        if WeightGradientChoice.byProducts(headDim: D, length: T) {
+        // as CUBLASContext.weightGradient says; else the tiled kernel (WeightGradientChoice: FMA or,
+        // for 16-bit storage, tensor-core products).
+        let dRPath = WeightGradientChoice.path(headDim: D, length: T, dtype: dtype)
+        if dRPath == .products {
             let blas = try CUBLASContext.shared.get()
             try runtime.traceSpan("alternating backward: dR products") {
                 for k in 0..<GR {
@@ -242,6 +244,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
             w.dGRowGates = Int32(GT); w.dGGateOffset = Int32(cell.recurrentGateOffset); w.hRowAligned = 1
             w.dGR = dPre32.address; w.states32 = saved.states32.address; w.dR32 = dR32.address
+            w.tensorCores = dRPath == .tensorCores ? 1 : 0
             let tile = AlternatingKernels.weightGradientTile(headDim: D)
             let launch = WeightGradientChoice.kernelLaunch(rows: rows, headDim: D, tile: tile, gates: GR, heads: N,
                                                            multiprocessors: runtime.properties.multiprocessors)

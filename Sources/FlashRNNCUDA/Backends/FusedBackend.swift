@@ -160,14 +160,17 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
         // dR: large heads (`WeightGradientChoice`) take cuBLAS products for the rows with t > 0
         // and the tiled kernel for the t = 0 rows (h_{-1} = s0, only when initial states are given);
-        // otherwise the kernel does all rows: square output tiles (16, 32 or 64 wide) per (gate,
-        // head), the B·T rows split so the grid fills the device.
+        // otherwise the kernel does all rows (FMA or, for 16-bit storage, tensor-core products):
+        // square output tiles (16, 32 or 64 wide) per (gate, head), the B·T rows split so the grid
+        // fills the device.
         var w = FlashRNNWeightGradientParams()
         w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
         w.dGRowGates = Int32(GR)
         w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
-        let byProducts = WeightGradientChoice.byProducts(headDim: D, length: T)
+        let dRPath = WeightGradientChoice.path(headDim: D, length: T, dtype: dtype)
+        let byProducts = dRPath == .products
+        w.tensorCores = dRPath == .tensorCores ? 1 : 0
         if byProducts {
             try runtime.traceSpan("fused backward: dR products") {
                 try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,

@@ -1,27 +1,48 @@
 import Foundation
+import FlashRNNCore
 
-/// How both GPU backends sum dR = Σ_{b,t} dG_t ⊗ h_{t-1} after the backward sweep: cuBLAS
-/// products (one per gate, batched over heads; `CUBLASContext.weightGradient`) or the tiled
-/// float32 kernel (`Kernels/fused/fused_weight_gradient.cuh`).
+/// How both GPU backends sum dR = Σ_{b,t} dG_t ⊗ h_{t-1} after the backward sweep: the tiled
+/// kernel (`Kernels/fused/fused_weight_gradient.cuh`) with FMA products or, for 16-bit storage,
+/// tensor-core products of bfloat16 parts (`fused_weight_gradient_mma.cuh`), or cuBLAS products
+/// (one per gate, batched over heads; `CUBLASContext.weightGradient`).
 enum WeightGradientChoice {
-    /// Products from D > 64: the crossover measured for cudaFused on the H200 with the
-    /// single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products: D = 16
-    /// 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768 12.64 →
-    /// 7.09). `FLASHRNN_DR=products|kernel` overrides the choice (for measuring).
+    enum Path: Equatable {
+        /// The tiled kernel, FMA products (float32 storage: float64 running sums).
+        case kernel
+        /// The tiled kernel, tensor-core products of the bfloat16 hi/lo parts of dG and h (16-bit storage).
+        case tensorCores
+        /// cuBLAS for the rows with t > 0 (the fused backend's kernel still takes the t = 0 rows,
+        /// whose h_{t-1} is s0 in the storage type).
+        case products
+    }
+
+    /// Products from D > 64, the FMA kernel below: the crossover measured for cudaFused on the H200
+    /// with the single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products:
+    /// D = 16 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768
+    /// 12.64 → 7.09).
     static let productsAbove = 64
+
+    /// Whether 16-bit storage takes the tensor cores without `FLASHRNN_DR=mma`. Off: the tensor-core
+    /// path passed `flashrnn check` on the H200 (round tcdr) but is not yet timed; the round's
+    /// timing stage did not finish (docs/performance-fused.md, round tcdr).
+    static let tensorCoresByDefault = false
 
     /// The environment read once (a backward call does not rebuild it).
     static let launchEnvironment = ProcessInfo.processInfo.environment
 
-    /// Whether the rows with t > 0 go to cuBLAS (the fused backend's kernel still takes the t = 0
-    /// rows, whose h_{t-1} is s0 in the storage type). A sequence of one step has no such rows.
-    static func byProducts(headDim D: Int, length T: Int, environment: [String: String] = launchEnvironment) -> Bool {
-        guard T > 1 else { return false }
+    /// The path for one backward. `FLASHRNN_DR=products|kernel|mma` overrides the choice (for
+    /// measuring); `mma` keeps the FMA kernel for float32 storage, and a sequence of one step has
+    /// no row with t > 0 for products (it takes the default tiled kernel).
+    static func path(headDim D: Int, length T: Int, dtype: DType, environment: [String: String] = launchEnvironment) -> Path {
+        let tiled: Path = dtype != .float32 && tensorCoresByDefault ? .tensorCores : .kernel
+        let chosen: Path
         switch environment["FLASHRNN_DR"] {
-        case "products": return true
-        case "kernel": return false
-        default: return D > productsAbove
+        case "products": chosen = .products
+        case "kernel": chosen = .kernel
+        case "mma": chosen = dtype == .float32 ? .kernel : .tensorCores
+        default: chosen = tiled == .kernel && D > productsAbove ? .products : tiled
         }
+        return chosen == .products && T <= 1 ? tiled : chosen
     }
 
     /// The tiled kernel's grid and rows per CTA: square output tiles of `tile` per (gate, head),

@@ -9,9 +9,14 @@
 // (float32 atomics into dR32), then one pass that converts dR32 and db32 to the storage type.
 // With initialRowsOnly the rows are the B rows with t = 0 only (their h_{t-1} is s0): large heads
 // sum the other rows with cuBLAS (FusedBackend), which cannot read s0 in the storage type.
+// For 16-bit storage p.tensorCores picks the tensor-core products instead
+// (fused_weight_gradient_mma.cuh; WeightGradientChoice says when): one entry point, so both
+// backends' modules and kernel names stay as they are.
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
+#include "fused/fused_weight_gradient_mma.cuh"
+#include "fused/fused_weight_gradient_rows.cuh"
 
 namespace flashrnn {
 namespace fused {
@@ -25,26 +30,19 @@ constexpr int kWeightThreads = 256;    // 16 × 16 threads, each owning a (TILE/
 // costs one barrier and its global-memory latency hides behind the previous chunk's FMAs (a
 // single-buffered loop waited out one memory round trip per 16 rows: 0.63 ms of the 2.9 ms
 // forward+backward at LSTM 64 × 12 on the H200, FLASHRNN_TRACE 2026-11-29).
+// The FMA tiles' shared memory in words: [gS, hS][buffer][rows][TILE].
+template <int TILE>
+struct WeightGradientFmaShape { static constexpr int kSharedWords = 2 * 2 * kWeightRows * TILE; };
+
 template <class S, int TILE>
-__device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
+__device__ __forceinline__ void weight_gradient(const WeightGradientParams& p, float* shared) {
     static_assert(TILE == 16 || TILE == 32 || TILE == 64, "the dR tile is 16, 32 or 64 wide");
     constexpr int kPer = TILE / 16;                  // the side of each thread's block
-    __shared__ __align__(16) float gS[2][kWeightRows][TILE];   // [buffer, rows, d]
-    __shared__ __align__(16) float hS[2][kWeightRows][TILE];   // [buffer, rows, p]
-    const int B = p.B, T = p.T, N = p.N, D = p.D, GR = p.GR;
-    const long long ND = (long long)N * D;
-    const int tilesPerSide = (D + TILE - 1) / TILE;
-    const int d0 = (blockIdx.x / tilesPerSide) * TILE, p0 = (blockIdx.x % tilesPerSide) * TILE;
-    const int k = blockIdx.y % GR, n = blockIdx.y / GR;
-    const bool initialOnly = p.initialRowsOnly != 0;
-    const long long rows = initialOnly ? B : (long long)B * T;
-    // Consecutive rows are consecutive (b, t), or with initialOnly consecutive b at t = 0.
-    const long long rowStep = initialOnly ? T : 1;
-    const long long rowBegin = (long long)blockIdx.z * p.rowsPerBlock;
-    const long long rowEnd = min(rows, rowBegin + p.rowsPerBlock);
-    const float* states32 = address<const float>(p.states32);
-    const typename S::Bits* s0 = address<const typename S::Bits>(p.s0);
-    const float* dGR = address<const float>(p.dGR);
+    auto gS = reinterpret_cast<float (*)[kWeightRows][TILE]>(shared);                              // [buffer, rows, d]
+    auto hS = reinterpret_cast<float (*)[kWeightRows][TILE]>(shared + 2 * kWeightRows * TILE);     // [buffer, rows, p]
+    const WeightGradientRows<S> at(p, TILE);
+    const int D = p.D, d0 = at.d0, p0 = at.p0, k = at.k, n = at.n;
+    const long long rowBegin = at.rowBegin, rowEnd = at.rowEnd;
     const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 
     using Acc = typename RowSum<S>::Type;   // float64 for float32 storage (FP64 FMA: half rate on the H200)
@@ -62,29 +60,15 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
         gColumn[l] = d0 + cOf[l] < D;
         hColumn[l] = p0 + cOf[l] < D;
     }
-    // dG and h_{t-1} of the chunk at r0 into registers: h_{t-1} of row (b, t) is saved row
-    // (b, t − 1) when t > 0, else s0[b] (zeros without initial states).
+    // dG and h_{t-1} of the chunk at r0 into registers.
     float gv[kLoads], hv[kLoads];
-    const bool narrow = rows < (1LL << 31);
-    const int G = p.dGRowGates, gate = p.dGGateOffset + k;
-    const bool hAligned = p.hRowAligned != 0;
     auto fetch = [&](long long r0) {
 #pragma unroll
         for (int l = 0; l < kLoads; ++l) {
             const long long row = r0 + rrOf[l];
             const bool inRows = row < rowEnd;
-            gv[l] = 0.0f;
-            hv[l] = 0.0f;
-            if (inRows && gColumn[l]) gv[l] = dGR[(row * rowStep * G + gate) * ND + n * D + d0 + cOf[l]];
-            if (inRows && hColumn[l] && hAligned) {
-                hv[l] = states32[row * ND + n * D + p0 + cOf[l]];
-            } else if (inRows && hColumn[l]) {
-                // 32-bit division where the row count allows (every practical B·T).
-                const long long b = initialOnly ? row : narrow ? (long long)((int)row / T) : row / T;
-                const long long t = initialOnly ? 0 : row - b * T;
-                if (t > 0) hv[l] = states32[(row - 1) * ND + n * D + p0 + cOf[l]];
-                else if (s0 != nullptr) hv[l] = S::load(s0 + (b * ND + n * D + p0 + cOf[l]));
-            }
+            gv[l] = inRows && gColumn[l] ? at.gradient(row, d0 + cOf[l]) : 0.0f;
+            hv[l] = inRows && hColumn[l] ? at.previous(row, p0 + cOf[l]) : 0.0f;
         }
     };
     fetch(rowBegin);
@@ -121,7 +105,7 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p) {
 #pragma unroll
         for (int j = 0; j < kPer; ++j) {
             const int d = d0 + ty * kPer + i, pp = p0 + tx * kPer + j;
-            if (d < D && pp < D) atomicAdd(&address<float>(p.dR32)[((long long)(k * N + n) * D + d) * D + pp], static_cast<float>(acc[i][j]));
+            if (d < D && pp < D) atomicAdd(&address<float>(p.dR32)[((long long)(k * p.N + n) * D + d) * D + pp], static_cast<float>(acc[i][j]));
         }
 }
 
@@ -140,9 +124,22 @@ __device__ __forceinline__ void finish_gradients(const WeightGradientParams& p) 
 }
 
 // The entry points (the fused modules and cudaAlternating's module both instantiate them).
+// weight_gradient_kernel: the tensor-core products where p.tensorCores asks for them (16-bit
+// storage), else the FMA tiles; the two share one static shared-memory block.
 template <class S, int TILE = kWeightTile>
 __global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const WeightGradientParams p) {
-    weight_gradient<S, TILE>(p);
+    static_assert(kWeightThreads == kWeightMmaThreads, "one block for both products");
+    constexpr bool kSixteenBit = sizeof(typename S::Bits) == 2;
+    constexpr int kWords = kSixteenBit && WeightGradientMmaShape<TILE>::kSharedWords > WeightGradientFmaShape<TILE>::kSharedWords
+                               ? WeightGradientMmaShape<TILE>::kSharedWords : WeightGradientFmaShape<TILE>::kSharedWords;
+    __shared__ __align__(16) float shared[kWords];
+    if constexpr (kSixteenBit) {
+        if (p.tensorCores != 0) {
+            weight_gradient_mma<S, TILE>(p, reinterpret_cast<unsigned*>(shared));
+            return;
+        }
+    }
+    weight_gradient<S, TILE>(p, shared);
 }
 
 template <class S>
