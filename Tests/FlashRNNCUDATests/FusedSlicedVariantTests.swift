@@ -82,7 +82,8 @@ struct FusedSlicedVariantTests {
         #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
         let policy = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
         #expect(policy.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 16, 16, 8, 6, 2>")
-        #expect(v.kernelNames.count == 4)
+        #expect(v.kernelNames.count == 5)
+        #expect(v.kernelNames.last == "&flashrnn::fused::weight_gradient_mma_kernel<flashrnn::F16, 64>")
     }
 
     @Test func bothSweepsSplitKOverTheWarpsOfACTA() throws {

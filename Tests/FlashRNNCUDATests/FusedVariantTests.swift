@@ -141,7 +141,10 @@ struct FusedVariantTests {
         // The variant is a function of (cell, dtype, D) only; B and T are run-time values.
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
-        #expect(a.kernelNames.count == 4)
+        // Forward, backward, dR (FMA), finish and, for 16-bit storage, the tensor-core dR.
+        #expect(a.kernelNames.count == 5)
+        #expect(a.weightGradientMmaKernelName == "&flashrnn::fused::weight_gradient_mma_kernel<flashrnn::BF16, 64>")
+        #expect(FusedVariant(cell: .lstm, dtype: .float32, headDim: 64).kernelNames.count == 4)
         // The names with the rings off (FLASHRNN_FUSED_STAGE_WX=0, _BW=0); the staged names are tested below.
         #expect(a.forwardKernelName(stagingWx: false, splittingH: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8, false>")
         #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: a.splitsH))

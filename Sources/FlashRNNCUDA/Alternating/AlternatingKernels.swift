@@ -170,6 +170,8 @@ struct AlternatingKernels {
     let convert: Kernel
     /// weight_gradient_kernel by its tile (16, 32, 64).
     let weightGradient: [Int: Kernel]
+    /// weight_gradient_mma_kernel by its tile (16-bit storage only, else empty).
+    let weightGradientMma: [Int: Kernel]
 
     static func names(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
         let c = KernelNames.cell(cell), s = KernelNames.storage(dtype)!
@@ -189,6 +191,7 @@ struct AlternatingKernels {
             "&flashrnn::reduce_db<\(c)>",
             "&flashrnn::convert_from_f32<\(s)>",
         ] + weightGradientTiles.map { "&flashrnn::fused::weight_gradient_kernel<\(s), \($0)>" }
+          + (dtype == .float32 ? [] : weightGradientTiles.map { "&flashrnn::fused::weight_gradient_mma_kernel<\(s), \($0)>" })
     }
 
     /// dR by the tiled kernel (shared with cudaFused) for the heads `WeightGradientChoice` gives
@@ -218,6 +221,9 @@ struct AlternatingKernels {
         finishDWx = kernels[n[5]]!
         reduceDb = kernels[n[6]]!
         convert = kernels[n[7]]!
-        weightGradient = Dictionary(uniqueKeysWithValues: Self.weightGradientTiles.enumerated().map { ($1, kernels[n[8 + $0]]!) })
+        let tiles = Self.weightGradientTiles
+        weightGradient = Dictionary(uniqueKeysWithValues: tiles.enumerated().map { ($1, kernels[n[8 + $0]]!) })
+        weightGradientMma = n.count > 8 + tiles.count
+            ? Dictionary(uniqueKeysWithValues: tiles.enumerated().map { ($1, kernels[n[8 + tiles.count + $0]]!) }) : [:]
     }
 }

@@ -244,14 +244,14 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             w.B = Int32(B); w.T = Int32(T); w.N = Int32(N); w.D = Int32(D); w.GR = Int32(GR); w.GT = Int32(GT)
             w.dGRowGates = Int32(GT); w.dGGateOffset = Int32(cell.recurrentGateOffset); w.hRowAligned = 1
             w.dGR = dPre32.address; w.states32 = saved.states32.address; w.dR32 = dR32.address
-            w.tensorCores = dRPath == .tensorCores ? 1 : 0
             let tile = AlternatingKernels.weightGradientTile(headDim: D)
             let launch = WeightGradientChoice.kernelLaunch(rows: rows, headDim: D, tile: tile, gates: GR, heads: N,
                                                            multiprocessors: runtime.properties.multiprocessors)
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.fill32(dR32.address, pattern: 0, count: GR * N * D * D)
             try runtime.traceSpan("alternating backward: dR kernel") {
-                try runtime.launch(kernels.weightGradient[tile]!, grid: launch.grid, block: (256, 1, 1), arguments: [w])
+                try runtime.launch(dRPath == .tensorCores ? kernels.weightGradientMma[tile]! : kernels.weightGradient[tile]!,
+                                   grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
         try runtime.launch(kernels.convert, grid: Self.gridStride(GR * N * D * D), block: (256, 1, 1),

@@ -50,6 +50,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
     struct Kernels {
         let forward, backward, weightGradient, finish: Kernel
+        /// The tensor-core dR entry (16-bit storage only).
+        var weightGradientMma: Kernel? = nil
     }
 
     private static let lock = NSLock()
@@ -66,7 +68,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
         lock.unlock()
         let loaded = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
         let kernels = Kernels(forward: loaded[names[0]]!, backward: loaded[names[1]]!,
-                              weightGradient: loaded[names[2]]!, finish: loaded[names[3]]!)
+                              weightGradient: loaded[names[2]]!, finish: loaded[names[3]]!,
+                              weightGradientMma: names.count > 4 ? loaded[names[4]]! : nil)
         lock.lock(); kernelCache[key] = kernels; lock.unlock()
         return kernels
     }
@@ -170,7 +173,6 @@ public struct CUDAFusedBackend: RecurrentBackend {
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
         let dRPath = WeightGradientChoice.path(headDim: D, length: T, dtype: dtype)
         let byProducts = dRPath == .products
-        w.tensorCores = dRPath == .tensorCores ? 1 : 0
         if byProducts {
             try runtime.traceSpan("fused backward: dR products") {
                 try Self.weightGradientProducts(dGR: dGR.address, states32: saved.states32.address, dR32: dR32.address,
@@ -183,7 +185,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
                                                            gates: GR, heads: N, multiprocessors: runtime.properties.multiprocessors)
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.traceSpan("fused backward: dR kernel") {
-                try runtime.launch(kernels.weightGradient, grid: launch.grid, block: (256, 1, 1), arguments: [w])
+                try runtime.launch(dRPath == .tensorCores ? kernels.weightGradientMma! : kernels.weightGradient,
+                                   grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
         let converted = GR * N * D * D + GT * N * D

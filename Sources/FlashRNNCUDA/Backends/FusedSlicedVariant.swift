@@ -195,7 +195,13 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var weightTile: Int { 64 }
     public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
     public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
-    public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
+    /// The tensor-core dR entry (16-bit storage; `WeightGradientChoice`), nil for float32.
+    public var weightGradientMmaKernelName: String? {
+        dtype == .float32 ? nil : "&flashrnn::fused::weight_gradient_mma_kernel<\(storage), \(weightTile)>"
+    }
+    public var kernelNames: [String] {
+        [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] + [weightGradientMmaKernelName].compactMap { $0 }
+    }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }
 
     /// sm_90 and later only: the backend refuses every sliced variant on a device without

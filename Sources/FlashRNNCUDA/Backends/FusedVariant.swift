@@ -199,7 +199,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var weightTile: Int { paddedHeadDim <= 16 ? 16 : paddedHeadDim <= 32 ? 32 : 64 }
     public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
     public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
-    public var kernelNames: [String] { [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] }
+    /// The tensor-core dR entry (16-bit storage; `WeightGradientChoice`), nil for float32.
+    public var weightGradientMmaKernelName: String? {
+        dtype == .float32 ? nil : "&flashrnn::fused::weight_gradient_mma_kernel<\(storage), \(weightTile)>"
+    }
+    public var kernelNames: [String] {
+        [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] + [weightGradientMmaKernelName].compactMap { $0 }
+    }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F32" }
 
     /// The NVRTC module of this variant.

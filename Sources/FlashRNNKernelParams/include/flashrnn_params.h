@@ -78,7 +78,7 @@ typedef struct FlashRNNWeightGradientParams {
     int dGGateOffset;             // index of the first recurrent gate in a row of dGR
     int hRowAligned;              // 1: h_{t-1} of row r is states32 row r (alternating: [S, T+1, B, N, D],
                                   // rows (t, b)); 0: the fused rule (row r − 1 when t > 0, else s0)
-    int tensorCores;              // 1: 16-bit storage, dR on tensor cores (fused_weight_gradient_mma.cuh); 0: FMA tiles
+    int padding0;
     unsigned long long dGR;       // [B, T, dGRowGates, N, D] float32 (alternating: [T, B, G_T, N, D])
     unsigned long long states32;  // [S, B, T, N, D] float32; state 0 is h (alternating: see hRowAligned)
     unsigned long long s0;        // [S, B, N, D] storage dtype, 0 means zeros
