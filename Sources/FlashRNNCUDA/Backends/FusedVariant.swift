@@ -191,8 +191,14 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles(splittingH: splittingH)), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
+    /// float32: the FMA backward (`backward_f32_kernel`) unless `FLASHRNN_FUSED_F32_BACKWARD=tf32`
+    /// asks for the 3xTF32 tensor-core sweep (`float32BackwardFMA`).
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
-        "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
+        backwardKernelName(stagingStepInputs: stagingStepInputs, float32FMA: Self.float32BackwardFMA)
+    }
+    public func backwardKernelName(stagingStepInputs: Bool, float32FMA: Bool) -> String {
+        if dtype == .float32 && float32FMA { return "&flashrnn::fused::backward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
+        return "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
     /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
@@ -204,10 +210,39 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The NVRTC module of this variant.
     public var spec: KernelModuleSpec {
-        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
-                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
-                            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n" : ""),
-                         nameExpressions: kernelNames)
+        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)", mainSource: mainSource, nameExpressions: kernelNames)
+    }
+    private var mainSource: String {
+        KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
+            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n#include \"fused/fused_backward_f32.cuh\"\n" : "")
+    }
+
+    /// Whether float32 runs the FMA backward (`backward_f32_kernel`, fused_backward_f32.cuh: Rᵀ·dG
+    /// in float32 FMAs, float32-exact as the CPU float32 backend, batch slices as the forward's)
+    /// rather than the 3xTF32 tensor-core sweep (`backward_kernel<…, F32, …>`, slices of 8). Read
+    /// once: on unless FLASHRNN_FUSED_F32_BACKWARD=tf32 (kept for comparing the two on the GPU).
+    public static let float32BackwardFMA = float32BackwardFMA(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_BACKWARD"])
+    static func float32BackwardFMA(_ value: String?) -> Bool { value != "tf32" }
+    /// Whether this variant's backward is the float32 FMA sweep.
+    public var runsFloat32FMABackward: Bool { dtype == .float32 && Self.float32BackwardFMA }
+
+    /// float32 FMA backward: the forward's threads (`BackwardF32Shape::kThreads`).
+    public var backwardThreads: Int { runsFloat32FMABackward ? forwardThreads : threads }
+    /// float32 FMA backward: dG [8, G_R, DP] and the gates' parts of Rᵀ·dG [G_R, 8, DP] for the
+    /// largest slice, float32 (`BackwardF32Shape::kSharedBytes`).
+    public var float32FMABackwardSharedBytes: Int { 2 * cell.gatesR * Self.float32ForwardSlices.last! * paddedHeadDim * 4 }
+    /// Bytes of shared memory the chosen backward launches with.
+    public var launchedBackwardSharedBytes: Int { runsFloat32FMABackward ? float32FMABackwardSharedBytes : backwardSharedBytes }
+
+    /// The float32 backward the switch does not choose (3xTF32 by default, else the FMA sweep),
+    /// alone in a module: `flashrnn compile-kernels` compiles and spill-checks it beside `spec`.
+    /// nil for 16-bit storage. The backend never loads this module.
+    public var otherFloat32BackwardSpec: KernelModuleSpec? {
+        guard dtype == .float32 else { return nil }
+        let other = !Self.float32BackwardFMA
+        return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) backward \(other ? "FMA" : "3xTF32")",
+                                mainSource: mainSource,
+                                nameExpressions: [backwardKernelName(stagingStepInputs: false, float32FMA: other)])
     }
 
     /// Batch columns per CTA of the float32 forward: the kernel instantiates these
@@ -250,8 +285,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
             }
             let largest = maxFloat32HeadDim(cell: cell, sharedMemoryLimit: sharedMemoryLimit)
             guard headDim <= largest else {
-                return "cudaFused keeps a float32 \(cell) head on one SM (forward: R rows in registers; backward: R "
-                    + "split in two TF32 parts, twice its float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
+                return "cudaFused keeps a float32 \(cell) head on one SM (R rows in registers forward, R columns "
+                    + "backward; the 3xTF32 backward keeps R in two TF32 parts), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
                     + "shared memory); D = \(headDim) in float32: use cudaAlternating (automatic falls back to it), "
                     + "or float16/bfloat16"
             }
