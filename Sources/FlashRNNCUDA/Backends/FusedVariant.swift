@@ -162,7 +162,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let stagesStepInputs = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_BW"] != "0"
     /// Whether this variant's backward runs `backward_staged_kernel`: staging is on and the
     /// variant can stage.
-    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && canStageStepInputs }
+    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && (canStageStepInputs || runsFloat32FMABackward) }
     /// 16-bit storage, and a staged kernel that compiles without register spills: on sm_90a
     /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM DP = 80 (108 B) and sLSTM DP = 112 (8-52 B)
     /// spilled at 255 registers (one warp per 16 features, 8 Rᵀ tiles in registers, plus the
@@ -197,7 +197,9 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         backwardKernelName(stagingStepInputs: stagingStepInputs, float32FMA: Self.float32BackwardFMA)
     }
     public func backwardKernelName(stagingStepInputs: Bool, float32FMA: Bool) -> String {
-        if dtype == .float32 && float32FMA { return "&flashrnn::fused::backward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
+        if dtype == .float32 && float32FMA {
+            return "&flashrnn::fused::backward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim), \(stagingStepInputs)>"
+        }
         return "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
@@ -229,10 +231,17 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// float32 FMA backward: the forward's threads (`BackwardF32Shape::kThreads`).
     public var backwardThreads: Int { runsFloat32FMABackward ? forwardThreads : threads }
     /// float32 FMA backward: dG [8, G_R, DP] and the gates' parts of Rᵀ·dG [G_R, 8, DP] for the
-    /// largest slice, float32 (`BackwardF32Shape::kSharedBytes`).
-    public var float32FMABackwardSharedBytes: Int { 2 * cell.gatesR * Self.float32ForwardSlices.last! * paddedHeadDim * 4 }
+    /// largest slice, float32 (`BackwardF32Shape::kSharedBytes`), plus the step-input ring where it
+    /// stages: 4 steps of [8, G_T + 2·S, DP] float32 (`kRingBytes`).
+    public func float32FMABackwardSharedBytes(stagingStepInputs: Bool) -> Int {
+        let slice = Self.float32ForwardSlices.last!
+        return 2 * cell.gatesR * slice * paddedHeadDim * 4
+            + (stagingStepInputs ? 4 * slice * (cell.gatesT + 2 * cell.states) * paddedHeadDim * 4 : 0)
+    }
     /// Bytes of shared memory the chosen backward launches with.
-    public var launchedBackwardSharedBytes: Int { runsFloat32FMABackward ? float32FMABackwardSharedBytes : backwardSharedBytes }
+    public var launchedBackwardSharedBytes: Int {
+        runsFloat32FMABackward ? float32FMABackwardSharedBytes(stagingStepInputs: Self.stagesStepInputs) : backwardSharedBytes
+    }
 
     /// The float32 backward the switch does not choose (3xTF32 by default, else the FMA sweep),
     /// alone in a module: `flashrnn compile-kernels` compiles and spill-checks it beside `spec`.
@@ -242,7 +251,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         let other = !Self.float32BackwardFMA
         return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) backward \(other ? "FMA" : "3xTF32")",
                                 mainSource: mainSource,
-                                nameExpressions: [backwardKernelName(stagingStepInputs: false, float32FMA: other)])
+                                nameExpressions: [backwardKernelName(stagingStepInputs: other && Self.stagesStepInputs, float32FMA: other)])
     }
 
     /// Batch columns per CTA of the float32 forward: the kernel instantiates these

@@ -17,6 +17,7 @@
 // The batch slice is a run-time choice, as the forward's: gridDim.y = ⌈B / slice⌉ CTAs per head,
 // and the kernel takes the smallest of 1, 2, 4, 8 that covers ⌈B / gridDim.y⌉ columns.
 #pragma once
+#include "common/async_copy.cuh"
 #include "common/storage.cuh"
 #include "fused/fused_params.cuh"
 #include "fused/fused_forward_f32.cuh"
@@ -33,6 +34,16 @@ struct BackwardF32Shape {
     static constexpr int kMaxSlice = 8;
     // dG [slice, G_R, DP] and the gates' parts of dh_rec [G_R, slice, DP], float32, for the largest slice.
     static constexpr int kSharedBytes = 2 * Cell::kGatesR * kMaxSlice * DP * 4;
+    // Step-input staging (STAGE; D % 4 == 0 and 16-byte aligned inputs, else the sweep loads them
+    // into registers a step ahead): a ring of kStages steps, filled by cp.async kStages − 1 steps
+    // ahead in 16-byte chunks. A step is [slice][items][DP] float32, items = G_T pre-activations,
+    // S previous states, S external gradients. The ring follows kSharedBytes; mirrored by
+    // FusedVariant.float32FMABackwardSharedBytes.
+    static constexpr int kItems = Cell::kGatesT + 2 * Cell::kStates;
+    static constexpr int kStages = 4;
+    static constexpr int kStageBytes = kMaxSlice * kItems * DP * 4;
+    static constexpr int kRingBytes = kStages * kStageBytes;
+    static_assert(kSharedBytes + kRingBytes <= 227 * 1024, "the step-input ring must fit beside dG in 227 KB");
     static_assert(DP % 16 == 0, "the padded head dimension DP must be a multiple of 16");
     // A thread holds DP floats of R, as the forward's rows (same limit, checked by
     // `flashrnn compile-kernels`: no spills).
@@ -40,7 +51,7 @@ struct BackwardF32Shape {
                   "float32 FMA backward: R columns in registers hold DP <= 64 (128 with one recurrent gate)");
 };
 
-template <class Cell, int DP, int SLICE>
+template <class Cell, int DP, int SLICE, bool STAGE>
 __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
     using Shape = BackwardF32Shape<Cell, DP>;
     using S = F32;
@@ -216,11 +227,9 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
         }
     };
 
-    // One step; `use` holds step t's inputs, `fetch` receives step t − 1's (loaded before the
-    // product so the loads overlap it). The loop below is unrolled by two so no copy waits on them.
-    auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
-        // L2 prefetch further back, one per 128-byte line of a cell row: pre-activations,
-        // previous states, external gradients (written long ago, evicted from L2 since).
+    // L2 prefetch of step t − kPrefetchSteps's inputs, one per 128-byte line of a cell row:
+    // pre-activations, previous states, external gradients (written long ago, evicted from L2 since).
+    auto prefetchAhead = [&](int t) {
         if (t - kPrefetchSteps > 0) {
             const int tp = t - kPrefetchSteps;
 #pragma unroll
@@ -236,6 +245,12 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
                     }
                 }
         }
+    };
+
+    // One step; `use` holds step t's inputs, `fetch` receives step t − 1's (loaded before the
+    // product so the loads overlap it). The loop below is unrolled by two so no copy waits on them.
+    auto step = [&](int t, const StepInputs& use, StepInputs& fetch) {
+        prefetchAhead(t);
         if (t > 0) loadStep(t - 1, fetch);
         const bool hasRecurrent = t < T - 1 && !cut;
         if (hasRecurrent && hasRow) product();
@@ -244,7 +259,94 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
         __syncthreads();   // dG_t is complete for the next step's product
     };
 
-    if (T > 0) {
+    // Staging (see BackwardF32Shape): chunk i of a step is column i / kChunksPerColumn, item
+    // j / (DP / 4) of the rest, features 4·(j % (DP / 4)) … + 3, at the same place in the ring
+    // slot; this thread copies chunks threadIdx.x + kThreads·c. Addresses are computed per step.
+    constexpr int kItems = Shape::kItems, kStages = Shape::kStages;
+    constexpr int kChunksPerColumn = kItems * DP / 4;
+    constexpr int kSlots = (SLICE * kChunksPerColumn + kThreads - 1) / kThreads;
+    const bool stage = STAGE && D % 4 == 0 && p.pre % 16 == 0 && p.states32 % 16 == 0 && p.s0 % 16 == 0
+                       && p.dStates % 16 == 0;
+    const unsigned ringAddress = shared_address(reinterpret_cast<unsigned char*>(shared) + Shape::kSharedBytes);
+    // Step t's chunk c of this thread: its source (nullptr where the chunk is zero: beyond the
+    // batch or D, no initial states at t = 0, no dStates) and its byte offset in a ring slot.
+    auto chunkSource = [&](int i, int t) -> const float* {
+        const int col = i / kChunksPerColumn, j = i % kChunksPerColumn;
+        const int item = j / (DP / 4), f = 4 * (j % (DP / 4));
+        const long long b = batch0 + col, row = b * T + t, at = (long long)n * D + f;
+        if (i >= SLICE * kChunksPerColumn || b >= B || f >= D) return nullptr;
+        if (item < GT) return preIn + ((row * GT + item) * ND + at);
+        if (item < GT + kS) {
+            const int s = item - GT;
+            if (t > 0) return states32 + (s * plane + (row - 1) * ND + at);
+            return hasS0 ? s0 + ((s * B + b) * ND + at) : nullptr;
+        }
+        return hasDStates ? dStates + ((item - GT - kS) * plane + row * ND + at) : nullptr;
+    };
+    int stagedSteps = 0, stageSlot = 0;
+    // Copies the inputs of the next step not yet staged (t = T − 1 − stagedSteps) into its slot, as
+    // one group (empty past step 0, so the group count stays one per step).
+    auto stageNext = [&]() {
+        if (stagedSteps < T) {
+            const int t = T - 1 - stagedSteps;
+            const unsigned slot = ringAddress + stageSlot * Shape::kStageBytes;
+            // The thread index read afresh each step: the chunks' columns, items and addresses
+            // are recomputed rather than hoisted out of the loop (kept, they spilled registers
+            // for sLSTM DP = 64 and Elman DP = 128).
+            unsigned fresh;
+            asm volatile("mov.u32 %0, %%tid.x;" : "=r"(fresh));
+#pragma unroll
+            for (int c = 0; c < kSlots; ++c) {
+                const int i = static_cast<int>(fresh) + kThreads * c;
+                if (i < SLICE * kChunksPerColumn) {
+                    const float* from = chunkSource(i, t);
+                    copy16_async(slot + i * 16, from != nullptr ? from : preIn, from != nullptr);
+                }
+            }
+            stageSlot = stageSlot + 1 == kStages ? 0 : stageSlot + 1;
+        }
+        ++stagedSteps;
+        commit_async_copies();
+    };
+    // Step t's inputs from ring slot `slot`.
+    auto readStaged = [&](int slot, StepInputs& in) {
+        const float* rows = reinterpret_cast<const float*>(reinterpret_cast<const unsigned char*>(shared)
+                                                           + Shape::kSharedBytes + slot * Shape::kStageBytes);
+#pragma unroll
+        for (int i = 0; i < kCells; ++i) {
+            const float* at = rows + colOf[i] * kItems * DP + dOf[i];
+#pragma unroll
+            for (int k = 0; k < 4; ++k) in.pre[i][k] = k < GT && inSlice[i] ? at[k * DP] : 0.0f;
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                in.previous[i][s] = s < kS && inSlice[i] ? at[(GT + s) * DP] : 0.0f;
+                in.external[i][s] = s < kS && inSlice[i] ? at[(GT + kS + s) * DP] : 0.0f;
+            }
+        }
+    };
+
+    if (STAGE && stage && T > 0) {
+        // The first kStages − 1 steps in flight; then each step stages step t − (kStages − 1) into
+        // the slot step t + 1 read (free after its last barrier) and, before its first barrier,
+        // waits for its own group only.
+#pragma unroll 1
+        for (int s = 0; s < kStages - 1; ++s) stageNext();
+        int readSlot = 0;
+#pragma unroll 1
+        for (int t = T - 1; t >= 0; --t) {
+            prefetchAhead(t);
+            stageNext();
+            const bool hasRecurrent = t < T - 1 && !cut;
+            if (hasRecurrent && hasRow) product();
+            wait_async_groups<kStages - 1>();
+            __syncthreads();   // step t's inputs and every gate's part are in shared memory
+            StepInputs in;
+            readStaged(readSlot, in);
+            readSlot = readSlot + 1 == kStages ? 0 : readSlot + 1;
+            cells(t, in, hasRecurrent);
+            __syncthreads();   // dG_t is complete; step t's slot may be refilled
+        }
+    } else if (T > 0) {
         StepInputs inA, inB;
         loadStep(T - 1, inA);
         int t = T - 1;
@@ -281,13 +383,15 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
 
 // ⌈B / gridDim.y⌉ rounded up to a slice of 1, 2, 4 or 8 columns (the host launches
 // gridDim.y = ⌈B / slice⌉ for the slice FusedVariant.float32ForwardSlice chose, as for the forward).
-template <class Cell, int DP>
+// STAGE: stage the step inputs through the shared-memory ring where D and the inputs' alignment
+// allow (FusedVariant: on unless FLASHRNN_FUSED_STAGE_BW=0).
+template <class Cell, int DP, bool STAGE>
 __global__ void __launch_bounds__(BackwardF32Shape<Cell, DP>::kThreads, 1) backward_f32_kernel(const FusedParams p) {
     const int columns = (p.B + gridDim.y - 1) / gridDim.y;
-    if (columns <= 1) backward_f32_sweep<Cell, DP, 1>(p);
-    else if (columns <= 2) backward_f32_sweep<Cell, DP, 2>(p);
-    else if (columns <= 4) backward_f32_sweep<Cell, DP, 4>(p);
-    else backward_f32_sweep<Cell, DP, 8>(p);
+    if (columns <= 1) backward_f32_sweep<Cell, DP, 1, STAGE>(p);
+    else if (columns <= 2) backward_f32_sweep<Cell, DP, 2, STAGE>(p);
+    else if (columns <= 4) backward_f32_sweep<Cell, DP, 4, STAGE>(p);
+    else backward_f32_sweep<Cell, DP, 8, STAGE>(p);
 }
 
 }  // namespace fused
