@@ -12,7 +12,7 @@ extension FlashRNNWeightGradientParams: KernelArgument {}
 /// reverse sweep (`Rᵀ·dG` on chip), then `dR = Σ dG ⊗ h` as one product over all B·T rows and
 /// `db` reduced in the sweep. A head beyond one SM is split over a thread-block cluster
 /// (`FusedSlicedVariant`, h exchanged through distributed shared memory). Storage
-/// float16/bfloat16, and float32 on one SM (float32 FMA forward, 3xTF32 backward); heads beyond what a
+/// float16/bfloat16, and float32 on one SM (float32 FMA forward and backward sweeps); heads beyond what a
 /// decomposition holds are refused with a reason, and the automatic backend falls back to
 /// `cudaAlternating`.
 public struct CUDAFusedBackend: RecurrentBackend {

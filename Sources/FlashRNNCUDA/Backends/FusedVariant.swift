@@ -16,7 +16,10 @@ import FlashRNNCore
 /// (`maxFloat32HeadDim`) and is not sliced over clusters. The float32 forward is not a
 /// tensor-core sweep: `forward_f32_kernel` (fused_forward_f32.cuh) computes R·h in plain float32
 /// FMAs (float32-exact, as the CPU float32 backend), one thread per gate row with that row of R in
-/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`).
+/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`);
+/// its backward is the mirror (`backward_f32_kernel`, fused_backward_f32.cuh: a thread per (gate,
+/// input feature) holds that column of R, the same slices), unless FLASHRNN_FUSED_F32_BACKWARD=tf32
+/// asks for the 3xTF32 sweep.
 public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public let cell: CellKind
     public let dtype: DType
