@@ -262,10 +262,19 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
     // Staging (see BackwardF32Shape): chunk i of a step is column i / kChunksPerColumn, item
     // j / (DP / 4) of the rest, features 4·(j % (DP / 4)) … + 3, at the same place in the ring
     // slot; this thread copies chunks threadIdx.x + kThreads·c. Addresses are computed per step.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    // sm_80 (NVRTC 13.0, 255 registers): the staged sweep from DP = 112 (Elman) spilled 64-204 B,
+    // so there it loads the step inputs into registers (the ring stays allocated, unused); at
+    // DP = 128 that spilled 64 B with a step's inputs loaded one step ahead, so it loads them at
+    // the step's start (they still overlap the product).
+    constexpr bool kStage = STAGE && DP < 112, kLoadAhead = DP < 128;
+#else
+    constexpr bool kStage = STAGE, kLoadAhead = true;
+#endif
     constexpr int kItems = Shape::kItems, kStages = Shape::kStages;
     constexpr int kChunksPerColumn = kItems * DP / 4;
     constexpr int kSlots = (SLICE * kChunksPerColumn + kThreads - 1) / kThreads;
-    const bool stage = STAGE && D % 4 == 0 && p.pre % 16 == 0 && p.states32 % 16 == 0 && p.s0 % 16 == 0
+    const bool stage = kStage && D % 4 == 0 && p.pre % 16 == 0 && p.states32 % 16 == 0 && p.s0 % 16 == 0
                        && p.dStates % 16 == 0;
     const unsigned ringAddress = shared_address(reinterpret_cast<unsigned char*>(shared) + Shape::kSharedBytes);
     // Step t's chunk c of this thread: its source (nullptr where the chunk is zero: beyond the
@@ -325,7 +334,7 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
         }
     };
 
-    if (STAGE && stage && T > 0) {
+    if (kStage && stage && T > 0) {
         // The first kStages − 1 steps in flight; then each step stages step t − (kStages − 1) into
         // the slot step t + 1 read (free after its last barrier) and, before its first barrier,
         // waits for its own group only.
@@ -345,6 +354,18 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
             readSlot = readSlot + 1 == kStages ? 0 : readSlot + 1;
             cells(t, in, hasRecurrent);
             __syncthreads();   // dG_t is complete; step t's slot may be refilled
+        }
+    } else if (!kLoadAhead && T > 0) {
+#pragma unroll 1
+        for (int t = T - 1; t >= 0; --t) {
+            prefetchAhead(t);
+            StepInputs in;
+            loadStep(t, in);
+            const bool hasRecurrent = t < T - 1 && !cut;
+            if (hasRecurrent && hasRow) product();
+            __syncthreads();
+            cells(t, in, hasRecurrent);
+            __syncthreads();
         }
     } else if (T > 0) {
         StepInputs inA, inB;
