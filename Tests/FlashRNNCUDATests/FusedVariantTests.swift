@@ -28,7 +28,7 @@ struct FusedVariantTests {
         #expect(!FusedVariant.dtypes.contains(.float64) && !FusedVariant.oneSMOnlyDTypes.contains(.float64))
     }
 
-    /// float32 (FMA forward, 3xTF32 backward with R in two parts) runs on one SM up to D = 64 for the gated cells
+    /// float32 (FMA forward and backward; the 3xTF32 backward's R in two parts also fits) runs on one SM up to D = 64 for the gated cells
     /// and the whole one-SM range for Elman; beyond, the reason names the largest float32 D.
     @Test(arguments: [(CellKind.lstm, 64), (.slstm, 64), (.gru, 64), (.elman, 128)])
     func float32RunsOnOneSMUpToItsLargestHead(cell: CellKind, largest: Int) throws {
@@ -52,8 +52,9 @@ struct FusedVariantTests {
         #expect(cases.contains { $0.headDim == largest + 1 }, "D=\(largest + 1)")
     }
 
-    /// float32: the backward keeps 3xTF32 tiles (R in two parts); the forward is the FMA sweep,
-    /// one thread per gate row (at least min(4·DP, 256) for the cells), no tiles.
+    /// float32: the 3xTF32 backward (FLASHRNN_FUSED_F32_BACKWARD=tf32) keeps tiles with R in two
+    /// parts; the forward is the FMA sweep, one thread per gate row (at least min(4·DP, 256) for the
+    /// cells), no tiles.
     @Test func float32VariantsSplitTheBackwardOperandsAndRunTheFMAForward() {
         let f32 = FusedVariant(cell: .lstm, dtype: .float32, headDim: 64)
         let f16 = FusedVariant(cell: .lstm, dtype: .float16, headDim: 64)
@@ -61,12 +62,65 @@ struct FusedVariantTests {
         #expect(f32.backwardRegisterTiles == 4 && f32.forwardRegisterTiles == 0)
         #expect(f32.forwardKernelName == "&flashrnn::fused::forward_f32_kernel<flashrnn::LSTMCell, 64>")
         #expect(f32.forwardKernelName(stagingWx: true, splittingH: true) == f32.forwardKernelName)
-        #expect(f32.backwardKernelName == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
-        #expect(f32.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
-        #expect(!f16.spec.mainSource.contains("fused/fused_forward_f32.cuh"))
+        #expect(f32.backwardKernelName(stagingStepInputs: false, float32FMA: false)
+                == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
+        for header in ["fused/fused_forward_f32.cuh", "fused/fused_backward_f32.cuh"] {
+            #expect(f32.spec.mainSource.contains(header))
+            #expect(!f16.spec.mainSource.contains(header))
+        }
         // Shared memory: h [8, DP] and the gate sums [G_R, 8, DP], float32.
         #expect(f32.forwardSharedBytes == (1 + 4) * 8 * 64 * 4)
         #expect(f32.forwardSharedBytes(stagingWx: true, splittingH: true) == f32.forwardSharedBytes)
+    }
+
+    /// float32 runs the FMA backward by default: its kernel takes only the cell and DP (the batch
+    /// slice is chosen at launch), the forward's threads and grid, and dG plus the gates' parts of
+    /// Rᵀ·dG [2, G_R, 8, DP] float32 in shared memory; 16-bit storage never does.
+    @Test(arguments: [(CellKind.lstm, 64, "LSTMCell"), (.slstm, 48, "SLSTMCell"), (.gru, 17, "GRUCell"), (.elman, 128, "ElmanCell"),
+                      (.elman, 1, "ElmanCell")])
+    func float32RunsTheFMABackward(cell: CellKind, headDim: Int, name: String) {
+        let v = FusedVariant(cell: cell, dtype: .float32, headDim: headDim)
+        #expect(FusedVariant.float32BackwardFMA)
+        #expect(v.runsFloat32FMABackward)
+        // Staged (the step inputs through a cp.async ring) unless FLASHRNN_FUSED_STAGE_BW=0.
+        #expect(FusedVariant.stagesStepInputs && v.stagesBackwardInputs)
+        #expect(v.backwardKernelName == "&flashrnn::fused::backward_f32_kernel<flashrnn::\(name), \(v.paddedHeadDim), true>")
+        #expect(v.backwardKernelName(stagingStepInputs: false) == "&flashrnn::fused::backward_f32_kernel<flashrnn::\(name), \(v.paddedHeadDim), false>")
+        #expect(v.kernelNames[1] == v.backwardKernelName && v.spec.nameExpressions.contains(v.backwardKernelName))
+        #expect(v.backwardThreads == v.forwardThreads)
+        let base = 2 * cell.gatesR * 8 * v.paddedHeadDim * 4, ring = 4 * 8 * (cell.gatesT + 2 * cell.states) * v.paddedHeadDim * 4
+        #expect(v.float32FMABackwardSharedBytes(stagingStepInputs: false) == base)
+        #expect(v.float32FMABackwardSharedBytes(stagingStepInputs: true) == base + ring)
+        #expect(v.launchedBackwardSharedBytes == base + ring && v.launchedBackwardSharedBytes <= 227 * 1024)
+        let f16 = FusedVariant(cell: cell, dtype: .float16, headDim: headDim)
+        #expect(!f16.runsFloat32FMABackward && f16.backwardThreads == f16.threads)
+        #expect(f16.launchedBackwardSharedBytes == f16.backwardSharedBytes && f16.otherFloat32BackwardSpec == nil)
+    }
+
+    /// The other float32 backward (3xTF32 by default) is compiled alone beside each float32 module.
+    @Test func theOtherFloat32BackwardIsInTheCatalog() throws {
+        let v = FusedVariant(cell: .gru, dtype: .float32, headDim: 32)
+        let other = try #require(v.otherFloat32BackwardSpec)
+        #expect(other.nameExpressions == ["&flashrnn::fused::backward_kernel<flashrnn::GRUCell, flashrnn::F32, 32, \(v.backwardRegisterTiles)>"])
+        #expect(other.label == "fused gru float32 DP=32 backward 3xTF32" && other.mainSource == v.spec.mainSource)
+        let labels = Set(KernelCatalog.all().map(\.label))
+        for variant in FusedVariant.all where variant.dtype == .float32 {
+            #expect(labels.contains(try #require(variant.otherFloat32BackwardSpec).label), "\(variant)")
+        }
+    }
+
+    /// FLASHRNN_FUSED_F32_BACKWARD: "tf32" selects the 3xTF32 sweep, anything else the FMA sweep.
+    @Test(arguments: [("tf32", false), (nil, true), ("", true), ("fma", true), ("TF32", true)] as [(String?, Bool)])
+    func theFloat32BackwardSwitchReadsTF32(value: String?, fma: Bool) {
+        #expect(FusedVariant.float32BackwardFMA(value) == fma)
+    }
+
+    /// FLASHRNN_FUSED_F32_DB64: "1" turns the float64 cross-CTA db sum on; it is off otherwise
+    /// (not yet checked on the GPU).
+    @Test(arguments: [("1", true), (nil, false), ("", false), ("0", false), ("yes", false)] as [(String?, Bool)])
+    func theFloat64DBSumIsOptIn(value: String?, on: Bool) {
+        #expect(FusedVariant.float32BackwardDB64(value) == on)
+        #expect(!FusedVariant.float32BackwardDB64)
     }
 
     @Test(arguments: [(CellKind.lstm, 64, 256), (.lstm, 16, 64), (.slstm, 48, 192), (.gru, 64, 256), (.gru, 16, 64),
@@ -113,6 +167,8 @@ struct FusedVariantTests {
             #expect(variant.backwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.threads <= 1024 && variant.threads % 32 == 0, "\(variant)")
             #expect(variant.forwardThreads <= 1024 && variant.forwardThreads % 32 == 0, "\(variant)")
+            #expect(variant.backwardThreads <= 1024 && variant.backwardThreads % 32 == 0, "\(variant)")
+            #expect(variant.launchedBackwardSharedBytes <= 227 * 1024, "\(variant)")
             #expect(variant.forwardRegisterTiles <= variant.forwardTiles && variant.backwardRegisterTiles <= variant.tiles)
         }
         // 4 cells × 2 storage types × DP ∈ {16, 32, …, 128}, and float32 up to each cell's largest head
@@ -200,7 +256,9 @@ struct FusedVariantTests {
         for variant in FusedVariant.all {
             let spills = (variant.cell == .lstm && variant.paddedHeadDim == 80) || (variant.cell == .slstm && variant.paddedHeadDim == 112)
             #expect(variant.canStageStepInputs == (variant.dtype != .float32 && !spills), "\(variant)")
-            #expect(variant.stagesBackwardInputs == (FusedVariant.stagesStepInputs && variant.canStageStepInputs), "\(variant)")
+            // float32 stages in its FMA backward only (the 3xTF32 sweep never does).
+            #expect(variant.stagesBackwardInputs
+                    == (FusedVariant.stagesStepInputs && (variant.canStageStepInputs || variant.runsFloat32FMABackward)), "\(variant)")
             #expect(variant.backwardKernelName == variant.backwardKernelName(stagingStepInputs: variant.stagesBackwardInputs), "\(variant)")
             #expect(variant.backwardSharedBytes == variant.backwardSharedBytes(stagingStepInputs: variant.stagesBackwardInputs), "\(variant)")
         }

@@ -12,7 +12,7 @@ extension FlashRNNWeightGradientParams: KernelArgument {}
 /// reverse sweep (`Rᵀ·dG` on chip), then `dR = Σ dG ⊗ h` as one product over all B·T rows and
 /// `db` reduced in the sweep. A head beyond one SM is split over a thread-block cluster
 /// (`FusedSlicedVariant`, h exchanged through distributed shared memory). Storage
-/// float16/bfloat16, and float32 on one SM (float32 FMA forward, 3xTF32 backward); heads beyond what a
+/// float16/bfloat16, and float32 on one SM (float32 FMA forward and backward sweeps); heads beyond what a
 /// decomposition holds are refused with a reason, and the automatic backend falls back to
 /// `cudaAlternating`.
 public struct CUDAFusedBackend: RecurrentBackend {
@@ -159,6 +159,13 @@ public struct CUDAFusedBackend: RecurrentBackend {
         p.states32 = saved.states32.address; p.pre = saved.pre.address
         p.dStates = dS?.cudaBuffer?.address ?? 0; p.dLast = dL?.cudaBuffer?.address ?? 0
         p.dWx = dWx.address; p.dGR = dGR.address; p.db = db32.address; p.dInitial = dInitial.address
+        // float32 FMA backward: db's float64 sums across CTAs and their arrival counter (FusedVariant.float32BackwardDB64).
+        let dbScratch = dtype == .float32 && FusedVariant.float32BackwardFMA && FusedVariant.float32BackwardDB64
+            ? try CUDABuffer(runtime: runtime, dtype: .float32, count: 2 * GT * N * D + 4) : nil
+        if let dbScratch {
+            try runtime.fill32(dbScratch.address, pattern: 0, count: dbScratch.count)
+            p.dbScratch = dbScratch.address
+        }
         try runtime.traceSpan("fused backward: sweep") { try plan.launchBackward(runtime, p) }
 
         // dR: large heads (`WeightGradientChoice`) take cuBLAS products for the rows with t > 0
@@ -198,7 +205,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let gradients = try runtime.backwardOutputs(dWx: dWx, wxShape: problem.wx.shape, dR: dR, db: db, dInitial: dInitial,
                                                     shape: shape, hostOutputs: saved.hostOutputs)
         // Work buffers must outlive the kernels that use them (host copies above synchronize).
-        withExtendedLifetime((dGR, db32, dR32, dS, dL, saved)) {}
+        withExtendedLifetime((dGR, db32, dR32, dS, dL, saved, dbScratch)) {}
         return gradients
     }
 }

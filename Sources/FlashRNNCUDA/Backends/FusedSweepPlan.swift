@@ -22,6 +22,8 @@ extension CUDAFusedBackend {
         let gridTileWords: (forward: Int, backward: Int)?
         /// The forward's grid where it differs from `grid` (float32 one-SM: its own batch slice).
         var forwardGrid: (Int, Int, Int)? = nil
+        /// The backward's grid where it differs from `grid` (float32 FMA backward: the forward's slice).
+        var backwardGrid: (Int, Int, Int)? = nil
 
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
             try launch(runtime, kernels.forward, grid: forwardGrid ?? grid, threads: forwardThreads, sharedBytes: forwardSharedBytes,
@@ -29,7 +31,7 @@ extension CUDAFusedBackend {
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.backward, grid: grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+            try launch(runtime, kernels.backward, grid: backwardGrid ?? grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
         }
 
         private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, grid: (Int, Int, Int), threads: Int, sharedBytes: Int, tileWords: Int?,
@@ -56,12 +58,13 @@ extension CUDAFusedBackend {
         let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
         if D <= FusedVariant.maxHeadDim {
             let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
+            let float32Grid = dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil
             return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape),
-                             forwardThreads: variant.forwardThreads, backwardThreads: variant.threads,
-                             forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                             forwardThreads: variant.forwardThreads, backwardThreads: variant.backwardThreads,
+                             forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.launchedBackwardSharedBytes,
                              weightTile: variant.weightTile,
                              clusterSize: 1, gridTileWords: nil,
-                             forwardGrid: dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil)
+                             forwardGrid: float32Grid, backwardGrid: variant.runsFloat32FMABackward ? float32Grid : nil)
         }
         guard var variant = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: D,
                                                sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {

@@ -16,7 +16,10 @@ import FlashRNNCore
 /// (`maxFloat32HeadDim`) and is not sliced over clusters. The float32 forward is not a
 /// tensor-core sweep: `forward_f32_kernel` (fused_forward_f32.cuh) computes R·h in plain float32
 /// FMAs (float32-exact, as the CPU float32 backend), one thread per gate row with that row of R in
-/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`).
+/// registers, and a batch slice of 1, 2, 4 or 8 columns chosen at launch (`float32ForwardSlice`);
+/// its backward is the mirror (`backward_f32_kernel`, fused_backward_f32.cuh: a thread per (gate,
+/// input feature) holds that column of R, the same slices), unless FLASHRNN_FUSED_F32_BACKWARD=tf32
+/// asks for the 3xTF32 sweep.
 public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public let cell: CellKind
     public let dtype: DType
@@ -162,7 +165,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public static let stagesStepInputs = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_BW"] != "0"
     /// Whether this variant's backward runs `backward_staged_kernel`: staging is on and the
     /// variant can stage.
-    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && canStageStepInputs }
+    public var stagesBackwardInputs: Bool { Self.stagesStepInputs && (canStageStepInputs || runsFloat32FMABackward) }
     /// 16-bit storage, and a staged kernel that compiles without register spills: on sm_90a
     /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM DP = 80 (108 B) and sLSTM DP = 112 (8-52 B)
     /// spilled at 255 registers (one warp per 16 features, 8 Rᵀ tiles in registers, plus the
@@ -191,8 +194,16 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
         return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles(splittingH: splittingH)), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }
+    /// float32: the FMA backward (`backward_f32_kernel`) unless `FLASHRNN_FUSED_F32_BACKWARD=tf32`
+    /// asks for the 3xTF32 tensor-core sweep (`float32BackwardFMA`).
     public func backwardKernelName(stagingStepInputs: Bool) -> String {
-        "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
+        backwardKernelName(stagingStepInputs: stagingStepInputs, float32FMA: Self.float32BackwardFMA)
+    }
+    public func backwardKernelName(stagingStepInputs: Bool, float32FMA: Bool) -> String {
+        if dtype == .float32 && float32FMA {
+            return "&flashrnn::fused::backward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim), \(stagingStepInputs)>"
+        }
+        return "&flashrnn::fused::\(stagingStepInputs ? "backward_staged_kernel" : "backward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(backwardRegisterTiles)>"
     }
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
     /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
@@ -210,10 +221,53 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The NVRTC module of this variant.
     public var spec: KernelModuleSpec {
-        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)",
-                         mainSource: KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
-                            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n" : ""),
-                         nameExpressions: kernelNames)
+        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)", mainSource: mainSource, nameExpressions: kernelNames)
+    }
+    private var mainSource: String {
+        KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
+            + (dtype == .float32 ? "#include \"fused/fused_forward_f32.cuh\"\n#include \"fused/fused_backward_f32.cuh\"\n" : "")
+    }
+
+    /// Whether float32 runs the FMA backward (`backward_f32_kernel`, fused_backward_f32.cuh: Rᵀ·dG
+    /// in float32 FMAs, float32-exact as the CPU float32 backend, batch slices as the forward's)
+    /// rather than the 3xTF32 tensor-core sweep (`backward_kernel<…, F32, …>`, slices of 8). Read
+    /// once: on unless FLASHRNN_FUSED_F32_BACKWARD=tf32 (kept for comparing the two on the GPU).
+    public static let float32BackwardFMA = float32BackwardFMA(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_BACKWARD"])
+    static func float32BackwardFMA(_ value: String?) -> Bool { value != "tf32" }
+    /// Whether the float32 FMA backward adds db across CTAs in float64 (a scratch of G_T·N·D
+    /// doubles and an arrival counter; the last CTA rounds each total once) instead of float32
+    /// atomics, whose B roundings at slices of 1 missed the 2× rule for db at D = 1, B = 11 (round
+    /// f32bwd). Read once: on only with FLASHRNN_FUSED_F32_DB64=1 until it has passed the float32
+    /// check on the GPU (written after the round's only call).
+    public static let float32BackwardDB64 = float32BackwardDB64(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_DB64"])
+    static func float32BackwardDB64(_ value: String?) -> Bool { value == "1" }
+    /// Whether this variant's backward is the float32 FMA sweep.
+    public var runsFloat32FMABackward: Bool { dtype == .float32 && Self.float32BackwardFMA }
+
+    /// float32 FMA backward: the forward's threads (`BackwardF32Shape::kThreads`).
+    public var backwardThreads: Int { runsFloat32FMABackward ? forwardThreads : threads }
+    /// float32 FMA backward: dG [8, G_R, DP] and the gates' parts of Rᵀ·dG [G_R, 8, DP] for the
+    /// largest slice, float32 (`BackwardF32Shape::kSharedBytes`), plus the step-input ring where it
+    /// stages: 4 steps of [8, G_T + 2·S, DP] float32 (`kRingBytes`).
+    public func float32FMABackwardSharedBytes(stagingStepInputs: Bool) -> Int {
+        let slice = Self.float32ForwardSlices.last!
+        return 2 * cell.gatesR * slice * paddedHeadDim * 4
+            + (stagingStepInputs ? 4 * slice * (cell.gatesT + 2 * cell.states) * paddedHeadDim * 4 : 0)
+    }
+    /// Bytes of shared memory the chosen backward launches with.
+    public var launchedBackwardSharedBytes: Int {
+        runsFloat32FMABackward ? float32FMABackwardSharedBytes(stagingStepInputs: Self.stagesStepInputs) : backwardSharedBytes
+    }
+
+    /// The float32 backward the switch does not choose (3xTF32 by default, else the FMA sweep),
+    /// alone in a module: `flashrnn compile-kernels` compiles and spill-checks it beside `spec`.
+    /// nil for 16-bit storage. The backend never loads this module.
+    public var otherFloat32BackwardSpec: KernelModuleSpec? {
+        guard dtype == .float32 else { return nil }
+        let other = !Self.float32BackwardFMA
+        return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) backward \(other ? "FMA" : "3xTF32")",
+                                mainSource: mainSource,
+                                nameExpressions: [backwardKernelName(stagingStepInputs: other && Self.stagesStepInputs, float32FMA: other)])
     }
 
     /// Batch columns per CTA of the float32 forward: the kernel instantiates these
@@ -256,8 +310,8 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
             }
             let largest = maxFloat32HeadDim(cell: cell, sharedMemoryLimit: sharedMemoryLimit)
             guard headDim <= largest else {
-                return "cudaFused keeps a float32 \(cell) head on one SM (forward: R rows in registers; backward: R "
-                    + "split in two TF32 parts, twice its float32 size), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
+                return "cudaFused keeps a float32 \(cell) head on one SM (R rows in registers forward, R columns "
+                    + "backward; the 3xTF32 backward keeps R in two TF32 parts), which holds D ≤ \(largest) (beyond, the kernels spill registers or exceed the "
                     + "shared memory); D = \(headDim) in float32: use cudaAlternating (automatic falls back to it), "
                     + "or float16/bfloat16"
             }

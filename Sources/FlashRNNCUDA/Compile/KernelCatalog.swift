@@ -72,6 +72,7 @@ public enum KernelCatalog {
         }
         specs += FusedVariant.all.map(\.spec)
         specs += FusedVariant.all.compactMap(\.otherSplitForwardSpec)
+        specs += FusedVariant.all.compactMap(\.otherFloat32BackwardSpec)
         specs += FusedSlicedVariant.all.map(\.spec)
         return specs
     }

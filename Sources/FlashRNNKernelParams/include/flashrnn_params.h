@@ -67,6 +67,9 @@ typedef struct FlashRNNFusedParams {
     unsigned long long dGR;       // [B, T, G_R, N, D] float32 recurrent-gate gradients, for dR
     unsigned long long db;        // [G_T, N, D] float32 accumulator (zeroed first)
     unsigned long long dInitial;  // [S, B, N, D]
+    // float32 FMA backward only (fused_backward_f32.cuh): [G_T, N, D] float64 sums then one
+    // unsigned arrival counter, zeroed first; 0 adds db with float32 atomics instead.
+    unsigned long long dbScratch;
 } FlashRNNFusedParams;
 
 // dR = Σ dG ⊗ h_{t-1} by the tiled kernel (both GPU backends) and the float32 → storage conversion.
