@@ -237,10 +237,9 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Whether the float32 FMA backward adds db across CTAs in float64 (a scratch of G_T·N·D
     /// doubles and an arrival counter; the last CTA rounds each total once) instead of float32
     /// atomics, whose B roundings at slices of 1 missed the 2× rule for db at D = 1, B = 11 (round
-    /// f32bwd). Read once: on only with FLASHRNN_FUSED_F32_DB64=1 until it has passed the float32
-    /// check on the GPU (written after the round's only call).
+    /// f32bwd). Read once: on unless FLASHRNN_FUSED_F32_DB64=0 (the float32 atomics, for comparing).
     public static let float32BackwardDB64 = float32BackwardDB64(ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_DB64"])
-    static func float32BackwardDB64(_ value: String?) -> Bool { value == "1" }
+    static func float32BackwardDB64(_ value: String?) -> Bool { value != "0" }
     /// Whether this variant's backward is the float32 FMA sweep.
     public var runsFloat32FMABackward: Bool { dtype == .float32 && Self.float32BackwardFMA }
 
