@@ -22,10 +22,13 @@ enum WeightGradientChoice {
     /// 12.64 → 7.09).
     static let productsAbove = 64
 
-    /// Whether 16-bit storage takes the tensor cores without `FLASHRNN_DR=mma`. Off: the tensor-core
-    /// path passed `flashrnn check` on the H200 (round tcdr) but is not yet timed; the round's
-    /// timing stage did not finish (docs/performance-fused.md, round tcdr).
-    static let tensorCoresByDefault = false
+    /// Whether 16-bit heads up to `productsAbove` take the tensor cores without `FLASHRNN_DR=mma`.
+    /// On: it passed `flashrnn check` on the H200 (round tcdr, every 16-bit head on tensor cores)
+    /// and measured faster than the FMA kernel in the fifth session's closing round (LSTM bf16
+    /// B = 16, T = 1024, fw+bw ms, FMA → mma: cudaFused 16 × 48 1.744 → 1.666, 64 × 12 2.714 →
+    /// 2.561; cudaAlternating 64 × 12 7.123 → 6.518); above 64 cuBLAS products stay (128 × 6 even,
+    /// 256 × 3 products faster: 4.971 against 5.641).
+    static let tensorCoresByDefault = true
 
     /// The environment read once (a backward call does not rebuild it).
     static let launchEnvironment = ProcessInfo.processInfo.environment
@@ -40,7 +43,7 @@ enum WeightGradientChoice {
         case "products": chosen = .products
         case "kernel": chosen = .kernel
         case "mma": chosen = dtype == .float32 ? .kernel : .tensorCores
-        default: chosen = tiled == .kernel && D > productsAbove ? .products : tiled
+        default: chosen = D > productsAbove ? .products : tiled
         }
         return chosen == .products && T <= 1 ? tiled : chosen
     }
