@@ -58,11 +58,7 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int kThreads = Shape::kThreads;
-    constexpr int kCells = (SLICE * DP + kThreads - 1) / kThreads;   // (feature, column) cells per thread
-    // Independent accumulators per column: at least four chains of FMAs in flight per thread.
-    constexpr int kChains = SLICE >= 4 ? 1 : 4 / SLICE;
-    static_assert(SLICE == 1 || SLICE == 2 || SLICE == 4 || SLICE == 8, "batch slice of 1, 2, 4 or 8 columns");
-    static_assert((DP / 4) % kChains == 0, "DP / 4 must split evenly over the accumulator chains");
+    constexpr int kCells = F32Slice<DP, SLICE, kThreads>::kCells, kChains = F32Slice<DP, SLICE, kThreads>::kChains;
 
     extern __shared__ uint4 shared[];
     float* dG = reinterpret_cast<float*>(shared);   // [SLICE, G_R, DP] dG_{t+1}, overwritten by dG_t

@@ -37,6 +37,17 @@ struct ForwardF32Shape {
                   "float32 FMA forward: R rows in registers hold DP <= 64 (128 with one recurrent gate)");
 };
 
+// A batch slice of the float32 FMA sweeps (this forward and fused_backward_f32.cuh): SLICE
+// columns per CTA, kCells (feature, column) cells per thread, kChains independent FMA chains per
+// column (at least four in flight per thread).
+template <int DP, int SLICE, int kThreads>
+struct F32Slice {
+    static_assert(SLICE == 1 || SLICE == 2 || SLICE == 4 || SLICE == 8, "batch slice of 1, 2, 4 or 8 columns");
+    static constexpr int kCells = (SLICE * DP + kThreads - 1) / kThreads;
+    static constexpr int kChains = SLICE >= 4 ? 1 : 4 / SLICE;
+    static_assert((DP / 4) % kChains == 0, "DP / 4 must split evenly over the accumulator chains");
+};
+
 // The cell's update of `state` in place (AccurateMath), h clipped to ±clip where asked; an
 // invalid cell (padding feature or column) stays zero.
 template <class Cell>
@@ -55,11 +66,7 @@ __device__ __forceinline__ void forward_f32_sweep(const FusedParams& p) {
     constexpr int GR = Cell::kGatesR, GW = Cell::kGatesW, GT = Cell::kGatesT, kS = Cell::kStates;
     constexpr int kROff = Cell::kRecurrentGateOffset, kWOff = Cell::kInputGateOffset;
     constexpr int kThreads = Shape::kThreads;
-    constexpr int kCells = (SLICE * DP + kThreads - 1) / kThreads;   // (feature, column) cells per thread
-    // Independent accumulators per column: at least four chains of FMAs in flight per thread.
-    constexpr int kChains = SLICE >= 4 ? 1 : 4 / SLICE;
-    static_assert(SLICE == 1 || SLICE == 2 || SLICE == 4 || SLICE == 8, "batch slice of 1, 2, 4 or 8 columns");
-    static_assert((DP / 4) % kChains == 0, "DP / 4 must split evenly over the accumulator chains");
+    constexpr int kCells = F32Slice<DP, SLICE, kThreads>::kCells, kChains = F32Slice<DP, SLICE, kThreads>::kChains;
 
     extern __shared__ uint4 shared[];
     float* h = reinterpret_cast<float*>(shared);   // [SLICE, DP] h_{t-1}
