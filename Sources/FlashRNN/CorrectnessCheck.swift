@@ -44,6 +44,8 @@ public struct OutputJudgement: Sendable {
     /// The CPU run on rounded inputs itself misses the cap: every implementation that receives
     /// its inputs in this dtype fails the cap on this draw (it is still a failure).
     public var roundedAboveCap: Bool { roundedError > cap }
+    /// Failed only by the cap, which the rounded-input CPU run misses too (finite, within 2× of it).
+    public var failsOnlyWithTheRoundedRun: Bool { !passed && nonFinite == 0 && roundedAboveCap && error <= 2 * roundedError }
 
     /// Which part of the rule failed, or nil when it passed.
     public var failure: String? {

@@ -64,10 +64,7 @@ struct CheckCommand: ParsableCommand {
                                 let part = judgements.filter { names.contains($0.name) }
                                 let ok = part.allSatisfy(\.passed)
                                 if ok { passed += 1 } else { failed += 1 }
-                                let failing = part.filter { !$0.passed }
-                                if !ok && failing.allSatisfy({ $0.nonFinite == 0 && $0.roundedAboveCap && $0.error <= 2 * $0.roundedError }) {
-                                    failedAsRounded += 1
-                                }
+                                if !ok && part.filter({ !$0.passed }).allSatisfy(\.failsOnlyWithTheRoundedRun) { failedAsRounded += 1 }
                                 let detail = part.map { j in
                                     String(format: "%@ %.2e (ref %.2e)", j.name, j.error, j.roundedError)
                                         + (j.nonFinite > 0 ? " \(j.nonFinite) non-finite" : "")
