@@ -21,6 +21,8 @@ struct GPUBenchCommand: ParsableCommand {
     @Option(help: "Timed runs (median reported).") var reps = 20
     @Option(help: "Write the results as JSON here.") var json: String?
     @Flag(help: "Only time the first forward and forward+backward of each shape (compile, load, graph capture).") var firstCall = false
+    @Flag(help: "Only time the first forward+backward of each shape, with no forward before it (a training loop's first step: compile, load, graph capture).")
+    var firstTrainingCall = false
 
     struct Record: Codable {
         var backend: String, cell: String, dtype: String
@@ -83,7 +85,14 @@ struct GPUBenchCommand: ParsableCommand {
                 _ = try RNN.backward(result.context!, dStates: dS, dLast: nil)
             }
             var record = Record(backend: backend.choice.rawValue, cell: cell.rawValue, dtype: dtype.rawValue, B: B, T: T, N: N, D: D)
-            if firstCall {
+            if firstTrainingCall {
+                let s = DispatchTime.now().uptimeNanoseconds
+                try forwardBackward()
+                record.runtimeInitMs = initMs
+                record.firstForwardBackwardMs = Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6
+                print(String(format: "first training call %@ %@ B=%d T=%d N=%d D=%d: runtime init %.1f ms, forward+backward %.1f ms",
+                             cell.rawValue, dtype.rawValue, B, T, N, D, initMs, record.firstForwardBackwardMs!))
+            } else if firstCall {
                 func wall(_ body: () throws -> Void) rethrows -> Double {
                     let s = DispatchTime.now().uptimeNanoseconds
                     try body()

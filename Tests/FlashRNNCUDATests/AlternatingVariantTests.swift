@@ -18,7 +18,8 @@ struct AlternatingVariantTests {
         for d in [1, 7, 64, 200, 256, 288, 300, 384, 512, 768, 999, 1024] {
             let variant = AlternatingKernels.Variant.forHeadDim(d, dtype: dtype, policy: .largeHeads)
             for cell in CellKind.allCases {
-                #expect(labels.contains(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: variant).label), "D=\(d) \(cell)")
+                #expect(labels.contains(AlternatingKernels.forwardSpec(cell: cell, dtype: dtype, variant: variant).label), "D=\(d) \(cell)")
+                #expect(labels.contains(AlternatingKernels.backwardSpec(cell: cell, dtype: dtype, variant: variant).label), "D=\(d) \(cell)")
             }
         }
     }
@@ -91,19 +92,22 @@ struct AlternatingVariantTests {
 
     @Test func mmaModulesNameTheirKernelAndIncludeItsSource() {
         let variant = Variant.forHeadDim(768, dtype: .bfloat16, policy: .largeHeads)
-        let spec = AlternatingKernels.spec(cell: .lstm, dtype: .bfloat16, variant: variant)
-        #expect(spec.label.hasSuffix("mma"))
-        #expect(spec.nameExpressions.contains { $0.hasPrefix("&flashrnn::forward_step_mma<") })
-        #expect(spec.mainSource.contains("alternating/alternating_forward_mma.cuh"))
-        #expect(spec.nameExpressions.contains { $0.hasPrefix("&flashrnn::backward_step_mma<") })
-        #expect(spec.mainSource.contains("alternating/alternating_backward_mma.cuh"))
-        let forwardOnly = AlternatingKernels.spec(cell: .lstm, dtype: .bfloat16,
-                                                  variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .forwardOnly))
+        let forward = AlternatingKernels.forwardSpec(cell: .lstm, dtype: .bfloat16, variant: variant)
+        let backward = AlternatingKernels.backwardSpec(cell: .lstm, dtype: .bfloat16, variant: variant)
+        #expect(forward.label.hasSuffix("mma forward") && backward.label.hasSuffix("mma backward"))
+        #expect(forward.nameExpressions.contains { $0.hasPrefix("&flashrnn::forward_step_mma<") })
+        #expect(forward.mainSource.contains("alternating/alternating_forward_mma.cuh"))
+        #expect(backward.nameExpressions.contains { $0.hasPrefix("&flashrnn::backward_step_mma<") })
+        #expect(backward.mainSource.contains("alternating/alternating_backward_mma.cuh"))
+        // Each module includes only its own step's source: inference never compiles the backward.
+        #expect(!forward.mainSource.contains("alternating_backward_mma") && !backward.mainSource.contains("alternating_forward_mma"))
+        let forwardOnly = AlternatingKernels.backwardSpec(cell: .lstm, dtype: .bfloat16,
+                                                          variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .forwardOnly))
         #expect(forwardOnly.nameExpressions.contains { $0.hasPrefix("&flashrnn::backward_step<") })
         #expect(!forwardOnly.mainSource.contains("alternating_backward_mma"))
-        #expect(forwardOnly.label != spec.label)
-        let ffma = AlternatingKernels.spec(cell: .lstm, dtype: .bfloat16, variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .off))
+        #expect(forwardOnly.label != backward.label)
+        let ffma = AlternatingKernels.forwardSpec(cell: .lstm, dtype: .bfloat16, variant: Variant.forHeadDim(768, dtype: .bfloat16, policy: .off))
         #expect(!ffma.mainSource.contains("alternating_forward_mma"))
-        #expect(ffma.label != spec.label)
+        #expect(ffma.label != forward.label)
     }
 }

@@ -83,8 +83,9 @@ struct FusedSlicedVariantTests {
         #expect(v.backwardKernelName == "&flashrnn::fused::sliced_backward_kernel<flashrnn::GRUCell, flashrnn::F16, 64, 4, 2, 18, 0>")
         let policy = try #require(FusedSlicedVariant(cell: .gru, dtype: .float16, headDim: 256))
         #expect(policy.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::GRUCell, flashrnn::F16, 16, 16, 8, 6, 1>")
-        #expect(v.kernelNames.count == 5)
-        #expect(v.kernelNames.last == "&flashrnn::fused::weight_gradient_mma_kernel<flashrnn::F16, 64>")
+        // One kernel per sweep module; dR is the shared module of the widest tile.
+        #expect(v.forwardSpec.nameExpressions == [v.forwardKernelName] && v.backwardSpec.nameExpressions == [v.backwardKernelName])
+        #expect(v.weightTile == 64)
     }
 
     @Test func bothSweepsSplitKOverTheWarpsOfACTA() throws {
@@ -177,9 +178,11 @@ struct FusedSlicedVariantTests {
         let labels = Set(KernelCatalog.all().map(\.label))
         #expect(!FusedSlicedVariant.all.isEmpty)
         for variant in FusedSlicedVariant.all {
-            #expect(labels.contains(variant.spec.label))
-            // Devices without clusters never load them, so compile-kernels skips sm_80 for them.
-            #expect(variant.spec.runs(on: "sm_90a") && variant.spec.runs(on: "sm_100") && !variant.spec.runs(on: "sm_80"))
+            for spec in [variant.forwardSpec, variant.backwardSpec] {
+                #expect(labels.contains(spec.label))
+                // Devices without clusters never load them, so compile-kernels skips sm_80 for them.
+                #expect(spec.runs(on: "sm_90a") && spec.runs(on: "sm_100") && !spec.runs(on: "sm_80"))
+            }
         }
     }
 
@@ -205,8 +208,10 @@ struct FusedSlicedVariantTests {
         let d = FusedSlicedVariant.maxHeadDim(cell: cell, dtype: .bfloat16, allowGrid: grid)
         let variant = try #require(FusedSlicedVariant(cell: cell, dtype: .bfloat16, headDim: d))
         let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
-        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
-        #expect(!module.cubin.isEmpty)
-        #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+        for spec in [variant.forwardSpec, variant.backwardSpec] {
+            let module = try compiler.compile(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+            #expect(!module.cubin.isEmpty)
+            #expect(Set(module.loweredNames.keys) == Set(spec.nameExpressions))
+        }
     }
 }

@@ -65,8 +65,8 @@ struct FusedVariantTests {
         #expect(f32.backwardKernelName(stagingStepInputs: false, float32FMA: false)
                 == "&flashrnn::fused::backward_kernel<flashrnn::LSTMCell, flashrnn::F32, 64, 4>")
         for header in ["fused/fused_forward_f32.cuh", "fused/fused_backward_f32.cuh"] {
-            #expect(f32.spec.mainSource.contains(header))
-            #expect(!f16.spec.mainSource.contains(header))
+            #expect(f32.forwardSpec.mainSource.contains(header) && f32.backwardSpec.mainSource.contains(header))
+            #expect(!f16.forwardSpec.mainSource.contains(header))
         }
         // Shared memory: h [8, DP] and the gate sums [G_R, 8, DP], float32.
         #expect(f32.forwardSharedBytes == (1 + 4) * 8 * 64 * 4)
@@ -86,7 +86,7 @@ struct FusedVariantTests {
         #expect(FusedVariant.stagesStepInputs && v.stagesBackwardInputs)
         #expect(v.backwardKernelName == "&flashrnn::fused::backward_f32_kernel<flashrnn::\(name), \(v.paddedHeadDim), true>")
         #expect(v.backwardKernelName(stagingStepInputs: false) == "&flashrnn::fused::backward_f32_kernel<flashrnn::\(name), \(v.paddedHeadDim), false>")
-        #expect(v.kernelNames[1] == v.backwardKernelName && v.spec.nameExpressions.contains(v.backwardKernelName))
+        #expect(v.backwardSpec.nameExpressions == [v.backwardKernelName])
         #expect(v.backwardThreads == v.forwardThreads)
         let base = 2 * cell.gatesR * 8 * v.paddedHeadDim * 4, ring = 4 * 8 * (cell.gatesT + 2 * cell.states) * v.paddedHeadDim * 4
         #expect(v.float32FMABackwardSharedBytes(stagingStepInputs: false) == base)
@@ -102,7 +102,7 @@ struct FusedVariantTests {
         let v = FusedVariant(cell: .gru, dtype: .float32, headDim: 32)
         let other = try #require(v.otherFloat32BackwardSpec)
         #expect(other.nameExpressions == ["&flashrnn::fused::backward_kernel<flashrnn::GRUCell, flashrnn::F32, 32, \(v.backwardRegisterTiles)>"])
-        #expect(other.label == "fused gru float32 DP=32 backward 3xTF32" && other.mainSource == v.spec.mainSource)
+        #expect(other.label == "fused gru float32 DP=32 backward 3xTF32" && other.mainSource == v.backwardSpec.mainSource)
         let labels = Set(KernelCatalog.all().map(\.label))
         for variant in FusedVariant.all where variant.dtype == .float32 {
             #expect(labels.contains(try #require(variant.otherFloat32BackwardSpec).label), "\(variant)")
@@ -179,7 +179,6 @@ struct FusedVariantTests {
     func theWeightGradientTileIsTheSmallestThatCoversTheHead(headDim: Int, tile: Int) {
         let variant = FusedVariant(cell: .gru, dtype: .bfloat16, headDim: headDim)
         #expect(variant.weightTile == tile)
-        #expect(variant.weightGradientKernelName == "&flashrnn::fused::weight_gradient_kernel<flashrnn::BF16, \(tile)>")
     }
 
     @Test(arguments: [(16, 8, 2), (48, 8, 2), (64, 8, 2), (80, 8, 1), (96, 8, 1), (112, 16, 1), (128, 16, 1)])
@@ -195,10 +194,8 @@ struct FusedVariantTests {
         // The variant is a function of (cell, dtype, D) only; B and T are run-time values.
         let a = FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64)
         #expect(a == FusedVariant(cell: .slstm, dtype: .bfloat16, headDim: 64))
-        // Forward, backward, dR (FMA), finish and, for 16-bit storage, the tensor-core dR.
-        #expect(a.kernelNames.count == 5)
-        #expect(a.weightGradientMmaKernelName == "&flashrnn::fused::weight_gradient_mma_kernel<flashrnn::BF16, 64>")
-        #expect(FusedVariant(cell: .lstm, dtype: .float32, headDim: 64).kernelNames.count == 4)
+        // One kernel per sweep module (dR is WeightGradientModule's, shared by every cell and head).
+        #expect(a.forwardSpec.nameExpressions == [a.forwardKernelName] && a.backwardSpec.nameExpressions == [a.backwardKernelName])
         // The names with the rings off (FLASHRNN_FUSED_STAGE_WX=0, _BW=0); the staged names are tested below.
         #expect(a.forwardKernelName(stagingWx: false, splittingH: false) == "&flashrnn::fused::forward_kernel<flashrnn::SLSTMCell, flashrnn::BF16, 64, 8, false>")
         #expect(a.forwardKernelName == a.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: a.splitsH))
@@ -277,7 +274,9 @@ struct FusedVariantTests {
     @Test func theCatalogCompilesEveryFusedVariant() {
         let specs = KernelCatalog.all()
         let labels = Set(specs.map(\.label))
-        for variant in FusedVariant.all { #expect(labels.contains(variant.spec.label)) }
+        for variant in FusedVariant.all {
+            #expect(labels.contains(variant.forwardSpec.label) && labels.contains(variant.backwardSpec.label))
+        }
         // Both h-split choices of every 16-bit forward: the variant's module and the other one's.
         let names = Set(specs.flatMap(\.nameExpressions))
         for variant in FusedVariant.all where variant.canSplitH {
@@ -352,7 +351,7 @@ struct FusedVariantTests {
             #expect(name == "&flashrnn::fused::forward_staged_kernel<\(KernelNames.cell(cell)), \(KernelNames.storage(dtype)!), \(v.paddedHeadDim), \(v.forwardRegisterTiles(splittingH: true)), true>")
             let other = v.otherSplitForwardSpec
             #expect(other?.nameExpressions == [v.forwardKernelName(stagingWx: FusedVariant.stagesWx, splittingH: !v.splitsH)])
-            #expect(other?.label.hasPrefix(v.spec.label) == true)
+            #expect(other?.label.hasPrefix(v.forwardSpec.label) == true)
         }
         let f32 = FusedVariant(cell: cell, dtype: .float32, headDim: min(headDim, 64))
         #expect(f32.forwardHParts(splittingH: false) == 2)
@@ -368,9 +367,11 @@ struct FusedVariantTests {
         }
         let variant = FusedVariant(cell: cell, dtype: .bfloat16, headDim: FusedVariant.maxHeadDim)
         let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
-        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: variant.spec.nameExpressions)
-        #expect(!module.cubin.isEmpty)
-        #expect(Set(module.loweredNames.keys) == Set(variant.kernelNames))
+        for spec in [variant.forwardSpec, variant.backwardSpec] {
+            let module = try compiler.compile(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+            #expect(!module.cubin.isEmpty)
+            #expect(Set(module.loweredNames.keys) == Set(spec.nameExpressions))
+        }
         // The forward with the other h-split choice (FLASHRNN_FUSED_SPLIT_H), where there is one.
         if let other = variant.otherSplitForwardSpec {
             let otherModule = try compiler.compile(mainSource: other.mainSource, nameExpressions: other.nameExpressions)
@@ -389,7 +390,7 @@ struct FusedVariantTests {
         let compiler = try KernelCompiler(options: KernelOptions(architecture: "sm_90a"), useDiskCache: false)
         let variant = FusedVariant(cell: cell, dtype: .bfloat16, headDim: FusedVariant.maxHeadDim)
         let name = variant.backwardKernelName(stagingStepInputs: true)
-        let module = try compiler.compile(mainSource: variant.spec.mainSource, nameExpressions: [name])
+        let module = try compiler.compile(mainSource: variant.backwardSpec.mainSource, nameExpressions: [name])
         #expect(!module.cubin.isEmpty)
         #expect(Set(module.loweredNames.keys) == [name])
     }

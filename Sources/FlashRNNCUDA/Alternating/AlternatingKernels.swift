@@ -1,7 +1,8 @@
 import Foundation
 import FlashRNNCore
 
-/// The kernels of the alternating backend for one (cell, dtype, variant): one NVRTC module.
+/// The kernels of the alternating backend for one (cell, dtype, variant): a forward module,
+/// loaded here, and a backward module (`backward(runtime:…)`).
 struct AlternatingKernels {
     /// Batch rows per block (compile-time; see alternating.cuh).
     static let batchTile = 8
@@ -163,67 +164,71 @@ struct AlternatingKernels {
     let initStates: Kernel
     let forwardStep: Kernel
     let copyLast: Kernel
-    let transposeR: Kernel
-    let backwardStep: Kernel
-    let finishDWx: Kernel
-    let reduceDb: Kernel
-    let convert: Kernel
-    /// weight_gradient_kernel by its tile (16, 32, 64).
-    let weightGradient: [Int: Kernel]
-    /// weight_gradient_mma_kernel by its tile (16-bit storage only, else empty).
-    let weightGradientMma: [Int: Kernel]
 
-    static func names(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
+    /// The backward's kernels, in a module of their own (`backwardSpec`) so that inference does
+    /// not compile them; dR is the shared `WeightGradientModule`.
+    struct Backward {
+        let transposeR: Kernel
+        let backwardStep: Kernel
+        let finishDWx: Kernel
+        let reduceDb: Kernel
+        let convert: Kernel
+    }
+
+    static func forwardNames(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
         let c = KernelNames.cell(cell), s = KernelNames.storage(dtype)!
         let forward = v.forwardProduct == .mma
             ? "&flashrnn::forward_step_mma<\(c), \(s), \(Variant.mmaRowTiles(cell)), \(Variant.mmaBatchTiles), \(v.forwardWarps), \(v.forwardChunks)>"
             : "&flashrnn::forward_step<\(c), \(s), \(batchTile), \(v.forwardWarps), \(v.forwardChunks)>"
+        return ["&flashrnn::init_states<\(c), \(s)>", forward, "&flashrnn::copy_last<\(c), \(s)>"]
+    }
+
+    static func backwardNames(cell: CellKind, dtype: DType, variant v: Variant) -> [String] {
+        let c = KernelNames.cell(cell), s = KernelNames.storage(dtype)!
         let backward = v.backwardProduct == .mma
             ? "&flashrnn::backward_step_mma<\(c), \(s), \(Variant.mmaBackwardBatchTiles), \(v.backwardWarps), \(v.backwardChunks)>"
             : "&flashrnn::backward_step<\(c), \(s), \(batchTile), \(v.backwardWarps), \(v.backwardChunks)>"
         return [
-            "&flashrnn::init_states<\(c), \(s)>",
-            forward,
-            "&flashrnn::copy_last<\(c), \(s)>",
             "&flashrnn::transpose_r<\(c), \(s)>",
             backward,
             "&flashrnn::finish_dwx<\(c), \(s)>",
             "&flashrnn::reduce_db<\(c)>",
             "&flashrnn::convert_from_f32<\(s)>",
-        ] + weightGradientTiles.map { "&flashrnn::fused::weight_gradient_kernel<\(s), \($0)>" }
-          + (dtype == .float32 ? [] : weightGradientTiles.map { "&flashrnn::fused::weight_gradient_mma_kernel<\(s), \($0)>" })
+        ]
     }
 
-    /// dR by the tiled kernel (shared with cudaFused) for the heads `WeightGradientChoice` gives
-    /// it: the smallest square output tile that covers D.
-    static let weightGradientTiles = [16, 32, 64]
-    static func weightGradientTile(headDim D: Int) -> Int { weightGradientTiles.first { $0 >= D } ?? 64 }
+    /// dR's output tile (`WeightGradientModule`): the smallest of 16, 32, 64 that covers D.
+    static func weightGradientTile(headDim D: Int) -> Int { WeightGradientModule.tiles.first { $0 >= D } ?? 64 }
 
-    static func spec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
-        KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant)",
+    static func forwardSpec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
+        KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant) forward",
                          mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n"
-                             + (variant.forwardProduct == .mma ? "#include \"alternating/alternating_forward_mma.cuh\"\n" : "")
-                             + (variant.backwardProduct == .mma ? "#include \"alternating/alternating_backward_mma.cuh\"\n" : "")
-                             + "#include \"fused/fused_weight_gradient.cuh\"\n",
-                         nameExpressions: names(cell: cell, dtype: dtype, variant: variant))
+                             + (variant.forwardProduct == .mma ? "#include \"alternating/alternating_forward_mma.cuh\"\n" : ""),
+                         nameExpressions: forwardNames(cell: cell, dtype: dtype, variant: variant))
+    }
+
+    static func backwardSpec(cell: CellKind, dtype: DType, variant: Variant) -> KernelModuleSpec {
+        KernelModuleSpec(label: "alternating \(cell) \(dtype) \(variant) backward",
+                         mainSource: KernelNames.prelude + "#include \"alternating/alternating.cuh\"\n"
+                             + (variant.backwardProduct == .mma ? "#include \"alternating/alternating_backward_mma.cuh\"\n" : ""),
+                         nameExpressions: backwardNames(cell: cell, dtype: dtype, variant: variant))
     }
 
     init(runtime: CUDARuntime, cell: CellKind, dtype: DType, variant: Variant) throws {
-        let spec = Self.spec(cell: cell, dtype: dtype, variant: variant)
-        let kernels = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+        let spec = Self.forwardSpec(cell: cell, dtype: dtype, variant: variant)
+        let kernels = try runtime.kernels(spec)
         let n = spec.nameExpressions
         self.variant = variant
         initStates = kernels[n[0]]!
         forwardStep = kernels[n[1]]!
         copyLast = kernels[n[2]]!
-        transposeR = kernels[n[3]]!
-        backwardStep = kernels[n[4]]!
-        finishDWx = kernels[n[5]]!
-        reduceDb = kernels[n[6]]!
-        convert = kernels[n[7]]!
-        let tiles = Self.weightGradientTiles
-        weightGradient = Dictionary(uniqueKeysWithValues: tiles.enumerated().map { ($1, kernels[n[8 + $0]]!) })
-        weightGradientMma = n.count > 8 + tiles.count
-            ? Dictionary(uniqueKeysWithValues: tiles.enumerated().map { ($1, kernels[n[8 + tiles.count + $0]]!) }) : [:]
+    }
+
+    static func backward(runtime: CUDARuntime, cell: CellKind, dtype: DType, variant: Variant) throws -> Backward {
+        let spec = backwardSpec(cell: cell, dtype: dtype, variant: variant)
+        let kernels = try runtime.kernels(spec)
+        let n = spec.nameExpressions
+        return Backward(transposeR: kernels[n[0]]!, backwardStep: kernels[n[1]]!, finishDWx: kernels[n[2]]!,
+                        reduceDb: kernels[n[3]]!, convert: kernels[n[4]]!)
     }
 }

@@ -56,6 +56,26 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         return kernels
     }
 
+    nonisolated(unsafe) private static var backwardCache: [String: AlternatingKernels.Backward] = [:]
+
+    static func backwardKernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, variant: AlternatingKernels.Variant) throws -> AlternatingKernels.Backward {
+        let key = "\(cell)|\(dtype)|\(variant)"
+        lock.lock()
+        if let cached = backwardCache[key] { lock.unlock(); return cached }
+        lock.unlock()
+        let kernels = try AlternatingKernels.backward(runtime: runtime, cell: cell, dtype: dtype, variant: variant)
+        lock.lock(); backwardCache[key] = kernels; lock.unlock()
+        return kernels
+    }
+
+    /// What a backward loads: its module and the dR module `WeightGradientChoice` picks (none for
+    /// cuBLAS products).
+    static func backwardModules(cell: CellKind, dtype: DType, variant: AlternatingKernels.Variant, headDim D: Int, length T: Int) -> [KernelModuleSpec] {
+        let path = WeightGradientChoice.path(headDim: D, length: T, dtype: dtype)
+        return [AlternatingKernels.backwardSpec(cell: cell, dtype: dtype, variant: variant)]
+            + (path == .products ? [] : [WeightGradientModule(dtype: dtype, tile: AlternatingKernels.weightGradientTile(headDim: D), path: path).spec])
+    }
+
     /// The device copy of the parameters that the graph of `key` reads.
     static func parameterBuffer(_ runtime: CUDARuntime, key: String) throws -> CUDABuffer {
         lock.lock(); defer { lock.unlock() }
@@ -93,8 +113,13 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let runtime = try CUDARuntime.get()
         try runtime.makeCurrent()
         let shape = problem.shape, cell = problem.cell
-        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype, headDim: shape.headDim)
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
+        // Training: the backward and dR modules compile on other threads while the forward's does.
+        if saveForBackward {
+            runtime.prefetch(Self.backwardModules(cell: cell, dtype: dtype, variant: AlternatingKernels.Variant.forHeadDim(D, dtype: dtype),
+                                                  headDim: D, length: T))
+        }
+        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype, headDim: shape.headDim)
         let hostOutputs = !problem.wx.isOnDevice
 
         let (wx, r, b, s0, states, last) = try runtime.forwardOperands(problem, dtype: dtype)
@@ -167,7 +192,8 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         let runtime = try CUDARuntime.get()
         try runtime.makeCurrent()
         let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
-        let kernels = try Self.kernels(runtime, cell: cell, dtype: dtype, headDim: shape.headDim)
+        let variant = AlternatingKernels.Variant.forHeadDim(shape.headDim, dtype: dtype)
+        let kernels = try Self.backwardKernels(runtime, cell: cell, dtype: dtype, variant: variant)
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
 
@@ -196,11 +222,11 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         p.dInitial = dInitial.address; p.dWx = dWx.address; p.db32 = db32.address
 
         let programmatic = Self.usesProgrammaticLaunch(runtime)
-        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(kernels.variant)"
+        let key = "alternating-backward|\(cell)|\(dtype)|B\(B)|T\(T)|N\(N)|D\(D)|PDL\(programmatic)|\(variant)"
         let parameters = try Self.parameterBuffer(runtime, key: key)
         try Self.upload(p, to: parameters, runtime)
         try runtime.fill32(db32.address, pattern: 0, count: GT * N * D)
-        let v = kernels.variant
+        let v = variant
         let (stepGrid, block, shared) = Self.stepLaunch(v.backwardProduct, warps: v.backwardWarps, tileRows: GR,
                                                         features: AlternatingKernels.Variant.mmaBackwardFeatures,
                                                         batchRows: 8 * AlternatingKernels.Variant.mmaBackwardBatchTiles, shape: shape)
@@ -250,7 +276,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.fill32(dR32.address, pattern: 0, count: GR * N * D * D)
             try runtime.traceSpan("alternating backward: dR kernel") {
-                try runtime.launch(dRPath == .tensorCores ? kernels.weightGradientMma[tile]! : kernels.weightGradient[tile]!,
+                try runtime.launch(try WeightGradientModule(dtype: dtype, tile: tile, path: dRPath).kernels(runtime).weightGradient,
                                    grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }

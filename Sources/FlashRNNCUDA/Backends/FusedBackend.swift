@@ -48,30 +48,18 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
     // MARK: Kernels
 
-    struct Kernels {
-        let forward, backward, weightGradient, finish: Kernel
-        /// The tensor-core dR entry (16-bit storage only).
-        var weightGradientMma: Kernel? = nil
-    }
-
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var kernelCache: [AnyHashable: Kernels] = [:]
+    nonisolated(unsafe) private static var kernelCache: [KernelModuleSpec: Kernel] = [:]
 
-    static func kernels(_ runtime: CUDARuntime, _ variant: FusedVariant) throws -> Kernels {
-        try kernels(runtime, key: variant, spec: variant.spec, names: variant.kernelNames)
-    }
-
-    /// The module of `spec`, loaded once per variant `key`; `names`: forward, backward, weight gradient, finish.
-    static func kernels(_ runtime: CUDARuntime, key: AnyHashable, spec: KernelModuleSpec, names: [String]) throws -> Kernels {
+    /// The one kernel of a sweep module (`FusedVariant` / `FusedSlicedVariant` forward or
+    /// backward spec), loaded once per process.
+    static func sweepKernel(_ runtime: CUDARuntime, _ spec: KernelModuleSpec) throws -> Kernel {
         lock.lock()
-        if let cached = kernelCache[key] { lock.unlock(); return cached }
+        if let cached = kernelCache[spec] { lock.unlock(); return cached }
         lock.unlock()
-        let loaded = try runtime.kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
-        let kernels = Kernels(forward: loaded[names[0]]!, backward: loaded[names[1]]!,
-                              weightGradient: loaded[names[2]]!, finish: loaded[names[3]]!,
-                              weightGradientMma: names.count > 4 ? loaded[names[4]]! : nil)
-        lock.lock(); kernelCache[key] = kernels; lock.unlock()
-        return kernels
+        let kernel = try runtime.kernels(spec)[spec.nameExpressions[0]]!
+        lock.lock(); kernelCache[spec] = kernel; lock.unlock()
+        return kernel
     }
 
     /// Grid of the sweeps: one CTA per (head, batch slice).
@@ -86,7 +74,11 @@ public struct CUDAFusedBackend: RecurrentBackend {
         try runtime.makeCurrent()
         let shape = problem.shape, cell = problem.cell
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
-        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
+        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape, backward: false)
+        // Training: the backward sweep and dR modules compile on other threads meanwhile.
+        if saveForBackward {
+            runtime.prefetch(plan.backwardModules(length: T))
+        }
         let hostOutputs = !problem.wx.isOnDevice
 
         let (wx, r, b, s0, states, last) = try runtime.forwardOperands(problem, dtype: dtype)
@@ -139,8 +131,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
-        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape)
-        let kernels = plan.kernels
+        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape, backward: true)
 
         let dS = try dStates?.onDevice(dtype, runtime: runtime)
         let dL = try dLast?.onDevice(dtype, runtime: runtime)
@@ -179,6 +170,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
         w.dGR = dGR.address; w.states32 = saved.states32.address; w.s0 = p.s0
         w.dR32 = dR32.address; w.db32 = db32.address; w.dR = dR.address; w.db = db.address
         let dRPath = WeightGradientChoice.path(headDim: D, length: T, dtype: dtype)
+        let dRKernels = try plan.weightGradientModule(dRPath).kernels(runtime)
         let byProducts = dRPath == .products
         if byProducts {
             try runtime.traceSpan("fused backward: dR products") {
@@ -192,13 +184,13 @@ public struct CUDAFusedBackend: RecurrentBackend {
                                                            gates: GR, heads: N, multiprocessors: runtime.properties.multiprocessors)
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.traceSpan("fused backward: dR kernel") {
-                try runtime.launch(dRPath == .tensorCores ? kernels.weightGradientMma! : kernels.weightGradient,
+                try runtime.launch(dRKernels.weightGradient,
                                    grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
         let converted = GR * N * D * D + GT * N * D
         try runtime.traceSpan("fused backward: finish") {
-            try runtime.launch(kernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
+            try runtime.launch(dRKernels.finish, grid: (max(1, min((converted + 255) / 256, runtime.properties.multiprocessors * 8)), 1, 1),
                                block: (256, 1, 1), arguments: [w])
         }
 

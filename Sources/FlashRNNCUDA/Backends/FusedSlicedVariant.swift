@@ -197,22 +197,16 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments)>" }
     /// dR output tile: sliced heads are wider than 128, so the widest tile.
     public var weightTile: Int { 64 }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
-    public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
-    /// The tensor-core dR entry (16-bit storage; `WeightGradientChoice`), nil for float32.
-    public var weightGradientMmaKernelName: String? {
-        dtype == .float32 ? nil : "&flashrnn::fused::weight_gradient_mma_kernel<\(storage), \(weightTile)>"
-    }
-    public var kernelNames: [String] {
-        [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] + [weightGradientMmaKernelName].compactMap { $0 }
-    }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }
 
-    /// sm_90 and later only: the backend refuses every sliced variant on a device without
-    /// thread-block clusters (`limitation`), so older architectures never load them.
-    public var spec: KernelModuleSpec {
-        KernelModuleSpec(label: description, mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
-                         nameExpressions: kernelNames, minimumComputeCapability: 90)
+    /// The forward sweep's module. sm_90 and later only: the backend refuses every sliced variant
+    /// on a device without thread-block clusters (`limitation`), so older architectures never load them.
+    public var forwardSpec: KernelModuleSpec { spec(label: "forward", kernel: forwardKernelName) }
+    /// The backward sweep's module (dR and the conversions are `weightGradientModule`'s).
+    public var backwardSpec: KernelModuleSpec { spec(label: "backward", kernel: backwardKernelName) }
+    private func spec(label: String, kernel: String) -> KernelModuleSpec {
+        KernelModuleSpec(label: "\(description) \(label)", mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
+                         nameExpressions: [kernel], minimumComputeCapability: 90)
     }
 
     public var description: String {

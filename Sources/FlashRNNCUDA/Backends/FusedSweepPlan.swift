@@ -10,11 +10,14 @@ extension CUDAFusedBackend {
     /// batch slice), its feature slices (`FusedSlicedVariant`): one thread-block cluster, or
     /// beyond a cluster's capacity a cooperative grid exchanging through global memory.
     struct SweepPlan {
-        let kernels: Kernels
+        /// The modules of the two sweeps, loaded when a launch first needs them.
+        let forwardSpec, backwardSpec: KernelModuleSpec
+        let dtype: DType
+        let headDim: Int
         let grid: (Int, Int, Int)
         let forwardThreads, backwardThreads: Int
         let forwardSharedBytes, backwardSharedBytes: Int
-        /// Output tile width of the dR kernel in `kernels`.
+        /// Output tile width of the dR kernel.
         let weightTile: Int
         /// CTAs per cluster along x; 1 launches without a cluster.
         let clusterSize: Int
@@ -25,13 +28,23 @@ extension CUDAFusedBackend {
         /// The backward's grid where it differs from `grid` (float32 FMA backward: the forward's slice).
         var backwardGrid: (Int, Int, Int)? = nil
 
+        /// The dR module for `path` (`WeightGradientChoice`).
+        func weightGradientModule(_ path: WeightGradientChoice.Path) -> WeightGradientModule {
+            WeightGradientModule(dtype: dtype, tile: weightTile, path: path)
+        }
+
+        /// What a backward of `length` steps loads: the backward sweep and the dR module it picks.
+        func backwardModules(length T: Int) -> [KernelModuleSpec] {
+            [backwardSpec, weightGradientModule(WeightGradientChoice.path(headDim: headDim, length: T, dtype: dtype)).spec]
+        }
+
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.forward, grid: forwardGrid ?? grid, threads: forwardThreads, sharedBytes: forwardSharedBytes,
+            try launch(runtime, try sweepKernel(runtime, forwardSpec), grid: forwardGrid ?? grid, threads: forwardThreads, sharedBytes: forwardSharedBytes,
                        tileWords: gridTileWords?.forward, p)
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, kernels.backward, grid: backwardGrid ?? grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+            try launch(runtime, try sweepKernel(runtime, backwardSpec), grid: backwardGrid ?? grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
         }
 
         private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, grid: (Int, Int, Int), threads: Int, sharedBytes: Int, tileWords: Int?,
@@ -53,13 +66,16 @@ extension CUDAFusedBackend {
         }
     }
 
-    static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape) throws -> SweepPlan {
+    /// `backward`: the plan launches the backward sweep (a sliced variant then also asks whether
+    /// the backward's clusters fit).
+    static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape, backward: Bool) throws -> SweepPlan {
         let D = shape.headDim
         let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
         if D <= FusedVariant.maxHeadDim {
             let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
             let float32Grid = dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil
-            return SweepPlan(kernels: try kernels(runtime, variant), grid: sweepGrid(shape),
+            return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: D,
+                             grid: sweepGrid(shape),
                              forwardThreads: variant.forwardThreads, backwardThreads: variant.backwardThreads,
                              forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.launchedBackwardSharedBytes,
                              weightTile: variant.weightTile,
@@ -73,25 +89,23 @@ extension CUDAFusedBackend {
                                                        multiprocessors: runtime.properties.multiprocessors)
             throw FlashRNNError.unsupportedProblem(backend: "cudaFused", reason: reason ?? "no cluster holds D = \(D)")
         }
-        var kernels = try slicedKernels(runtime, variant)
         // A cluster above the portable 8 CTAs needs 16 free SMs of one GPC, which a partitioned
         // GPU may not have: then the smallest portable cluster that holds the head, or a refusal
         // by name (the automatic backend takes cudaAlternating).
-        if variant.exchange == .cluster, variant.ctasPerHead > 8, try !clustersFit(runtime, kernels, variant) {
+        if variant.exchange == .cluster, variant.ctasPerHead > 8, try !clustersFit(runtime, variant, backward: backward) {
             guard let smaller = FusedSlicedVariant.portableFallback(cell: cell, dtype: dtype, headDim: D,
                                                                     sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
                 throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
                     reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
             }
             variant = smaller
-            kernels = try slicedKernels(runtime, variant)
-            guard try clustersFit(runtime, kernels, variant) else {
+            guard try clustersFit(runtime, variant, backward: backward) else {
                 throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
                     reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
             }
         }
         let isGrid = variant.exchange == .grid
-        return SweepPlan(kernels: kernels,
+        return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: D,
                          grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
                          forwardThreads: variant.threads, backwardThreads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
@@ -108,26 +122,28 @@ extension CUDAFusedBackend {
     }
 
     private static let fitLock = NSLock()
-    nonisolated(unsafe) private static var fitCache: [FusedSlicedVariant: Bool] = [:]
+    nonisolated(unsafe) private static var fitCache: [KernelModuleSpec: Bool] = [:]
 
-    /// Whether the device places at least one cluster of both sweeps (true when the driver cannot
-    /// say); asked once per variant and process.
-    static func clustersFit(_ runtime: CUDARuntime, _ kernels: Kernels, _ variant: FusedSlicedVariant) throws -> Bool {
-        fitLock.lock()
-        if let known = fitCache[variant] { fitLock.unlock(); return known }
-        fitLock.unlock()
-        var fits = true
-        for (kernel, bytes) in [(kernels.forward, variant.forwardSharedBytes), (kernels.backward, variant.backwardSharedBytes)] {
-            let count = try runtime.maxActiveClusters(kernel, block: (variant.threads, 1, 1), sharedBytes: bytes,
-                                                      clusterSize: variant.ctasPerHead)
-            if count == 0 { fits = false }
+    /// Whether the device places at least one cluster of the variant's forward sweep (and, for a
+    /// backward, of its backward sweep); true when the driver cannot say. Asked once per sweep
+    /// module and process; an inference call does not load the backward to ask.
+    static func clustersFit(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant, backward: Bool) throws -> Bool {
+        let sweeps = [(variant.forwardSpec, variant.forwardSharedBytes)] + (backward ? [(variant.backwardSpec, variant.backwardSharedBytes)] : [])
+        for (spec, bytes) in sweeps {
+            fitLock.lock()
+            let known = fitCache[spec]
+            fitLock.unlock()
+            if let known {
+                if !known { return false }
+                continue
+            }
+            let count = try runtime.maxActiveClusters(try sweepKernel(runtime, spec), block: (variant.threads, 1, 1),
+                                                      sharedBytes: bytes, clusterSize: variant.ctasPerHead)
+            let fits = count.map { $0 > 0 } ?? true
+            fitLock.lock(); fitCache[spec] = fits; fitLock.unlock()
+            if !fits { return false }
         }
-        fitLock.lock(); fitCache[variant] = fits; fitLock.unlock()
-        return fits
-    }
-
-    static func slicedKernels(_ runtime: CUDARuntime, _ variant: FusedSlicedVariant) throws -> Kernels {
-        try kernels(runtime, key: variant, spec: variant.spec, names: variant.kernelNames)
+        return true
     }
 }
 

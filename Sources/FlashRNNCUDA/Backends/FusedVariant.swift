@@ -208,20 +208,16 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Side of the dR kernel's output tile: the smallest of 16, 32, 64 that covers the head, so a
     /// small head does not pay for a 64 × 64 tile it mostly leaves empty.
     public var weightTile: Int { paddedHeadDim <= 16 ? 16 : paddedHeadDim <= 32 ? 32 : 64 }
-    public var weightGradientKernelName: String { "&flashrnn::fused::weight_gradient_kernel<\(storage), \(weightTile)>" }
-    public var finishKernelName: String { "&flashrnn::fused::finish_gradients_kernel<\(storage)>" }
-    /// The tensor-core dR entry (16-bit storage; `WeightGradientChoice`), nil for float32.
-    public var weightGradientMmaKernelName: String? {
-        dtype == .float32 ? nil : "&flashrnn::fused::weight_gradient_mma_kernel<\(storage), \(weightTile)>"
-    }
-    public var kernelNames: [String] {
-        [forwardKernelName, backwardKernelName, weightGradientKernelName, finishKernelName] + [weightGradientMmaKernelName].compactMap { $0 }
-    }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F32" }
 
-    /// The NVRTC module of this variant.
-    public var spec: KernelModuleSpec {
-        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim)", mainSource: mainSource, nameExpressions: kernelNames)
+    /// The forward sweep's module. Forward, backward and dR are separate modules, so inference
+    /// compiles only the forward and a cold training call compiles the three side by side.
+    public var forwardSpec: KernelModuleSpec {
+        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) forward", mainSource: mainSource, nameExpressions: [forwardKernelName])
+    }
+    /// The backward sweep's module (dR and the conversions are `weightGradientModule`'s).
+    public var backwardSpec: KernelModuleSpec {
+        KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) backward", mainSource: mainSource, nameExpressions: [backwardKernelName])
     }
     private var mainSource: String {
         KernelNames.prelude + "#include \"fused/fused_entry.cuh\"\n"
@@ -293,7 +289,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     public var otherSplitForwardSpec: KernelModuleSpec? {
         guard canSplitH else { return nil }
         return KernelModuleSpec(label: "fused \(cell) \(dtype) DP=\(paddedHeadDim) forward SPLIT_H=\(!splitsH)",
-                                mainSource: spec.mainSource,
+                                mainSource: mainSource,
                                 nameExpressions: [forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: !splitsH)])
     }
 

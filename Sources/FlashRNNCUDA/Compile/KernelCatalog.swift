@@ -66,14 +66,16 @@ public enum KernelCatalog {
         for cell in CellKind.allCases {
             for dtype in dtypes {
                 for variant in AlternatingKernels.Variant.catalog(dtype: dtype) {
-                    specs.append(AlternatingKernels.spec(cell: cell, dtype: dtype, variant: variant))
+                    specs.append(AlternatingKernels.forwardSpec(cell: cell, dtype: dtype, variant: variant))
+                    specs.append(AlternatingKernels.backwardSpec(cell: cell, dtype: dtype, variant: variant))
                 }
             }
         }
-        specs += FusedVariant.all.map(\.spec)
+        specs += FusedVariant.all.flatMap { [$0.forwardSpec, $0.backwardSpec] }
         specs += FusedVariant.all.compactMap(\.otherSplitForwardSpec)
         specs += FusedVariant.all.compactMap(\.otherFloat32BackwardSpec)
-        specs += FusedSlicedVariant.all.map(\.spec)
+        specs += FusedSlicedVariant.all.flatMap { [$0.forwardSpec, $0.backwardSpec] }
+        specs += WeightGradientModule.all.map(\.spec)
         return specs
     }
 }

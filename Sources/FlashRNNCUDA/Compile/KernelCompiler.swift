@@ -47,7 +47,18 @@ public final class KernelCompiler: @unchecked Sendable {
     /// Every embedded source (`.cuh` and the parameter header) by include name.
     public let sources: [String: String]
     private var memory: [String: CompiledModule] = [:]
+    /// One lock per module key being looked up or compiled: a second caller of the same module
+    /// waits for the first, while different modules compile side by side (NVRTC programs are
+    /// independent; a cold call compiles its forward, backward and dR modules at once).
+    private var keyLocks: [String: NSLock] = [:]
+    private var compiledCount = 0
     private let lock = NSLock()
+
+    /// Modules this compiler has compiled (not found in memory or on disk), for reports and tests.
+    public var compilations: Int {
+        lock.lock(); defer { lock.unlock() }
+        return compiledCount
+    }
 
     public init(options: KernelOptions, useDiskCache: Bool = true, sources: [String: String] = EmbeddedKernelSources.files) throws {
         nvrtc = try NVRTCLibrary.shared.get()
@@ -65,17 +76,45 @@ public final class KernelCompiler: @unchecked Sendable {
         var all = sources
         all["<main>"] = mainSource
         let key = KernelDiskCache.key(sources: all, options: options.rendered, nameExpressions: nameExpressions)
-        lock.lock(); defer { lock.unlock() }
-        if let cached = memory[key] { return (cached, .memory) }
+        lock.lock()
+        if let cached = memory[key] { lock.unlock(); return (cached, .memory) }
+        let keyLock = keyLocks[key] ?? NSLock()
+        keyLocks[key] = keyLock
+        lock.unlock()
+        keyLock.lock(); defer { keyLock.unlock() }
+        // Whoever held the key lock before may have finished the module meanwhile.
+        if let cached = memoryModule(key) { return (cached, .memory) }
         if let disk = diskCache?.load(key), Set(disk.loweredNames.keys) == Set(nameExpressions) {
-            memory[key] = disk
+            storeInMemory(disk, key: key)
             return (disk, .disk)
         }
         let compiled = try compile(mainSource: mainSource, nameExpressions: nameExpressions)
-        memory[key] = compiled
+        storeInMemory(compiled, key: key)
+        lock.lock(); compiledCount += 1; lock.unlock()
         // A cache that cannot be written only costs the next process a compile.
         try? diskCache?.store(compiled, key: key)
         return (compiled, .compiled)
+    }
+
+    /// Starts looking up or compiling `specs` on background threads, one each, and returns at
+    /// once; a later `module` call for one of them waits for its compile instead of starting
+    /// another. Failures are dropped here: the later call compiles again and reports them.
+    public func prefetch(_ specs: [KernelModuleSpec]) {
+        for spec in specs {
+            DispatchQueue.global(qos: .userInitiated).async {
+                _ = try? self.module(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+            }
+        }
+    }
+
+    private func memoryModule(_ key: String) -> CompiledModule? {
+        lock.lock(); defer { lock.unlock() }
+        return memory[key]
+    }
+
+    private func storeInMemory(_ module: CompiledModule, key: String) {
+        lock.lock(); defer { lock.unlock() }
+        memory[key] = module
     }
 
     /// One NVRTC compilation; the error carries the full log.

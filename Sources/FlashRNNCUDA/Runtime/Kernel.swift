@@ -46,6 +46,18 @@ extension CUDARuntime {
         return compiler
     }
 
+    /// The kernels of `spec`, by name expression (`kernels(mainSource:nameExpressions:)`).
+    public func kernels(_ spec: KernelModuleSpec) throws -> [String: Kernel] {
+        try kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+    }
+
+    /// Starts compiling (or reading from the disk cache) modules a later call will load, on
+    /// background threads, so that a cold first call compiles its modules side by side.
+    public func prefetch(_ specs: [KernelModuleSpec]) {
+        guard !specs.isEmpty, let compiler = try? compiler() else { return }
+        compiler.prefetch(specs)
+    }
+
     /// Compiles (or finds in the memory or disk cache) `mainSource` and loads the kernels named by
     /// `nameExpressions`, e.g. `["&flashrnn::forward_step<flashrnn::LSTMCell, flashrnn::BF16, 8>"]`.
     public func kernels(mainSource: String, nameExpressions: [String]) throws -> [String: Kernel] {
@@ -60,6 +72,10 @@ extension CUDARuntime {
         let (compiled, origin) = try HostTrace.measure("module \(label) …: compile or cache lookup") {
             try compiler.module(mainSource: mainSource, nameExpressions: nameExpressions)
         }
+        // Another thread may have loaded it while this one waited for the compile.
+        lock.lock()
+        if let loaded = loadedModules[key] { lock.unlock(); return loaded }
+        lock.unlock()
         try makeCurrent()
         var module: CUhandle?
         try HostTrace.measure("module \(label) …: cuModuleLoadData (\(origin))") {

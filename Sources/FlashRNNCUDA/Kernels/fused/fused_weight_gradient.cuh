@@ -9,9 +9,10 @@
 // (float32 atomics into dR32), then one pass that converts dR32 and db32 to the storage type.
 // With initialRowsOnly the rows are the B rows with t = 0 only (their h_{t-1} is s0): large heads
 // sum the other rows with cuBLAS (FusedBackend), which cannot read s0 in the storage type.
-// For 16-bit storage p.tensorCores picks the tensor-core products instead
-// (fused_weight_gradient_mma.cuh; WeightGradientChoice says when): one entry point, so both
-// backends' modules and kernel names stay as they are.
+// For 16-bit storage weight_gradient_mma_kernel (fused_weight_gradient_mma.cuh) computes the same
+// sums with tensor-core products (WeightGradientChoice says when). Each (storage, tile, product
+// kind) is a module of its own with finish_gradients_kernel (WeightGradientModule), shared by both
+// backends, every cell and every head of that tile.
 #pragma once
 #include "fused/fused_mma.cuh"
 #include "fused/fused_params.cuh"
