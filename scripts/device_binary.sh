@@ -14,6 +14,8 @@ if [ ! -e "$BIN/cache.tgz" ] && [ "${FLASHRNN_DEVICE_FILL:-1}" = 1 ]; then
   for c in lstm slstm gru elman; do for t in float32 float16 bfloat16; do
     "$F" compile-kernels --arch sm_90a --fill-cache --only "$c $t" > "/tmp/fill-$c-$t.log" 2>&1 &
   done; done
+  # dR modules name no cell (WeightGradientModule: one per storage type, tile and product kind).
+  "$F" compile-kernels --arch sm_90a --fill-cache --only "dR " > "/tmp/fill-dR.log" 2>&1 &
   wait
   echo "== $(date -u +%T) cache filled: $(cat /tmp/fill-*.log | grep -c '^ok') modules compiled, $(cat /tmp/fill-*.log | grep -c '^FAIL\|failed:') failures"
 fi
