@@ -186,6 +186,12 @@ public enum CorrectnessCheck {
                 c(16, 64, 12, 64, s0: true, "upstream 64x12"),
                 // cudaFused float32 holds D ≤ 64 on one SM for the gated cells: the first D beyond.
                 c(3, 10, 1, 65, s0: true, "D=65, first float32 head beyond one SM of cudaFused (lstm, slstm, gru)"),
+                // Heads one SM holds that cudaFused may split over a small cluster (16-bit, padded
+                // D 64–128, FLASHRNN_FUSED_SMALL_CLUSTER): padding, options, B > 8, N > 1.
+                c(9, 6, 2, 121, s0: true, o: RecurrentOptions(inputLayout: .tbgnd), "odd D, B>8, N>1, time-major, small cluster"),
+                c(5, 9, 3, 96, s0: true, o: RecurrentOptions(forwardClip: 0.5), "forward clip, small cluster"),
+                c(2, 9, 1, 128, s0: true, o: RecurrentOptions(gradientRecurrentClip: 0.1), "recurrent clip, small cluster"),
+                c(2, 9, 1, 128, s0: false, o: RecurrentOptions(gradientRecurrentCut: true), "recurrent cut, no s0, small cluster"),
                 c(16, 64, 3, 256, s0: true, "upstream 256x3"),
                 c(16, 32, 1, 768, s0: true, "upstream 768x1"),
                 // cudaFused's cluster decomposition (D > 128): odd sizes, options, its largest head.

@@ -13,6 +13,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Only this storage type (float32, float16, bfloat16).") var dtype: DType?
     @Flag(help: "The small shapes only (no upstream benchmark shapes).") var quick = false
     @Option(help: "Only shapes whose head dimension D is at least this (e.g. 129: the cluster and grid sweeps).") var minHeadDim = 0
+    @Option(help: "Only shapes whose head dimension D is at most this (e.g. 128 with --min-head-dim 64: the small clusters).") var maxHeadDim = Int.max
     @Option(help: "Seed of the random inputs (default: from the clock, so every run draws fresh inputs).") var seed: UInt64?
 
     func run() throws {
@@ -39,7 +40,7 @@ struct CheckCommand: ParsableCommand {
         for cell in cells {
             // One input set and one float64 reference per shape, shared by the backends and dtypes.
             for template in CorrectnessCheck.shapes(cell: cell, dtype: .float32, backend: .cpu, quick: quick)
-            where template.headDim >= minHeadDim {
+            where template.headDim >= minHeadDim && template.headDim <= maxHeadDim {
                 caseIndex += 1
                 let inputs = CorrectnessCheck.Inputs(cell: cell, batch: template.batch, length: template.length,
                                                      heads: template.heads, headDim: template.headDim,

@@ -1,7 +1,8 @@
 import Foundation
 import FlashRNNCore
 
-/// A variant of the fused kernels for a head larger than one SM (D > `FusedVariant.maxHeadDim`):
+/// A variant of the fused kernels for a head larger than one SM (D > `FusedVariant.maxHeadDim`),
+/// or a 16-bit head one SM holds, split over a small cluster to shorten each step (`smallCluster`):
 /// the head's output features are split into `ctasPerHead` slices of `slice` features (a multiple
 /// of 16; `split` warps per 16, which share the product's K range), one CTA per slice and (head,
 /// batch slice of 8 columns). Each CTA keeps R's rows of its slice (all gates, all of K) on chip and publishes its part of h_t (backward:
@@ -106,18 +107,22 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// Measuring overrides, read once: FLASHRNN_FUSED_CLUSTER_MIN_SIZE (the smallest cluster
     /// tried: the choice is the smallest from there whose slices fit), FLASHRNN_FUSED_CLUSTER_SPLIT
-    /// (KW), FLASHRNN_FUSED_CLUSTER_SYNC (barrier | split | mbarrier). Unset: the policy.
+    /// (KW), FLASHRNN_FUSED_CLUSTER_SYNC (barrier | split | mbarrier), FLASHRNN_FUSED_SMALL_CLUSTER
+    /// (a head one SM holds: 0 keeps it on one SM, 2, 4 or 8 splits it over that cluster where
+    /// `smallClusterVariant` allows it). Unset: the policy.
     public struct Overrides: Sendable {
         public var minimumClusterSize: Int?
         public var split: Int?
         public var sync: ClusterSync?
-        public init(minimumClusterSize: Int? = nil, split: Int? = nil, sync: ClusterSync? = nil) {
-            self.minimumClusterSize = minimumClusterSize; self.split = split; self.sync = sync
+        public var smallCluster: Int?
+        public init(minimumClusterSize: Int? = nil, split: Int? = nil, sync: ClusterSync? = nil, smallCluster: Int? = nil) {
+            self.minimumClusterSize = minimumClusterSize; self.split = split; self.sync = sync; self.smallCluster = smallCluster
         }
         init(environment: [String: String]) {
             minimumClusterSize = environment["FLASHRNN_FUSED_CLUSTER_MIN_SIZE"].flatMap { Int($0) }
             split = environment["FLASHRNN_FUSED_CLUSTER_SPLIT"].flatMap { Int($0) }
             sync = environment["FLASHRNN_FUSED_CLUSTER_SYNC"].flatMap { ClusterSync(rawValue: $0) }
+            smallCluster = environment["FLASHRNN_FUSED_SMALL_CLUSTER"].flatMap { Int($0) }
         }
     }
     public static let overrides = Overrides(environment: ProcessInfo.processInfo.environment)
@@ -195,7 +200,8 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     }
     public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments)>" }
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments)>" }
-    /// dR output tile: sliced heads are wider than 128, so the widest tile.
+    /// dR output tile: heads beyond one SM are wider than 128, so the widest tile (a small-cluster
+    /// head keeps its one-SM tile: `CUDAFusedBackend.sweepPlan`).
     public var weightTile: Int { 64 }
     private var storage: String { KernelNames.storage(dtype) ?? "flashrnn::F16" }
 
@@ -259,6 +265,45 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    // MARK: Heads one SM holds, on a small cluster
+
+    /// Cluster sizes a 16-bit head of D ≤ `FusedVariant.maxHeadDim` may take instead of one SM:
+    /// the portable sizes, which need no fallback.
+    public static let smallClusterSizes = [2, 4, 8]
+    /// The smallest padded head split over a small cluster: below it each CTA's slice would be
+    /// under 32 features on a cluster of 2 and the exchange would cost more than the product saved.
+    public static let smallClusterMinHeadDim = 64
+
+    /// The policy's cluster size for a head one SM holds (0: one SM), before the overrides.
+    static func defaultSmallClusterSize(headDim: Int, batch: Int, heads: Int, multiprocessors: Int) -> Int { 0 }
+
+    /// The cluster a 16-bit head one SM holds runs on instead (`FLASHRNN_FUSED_SMALL_CLUSTER`, else
+    /// the policy), or nil for one SM. The policy takes a cluster only where every CTA of the launch
+    /// (N·⌈B/8⌉·KS) has an SM of its own; the override forces the size wherever the variant exists.
+    public static func smallCluster(cell: CellKind, dtype: DType, headDim: Int, batch: Int, heads: Int,
+                                    multiprocessors: Int = 132, sharedMemoryLimit: Int = 227 * 1024,
+                                    overrides: Overrides = Self.overrides) -> FusedSlicedVariant? {
+        let size = overrides.smallCluster
+            ?? defaultSmallClusterSize(headDim: headDim, batch: batch, heads: heads, multiprocessors: multiprocessors)
+        guard let v = smallClusterVariant(cell: cell, dtype: dtype, headDim: headDim, size: size,
+                                          sharedMemoryLimit: sharedMemoryLimit, overrides: overrides) else { return nil }
+        if overrides.smallCluster == nil && v.ctas(batch: batch, heads: heads) > multiprocessors { return nil }
+        return v
+    }
+
+    /// A head of D ≤ `FusedVariant.maxHeadDim` (16-bit storage, padded D ≥ `smallClusterMinHeadDim`)
+    /// over a cluster of `size` ∈ `smallClusterSizes` CTAs, where the size divides the padded head
+    /// into slices of a multiple of 16 (no padding beyond the one-SM kernel's), or nil.
+    static func smallClusterVariant(cell: CellKind, dtype: DType, headDim: Int, size: Int, sharedMemoryLimit: Int = 227 * 1024,
+                                    overrides: Overrides = Self.overrides) -> FusedSlicedVariant? {
+        let padded = (headDim + 15) / 16 * 16
+        guard FusedVariant.dtypes.contains(dtype), smallClusterSizes.contains(size),
+              padded >= smallClusterMinHeadDim, padded <= FusedVariant.maxHeadDim, padded % (16 * size) == 0 else { return nil }
+        let v = FusedSlicedVariant(cell: cell, dtype: dtype, slice: padded / size, ctasPerHead: size,
+                                   split: overrides.split, sync: overrides.sync)
+        return max(v.forwardSharedBytes, v.backwardSharedBytes) <= sharedMemoryLimit ? v : nil
+    }
+
     /// The cluster variant for a device that cannot place clusters above the portable 8 CTAs
     /// (`cuOccupancyMaxActiveClusters` = 0: a partitioned GPU), when the policy's choice is larger:
     /// the policy from a smallest cluster of at most 8, without the grid; nil when no such cluster
@@ -273,11 +318,17 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Every variant a head of D ∈ (one-SM limit, `gridCatalogLimit`] selects, with the portable
-    /// fallbacks of the heads that take clusters of 16, for ahead-of-time compilation and spill checks.
+    /// fallbacks of the heads that take clusters of 16, and every small cluster a head one SM holds
+    /// may take, for ahead-of-time compilation and spill checks.
     public static var all: [FusedSlicedVariant] {
         var result: [FusedSlicedVariant] = []
         for cell in CellKind.allCases {
             for dtype in FusedVariant.dtypes {
+                for d in stride(from: smallClusterMinHeadDim, through: FusedVariant.maxHeadDim, by: 16) {
+                    for size in smallClusterSizes {
+                        if let v = smallClusterVariant(cell: cell, dtype: dtype, headDim: d, size: size), !result.contains(v) { result.append(v) }
+                    }
+                }
                 for d in stride(from: FusedVariant.maxHeadDim + 16, through: gridCatalogLimit, by: 16) {
                     guard let v = FusedSlicedVariant(cell: cell, dtype: dtype, headDim: d) else { continue }
                     if !result.contains(v) { result.append(v) }

@@ -70,8 +70,17 @@ extension CUDAFusedBackend {
     /// the backward's clusters fit).
     static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape, backward: Bool) throws -> SweepPlan {
         let D = shape.headDim
-        let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
         if D <= FusedVariant.maxHeadDim {
+            // A 16-bit head the policy (or FLASHRNN_FUSED_SMALL_CLUSTER) splits over a portable
+            // cluster; one SM where the device cannot place that cluster. dR as on one SM.
+            if runtime.properties.supportsClusters,
+               let small = FusedSlicedVariant.smallCluster(cell: cell, dtype: dtype, headDim: D, batch: shape.batch, heads: shape.heads,
+                                                           multiprocessors: runtime.properties.multiprocessors,
+                                                           sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn),
+               try clustersFit(runtime, small, backward: backward) {
+                return slicedPlan(small, dtype: dtype, shape: shape,
+                                  weightTile: FusedVariant(cell: cell, dtype: dtype, headDim: D).weightTile)
+            }
             let variant = FusedVariant(cell: cell, dtype: dtype, headDim: D)
             let float32Grid = dtype == .float32 ? float32ForwardGrid(shape, runtime.properties.multiprocessors) : nil
             return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: D,
@@ -104,12 +113,18 @@ extension CUDAFusedBackend {
                     reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
             }
         }
+        return slicedPlan(variant, dtype: dtype, shape: shape, weightTile: variant.weightTile)
+    }
+
+    /// KS CTAs per (head, batch slice): one cluster, or the cooperative grid.
+    private static func slicedPlan(_ variant: FusedSlicedVariant, dtype: DType, shape: ProblemShape, weightTile: Int) -> SweepPlan {
         let isGrid = variant.exchange == .grid
-        return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: D,
+        let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
+        return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: shape.headDim,
                          grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
                          forwardThreads: variant.threads, backwardThreads: variant.threads,
                          forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
-                         weightTile: variant.weightTile,
+                         weightTile: weightTile,
                          clusterSize: isGrid ? 1 : variant.ctasPerHead,
                          gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
     }
