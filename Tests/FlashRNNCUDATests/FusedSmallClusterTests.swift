@@ -98,3 +98,44 @@ struct FusedSmallClusterTests {
         }
     }
 }
+
+/// The policy's choice for heads one SM holds, with the preference a measurement would set.
+struct FusedSmallClusterPolicyTests {
+    @Test func thePolicyKeepsOneSMUntilMeasured() {
+        #expect(FusedSlicedVariant.preferredSmallClusterSize == 0)
+        for (d, n) in [(128, 6), (96, 8), (64, 12)] {
+            #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: 16, heads: n, multiprocessors: 132) == 0)
+            #expect(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: d, batch: 16, heads: n,
+                                                    overrides: .init()) == nil, "D=\(d)")
+        }
+    }
+
+    /// With a preference of 8: the largest size up to it that the head divides into and whose
+    /// N·⌈B/8⌉·KS CTAs fit the SMs; one SM when none does.
+    @Test(arguments: [
+        // (D, B, N, expected KS)
+        (128, 16, 6, 8),    // 12 groups: 96 CTAs
+        (128, 16, 8, 8),    // 16 groups: 128 CTAs
+        (128, 16, 12, 4),   // 24 groups: 192 on 8, 96 on 4
+        (128, 64, 6, 2),    // 48 groups: 96 on 2
+        (128, 128, 6, 0),   // 96 groups: 192 on 2, one SM
+        (121, 9, 2, 8),     // odd D: padded 128
+        (96, 16, 8, 2),     // 96: a cluster of 2 only
+        (64, 16, 12, 4),    // 64: 2 or 4; 96 CTAs on 4
+        (80, 16, 6, 0),     // 80: no equal slices
+        (48, 16, 16, 0),    // below the smallest small-cluster head
+    ])
+    func aPreferenceOf8TakesTheLargestClusterThatFitsTheSMs(d: Int, b: Int, n: Int, expected: Int) {
+        let size = FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: b, heads: n, multiprocessors: 132, preferred: 8)
+        #expect(size == expected, "D=\(d) B=\(b) N=\(n)")
+    }
+
+    @Test func thePreferenceAndTheSmallestHeadBoundTheChoice() {
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 132, preferred: 4) == 4)
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 132, preferred: 2) == 2)
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 64, batch: 16, heads: 12, multiprocessors: 132, preferred: 8,
+                                                           minimumHeadDim: 65) == 0)
+        // A smaller device: 12 groups × 8 CTAs do not fit 78 SMs, 12 × 4 do.
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 78, preferred: 8) == 4)
+    }
+}

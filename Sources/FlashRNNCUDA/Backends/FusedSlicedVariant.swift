@@ -270,25 +270,41 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Cluster sizes a 16-bit head of D ≤ `FusedVariant.maxHeadDim` may take instead of one SM:
     /// the portable sizes, which need no fallback.
     public static let smallClusterSizes = [2, 4, 8]
-    /// The smallest padded head split over a small cluster: below it each CTA's slice would be
-    /// under 32 features on a cluster of 2 and the exchange would cost more than the product saved.
+    /// The smallest padded head split over a small cluster: below it a cluster of 2 leaves slices
+    /// of 16 features with a K range of 32, a step short already on one SM (not measured).
     public static let smallClusterMinHeadDim = 64
 
-    /// The policy's cluster size for a head one SM holds (0: one SM), before the overrides.
-    static func defaultSmallClusterSize(headDim: Int, batch: Int, heads: Int, multiprocessors: Int) -> Int { 0 }
+    /// The largest cluster the policy gives a head one SM holds; 0 keeps every such head on one SM.
+    /// 0 until a device call measures the clusters against one SM (round cluster128,
+    /// docs/performance-fused.md: its first call came back empty).
+    static let preferredSmallClusterSize = 0
+    /// The smallest head the policy splits (the override reaches down to `smallClusterMinHeadDim`).
+    static let smallClusterPolicyMinHeadDim = smallClusterMinHeadDim
+
+    /// The policy's cluster size for a head one SM holds (0: one SM), before the overrides: the
+    /// largest size up to `preferred` that cuts the padded head into equal slices and whose CTAs,
+    /// N·⌈B/8⌉·KS, each have an SM (beyond that a second wave of clusters would wait for the first).
+    static func defaultSmallClusterSize(headDim: Int, batch: Int, heads: Int, multiprocessors: Int,
+                                        preferred: Int = preferredSmallClusterSize,
+                                        minimumHeadDim: Int = smallClusterPolicyMinHeadDim) -> Int {
+        let padded = (headDim + 15) / 16 * 16
+        guard padded >= minimumHeadDim else { return 0 }
+        let groups = heads * ((batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice)
+        return smallClusterSizes.reversed().first { size in
+            size <= preferred && padded % (16 * size) == 0 && groups * size <= multiprocessors
+        } ?? 0
+    }
 
     /// The cluster a 16-bit head one SM holds runs on instead (`FLASHRNN_FUSED_SMALL_CLUSTER`, else
-    /// the policy), or nil for one SM. The policy takes a cluster only where every CTA of the launch
-    /// (N·⌈B/8⌉·KS) has an SM of its own; the override forces the size wherever the variant exists.
+    /// the policy, `defaultSmallClusterSize`), or nil for one SM. The override forces the size
+    /// wherever the variant exists, even beyond the SMs (clusters need no co-residency).
     public static func smallCluster(cell: CellKind, dtype: DType, headDim: Int, batch: Int, heads: Int,
                                     multiprocessors: Int = 132, sharedMemoryLimit: Int = 227 * 1024,
                                     overrides: Overrides = Self.overrides) -> FusedSlicedVariant? {
         let size = overrides.smallCluster
             ?? defaultSmallClusterSize(headDim: headDim, batch: batch, heads: heads, multiprocessors: multiprocessors)
-        guard let v = smallClusterVariant(cell: cell, dtype: dtype, headDim: headDim, size: size,
-                                          sharedMemoryLimit: sharedMemoryLimit, overrides: overrides) else { return nil }
-        if overrides.smallCluster == nil && v.ctas(batch: batch, heads: heads) > multiprocessors { return nil }
-        return v
+        return smallClusterVariant(cell: cell, dtype: dtype, headDim: headDim, size: size,
+                                   sharedMemoryLimit: sharedMemoryLimit, overrides: overrides)
     }
 
     /// A head of D ≤ `FusedVariant.maxHeadDim` (16-bit storage, padded D ≥ `smallClusterMinHeadDim`)
