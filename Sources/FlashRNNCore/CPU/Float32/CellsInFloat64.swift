@@ -5,8 +5,10 @@
 /// Where the CUDA kernels for float32 storage round, and the CPU float32 path with them:
 ///
 ///     quantity                           GPU (AccurateMath, Kernels/cells/*.cuh)        CPU float32 path
-///     R·h, dR                            float32 products (FMA chains)                   float32 (packed products)
-///     Rᵀ·dG                              float32 per gate, gates summed in float64        float32 over all gates
+///     R·h                                float32 (FMA chains)                            float32 (packed product)
+///     Rᵀ·dG                              fused: float32 per gate, gates summed in         float32 over all gates
+///                                        float64; alternating: float32 partials          (one packed product)
+///     dR                                 weight_gradient kernel: float64 sums            float32 (packed product)
 ///     pre = (R·h + b) + Wx               float32, in this order                          float32, same order
 ///     dh = dNext + external + Rᵀ·dG      float32                                         float32
 ///     cell forward / backward            float64 from the float32 pre, states, dNew;     the Swift cell in Double,
@@ -16,7 +18,9 @@
 ///     db = Σ_{b,t} dPre                  float64 running sums, rounded once               float64 sums, rounded once
 ///
 /// The device's exp/expm1 and reciprocals differ from libm by float64 ulps, far below a
-/// float32 rounding.
+/// float32 rounding. The products stay float32 here (their speed matters most), so the CPU run
+/// is the GPU's twin where a product is a single term (D = 1: R·h, and Rᵀ·dG of one gate), not
+/// for dR or the fused backward's multi-gate Rᵀ·dG.
 extension RecurrentCell {
     @inline(__always)
     static func forwardRoundedOnce(pre: SIMD4<Float>, previous: SIMD4<Float>) -> SIMD4<Float> {
