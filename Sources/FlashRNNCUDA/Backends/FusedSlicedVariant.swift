@@ -175,17 +175,21 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var backwardTileWords: Int { 8 * (cell.gatesR * paddedHeadDim / 2 + 4) }
     /// R tiles not in registers (16 bytes per lane), the double-buffered operand tile, the K
     /// split's float32 partial sums ([warps, G_R, 4 cells, 32 lanes] forward; backward sums the
-    /// gates first: [warps, 4, 32]) and the mbarrier exchange's two mbarriers.
+    /// gates first: [warps, 4, 32]; `partialSumBuffers` copies) and the mbarrier exchange's two mbarriers.
     public var forwardSharedBytes: Int {
-        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * forwardTileWords * 4 + (split > 1 ? warps * cell.gatesR * 4 * 32 * 4 : 0)
-            + syncSharedBytes
+        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * forwardTileWords * 4
+            + (split > 1 ? partialSumBuffers * warps * cell.gatesR * 4 * 32 * 4 : 0) + syncSharedBytes
     }
     public var backwardSharedBytes: Int {
-        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * backwardTileWords * 4 + (split > 1 ? warps * 4 * 32 * 4 : 0)
-            + syncSharedBytes
+        (tilesPerWarp - registerTiles) * warps * 32 * 16 + 2 * backwardTileWords * 4
+            + (split > 1 ? partialSumBuffers * warps * 4 * 32 * 4 : 0) + syncSharedBytes
     }
     /// kExchangeSyncBytes of fused_sliced_cluster.cuh: two 8-byte mbarriers.
     var syncSharedBytes: Int { exchange == .cluster && sync == .mbarrier ? 16 : 0 }
+    /// kPartialSumBuffers of the exchange (fused_sliced_cluster.cuh): the mbarrier exchange has no
+    /// cluster barrier per step, so the partial sums alternate between two copies by step parity,
+    /// which puts a CTA barrier between a copy's last reads and its next writes.
+    var partialSumBuffers: Int { exchange == .cluster && sync == .mbarrier ? 2 : 1 }
 
     private var arguments: String { "\(KernelNames.cell(cell)), \(storage), \(slice), \(ctasPerHead)" }
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
