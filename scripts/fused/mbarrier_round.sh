@@ -31,8 +31,8 @@ for tool in racecheck memcheck; do
   grep -E "$G" "$L/$tool-lstm200.log" | sort | uniq -c | head -8
   for c in elman lstm; do
     echo "-- $tool run $c float16 5,9,3,144 forward clip 0.5, forward+backward"
-    timeout 30 $CS --tool $tool "$F" run --cell $c --backend cuda-fused --dtype float16 $(runargs ${c}144) --forward-clip 0.5 --out /tmp/san-$c > "$L/$tool-$c144.log" 2>&1
-    grep -E "$G" "$L/$tool-$c144.log" | sort | uniq -c | head -8
+    timeout 30 $CS --tool $tool "$F" run --cell $c --backend cuda-fused --dtype float16 $(runargs ${c}144) --forward-clip 0.5 --out /tmp/san-$c > "$L/$tool-${c}144.log" 2>&1
+    grep -E "$G" "$L/$tool-${c}144.log" | sort | uniq -c | head -8
   done
 done
 unset FLASHRNN_FUSED_CLUSTER_SYNC
