@@ -12,15 +12,10 @@
 # 4. `flashrnn check --backend cuda-fused --min-head-dim 129 --dtype float16|bfloat16`, every cell,
 #    mbarrier, twice (fresh seeds), logs straight into $OUT;
 # 5. gpu-bench LSTM bfloat16 B = 16, T = 1024, 256 x 3, 192 x 4, 384 x 2, 512 x 1, split and mbarrier.
-# Usage: scripts/fused/mbarrier_round.sh BIN_DIR (flashrnn.gz, cache.tgz, in-*/); logs in $OUT/mbarrier-round.tgz.
+# Usage: scripts/fused/mbarrier_round.sh BIN_DIR (flashrnn.gz, cache.tgz, in-*/ from mbarrier_inputs.py); logs in $OUT/mbarrier-round.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/mbarrier}
-FLASHRNN_DEVICE_FILL=0
-source scripts/round_setup.sh mbarrier
-save() { tar -czf "$RESULTS/mbarrier-round.tgz" -C "$L" .; }
-CS=/usr/local/cuda/bin/compute-sanitizer
-G="ERROR SUMMARY|RACECHECK SUMMARY|Error:|Warning:"
-runargs() { echo "--wx $BIN/in-$1/wx.npy --r $BIN/in-$1/r.npy --b $BIN/in-$1/b.npy --states $BIN/in-$1/s0.npy --d-states $BIN/in-$1/ds.npy --d-last $BIN/in-$1/dl.npy"; }
+source scripts/fused/mbarrier_setup.sh mbarrier
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader) $(cat $BIN/commit.txt 2>/dev/null)"
 stamp "1. compute-sanitizer, mbarrier"

@@ -5,15 +5,10 @@
 # 2. the first call's three forward-clip failures that are not "as the rounded-input CPU run",
 #    replayed by seed under split and mbarrier: the same numbers under both = the clamp's mask,
 #    not the exchange.
-# Usage: scripts/fused/mbarrier_round2.sh BIN_DIR; logs in $OUT/mbarrier-round2.tgz.
+# Usage: scripts/fused/mbarrier_round2.sh BIN_DIR; logs in $OUT/mbarrier2-round.tgz.
 set -uo pipefail
 BIN=${1:-.device-bin/mbarrier}
-FLASHRNN_DEVICE_FILL=0
-source scripts/round_setup.sh mbarrier2
-save() { tar -czf "$RESULTS/mbarrier-round2.tgz" -C "$L" .; }
-CS=/usr/local/cuda/bin/compute-sanitizer
-G="ERROR SUMMARY|RACECHECK SUMMARY|Error:|Warning:"
-runargs() { echo "--wx $BIN/in-$1/wx.npy --r $BIN/in-$1/r.npy --b $BIN/in-$1/b.npy --states $BIN/in-$1/s0.npy --d-states $BIN/in-$1/ds.npy --d-last $BIN/in-$1/dl.npy"; }
+source scripts/fused/mbarrier_setup.sh mbarrier2
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader) $(cat $BIN/commit.txt 2>/dev/null)"
 stamp "2. replays by seed under split and mbarrier (in the background)"
