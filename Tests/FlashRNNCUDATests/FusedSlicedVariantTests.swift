@@ -164,13 +164,16 @@ struct FusedSlicedVariantTests {
     }
 
     @Test(arguments: CellKind.allCases)
-    func theMbarrierExchangeAddsItsTwoMbarriersToSharedMemory(cell: CellKind) throws {
+    func theMbarrierExchangeAddsItsTwoMbarriersAndASecondPartialSumCopyToSharedMemory(cell: CellKind) throws {
         for d in [129, 256, 333, 512] {
             let barrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .barrier)))
             let mbarrier = try #require(FusedSlicedVariant(cell: cell, dtype: .float16, headDim: d, overrides: .init(sync: .mbarrier)))
             #expect(mbarrier.slice == barrier.slice && mbarrier.ctasPerHead == barrier.ctasPerHead, "D=\(d)")
-            #expect(mbarrier.forwardSharedBytes == barrier.forwardSharedBytes + 16, "D=\(d)")
-            #expect(mbarrier.backwardSharedBytes == barrier.backwardSharedBytes + 16, "D=\(d)")
+            #expect(mbarrier.split > 1 && barrier.partialSumBuffers == 1 && mbarrier.partialSumBuffers == 2, "D=\(d)")
+            // One more float32 copy of the partial sums: [warps, G_R, 4, 32] forward, [warps, 4, 32] backward.
+            let forwardCopy = mbarrier.warps * cell.gatesR * 4 * 32 * 4, backwardCopy = mbarrier.warps * 4 * 32 * 4
+            #expect(mbarrier.forwardSharedBytes == barrier.forwardSharedBytes + forwardCopy + 16, "D=\(d)")
+            #expect(mbarrier.backwardSharedBytes == barrier.backwardSharedBytes + backwardCopy + 16, "D=\(d)")
         }
     }
 
