@@ -94,9 +94,9 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// size measured. The fifth session's racecheck hazards in it (a single copy of the partial
     /// sums, the mbarrier init) are fixed (round mbarrier: racecheck and memcheck clean, outputs
     /// bit-identical to split; 256 × 3 1.004 / 5.015 against split's 1.532 / 5.452), and its
-    /// forward-clip outliers replay identically under split. Still `split` here: switching the
-    /// policy is the lead's call (FLASHRNN_FUSED_CLUSTER_SYNC=mbarrier selects it).
-    public static let defaultSync = ClusterSync.split
+    /// forward-clip outliers replay identically under split, so it is the policy (sixth session);
+    /// FLASHRNN_FUSED_CLUSTER_SYNC=split|barrier selects the others for measuring.
+    public static let defaultSync = ClusterSync.mbarrier
     /// The smallest cluster the policy tries (it takes the smallest from here whose slices fit).
     /// 16 (slices of 16-32 features, KW = 4-8 short mma chains per feature group): with mbarrier,
     /// 256 × 3 0.972 / 4.846 against 1.104 / 4.953 on 8 × 32 and 1.870 / 7.055 on 4 × 64; 384 × 2
