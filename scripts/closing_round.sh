@@ -44,6 +44,10 @@ stamp "switches: one-SM heads on small clusters (FLASHRNN_FUSED_SMALL_CLUSTER 0 
 for s in 0 2 4 8; do echo "-- $s"
   FLASHRNN_FUSED_SMALL_CLUSTER=$s T 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "16,1024,12,64;16,1024,8,96;16,1024,6,128" $B | grep -v "^device\|^backend"
 done
+stamp "switches: float32 forward cell in float64 (the policy) against FLASHRNN_FUSED_F32_CELL=approximate (float32, approximate transcendentals), dense H = 64"
+for v in accurate approximate; do echo "-- $v"
+  for c in lstm gru; do FLASHRNN_FUSED_F32_CELL=$v T 40 "$F" gpu-bench --backend cuda-fused --cell $c --dtype float32 --shapes "16,1024,1,64" $B | grep -v "^device\|^backend"; done
+done
 stamp "batch sweep (fused, LSTM bfloat16 64 x 12, T = 1024) and length sweep (B = 16)"
 T 150 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$L/batch.json" | grep -v "^device\|^backend"
 bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset length --json "$L/length.json" | grep -v "^backend"
