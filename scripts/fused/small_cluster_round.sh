@@ -61,7 +61,7 @@ if has cells; then
   for c in slstm gru elman; do for k in 0 ${CELL_KS:-8}; do bench bench-$c-ks$k $k $c "16,1024,6,128"; done; done
 fi
 if has sanitizer; then
-  stamp "compute-sanitizer, LSTM bfloat16 B = 9, T = 5, N = 2, D = 128, cluster of 8 (split exchange)"
+  stamp "compute-sanitizer, LSTM bfloat16 B = 9, T = 5, N = 2, D = 128, cluster of 8 (the policy's exchange)"
   for tool in memcheck racecheck; do
     FLASHRNN_FUSED_SMALL_CLUSTER=8 timeout 25 /usr/local/cuda/bin/compute-sanitizer --tool $tool "$F" gpu-bench --backend cuda-fused \
       --cell lstm --dtype bfloat16 --shapes "9,5,2,128" --warmup 0 --reps 1 > "$R/sanitizer-$tool.txt" 2>&1

@@ -143,6 +143,11 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// FLASHRNN_FUSED_STAGE_WX=0: checked and measured on the H200 (2026-11-29, commit 56817fb:
     /// forward 8-21 % faster at D ≤ 128, docs/performance-fused.md).
     public static let stagesWx = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_STAGE_WX"] != "0"
+    /// `FLASHRNN_FUSED_F32_CELL=approximate`: the float32 forward runs its cells in float32 with
+    /// approximate transcendentals (the 16-bit kernels' ApproximateMath) instead of float64 rounded
+    /// once. For measuring what the accurate cell costs a step only: it does not hold the check's
+    /// 2× rule on small outputs, and its module compiles at run time (not in the catalog).
+    public static let float32ForwardApproximateCell = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_F32_CELL"] == "approximate"
     /// Bytes of that ring: 4 steps × 8 batch rows × (G_W · DP + 8) 16-bit elements.
     public var forwardWxRingBytes: Int { dtype == .float32 ? 0 : 4 * 8 * (cell.gatesW * paddedHeadDim + 8) * 2 }
     /// Bytes of shared memory per CTA of the backward sweep: Rᵀ tiles not in registers, the dG
@@ -190,7 +195,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// float32 has no Wx ring (the kernel compiles staging out), so it keeps the plain entry.
     public var forwardKernelName: String { forwardKernelName(stagingWx: Self.stagesWx && forwardWxRingBytes > 0, splittingH: splitsH) }
     public func forwardKernelName(stagingWx: Bool, splittingH: Bool) -> String {
-        if dtype == .float32 { return "&flashrnn::fused::forward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)>" }
+        if dtype == .float32 {
+            return "&flashrnn::fused::forward_f32_kernel<\(KernelNames.cell(cell)), \(paddedHeadDim)"
+                + (Self.float32ForwardApproximateCell ? ", flashrnn::ApproximateMath>" : ">")
+        }
         return "&flashrnn::fused::\(stagingWx ? "forward_staged_kernel" : "forward_kernel")<\(KernelNames.cell(cell)), \(storage), \(paddedHeadDim), \(forwardRegisterTiles(splittingH: splittingH)), \(splittingH && canSplitH)>"
     }
     public var backwardKernelName: String { backwardKernelName(stagingStepInputs: stagesBackwardInputs) }

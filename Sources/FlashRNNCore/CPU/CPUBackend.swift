@@ -89,10 +89,7 @@ struct CPUSaved<F: CellScalar>: @unchecked Sendable {
     let r: [F]          // [G_R, N, D, D]
     let s0: [F]         // [S, B, N, D]
     let states: [F]     // [S, B, T, N, D]
-    let pre: [F]        // [B, T, G_T, N, D] pre-activations, or see `preHoldsLSTMGates`
-    /// The float32 LSTM path saves the gate activations σ(ĩ), σ(f̃), tanh(z̃), σ(õ) in `pre`
-    /// instead, so that its backward need not evaluate them again.
-    var preHoldsLSTMGates = false
+    let pre: [F]        // [B, T, G_T, N, D] pre-activations
 }
 
 /// Index arithmetic for the tensors of one problem.

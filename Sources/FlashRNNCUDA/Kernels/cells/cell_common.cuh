@@ -6,7 +6,7 @@
 //   forward(pre[G_T], previous[S]) -> next[S]
 //   backward(pre[G_T], previous[S], dNew[S]) -> dPre[G_T], dPrevious[S]   (recomputes what it needs)
 // Arrays are float[4] (the largest G_T and S); unused entries are zero. Arithmetic is M::Scalar
-// (float64 for float32 storage on the device, else float32), rounded to float once per output;
+// (float64 for AccurateMath, float32 for ApproximateMath), rounded to float once per output;
 // forward/backward/gates take the policy M (cell_math.cuh), accurate by default.
 // FLASHRNN_HD lets the same code compile for the host, so tests can pin the twins together.
 #pragma once

@@ -1,9 +1,10 @@
 // Arithmetic and transcendental functions for the cell structs, as two interchangeable policies.
 //
 // AccurateMath: for float32 storage, where the check's bound is within 2x of the CPU float32
-// backend. On the device the whole cell computes in float64 (`Scalar`) and each output is rounded
-// to float32 once, so a GPU result carries one rounding where the CPU float32 run carries one per
-// operation; on the host (the twin tests) it is float32 with libm, as the Swift cells.
+// backend. The whole cell computes in float64 (`Scalar`) and each output is rounded to float32
+// once, on the device and on the host (the twin tests, with libm), as the CPU float32 backend runs
+// the Swift cells (CPU/Float32/CellsInFloat64.swift); only the device's exp/expm1/reciprocal
+// differ from libm, by float64 ulps.
 // ApproximateMath: float32 arithmetic with the special-function unit's ex2/rcp/lg2 approximations
 // (about 2 ulp, absolute error ~1e-7 on sigmoid and tanh), far inside the float16/bfloat16 bounds,
 // with no branches and no division fix-ups. The storage type chooses
@@ -56,21 +57,23 @@ struct AccurateMath {
     FLASHRNN_HD static double max(double a, double b) { return fmax(a, b); }
     FLASHRNN_HD static double min(double a, double b) { return fmin(a, b); }
 #else
-    typedef float Scalar;
-    FLASHRNN_HD static float exp(float x) { return expf(x); }
-    FLASHRNN_HD static float tanh(float x) { return tanhf(x); }
-    FLASHRNN_HD static float sigmoid(float x) {
+    // float64 on the host too (the twin tests), with libm and IEEE division as the Swift cells
+    // compute in Double: the CPU float32 backend runs them so and rounds each output once, as here.
+    typedef double Scalar;
+    FLASHRNN_HD static double exp(double x) { return ::exp(x); }
+    FLASHRNN_HD static double tanh(double x) { return ::tanh(x); }
+    FLASHRNN_HD static double sigmoid(double x) {
         // Split by sign so exp never overflows.
-        if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-        const float e = expf(x);
-        return e / (1.0f + e);
+        if (x >= 0.0) return 1.0 / (1.0 + ::exp(-x));
+        const double e = ::exp(x);
+        return e / (1.0 + e);
     }
     // log σ(x) = min(x, 0) − log(1 + exp(−|x|)), without overflow or cancellation.
-    FLASHRNN_HD static float log_sigmoid(float x) { return fminf(x, 0.0f) - log1pf(expf(-fabsf(x))); }
-    // Correctly rounded, as the CPU backend divides.
-    FLASHRNN_HD static float divide(float a, float b) { return a / b; }
-    FLASHRNN_HD static float max(float a, float b) { return fmaxf(a, b); }
-    FLASHRNN_HD static float min(float a, float b) { return fminf(a, b); }
+    FLASHRNN_HD static double log_sigmoid(double x) { return fmin(x, 0.0) - ::log1p(::exp(-fabs(x))); }
+    // Correctly rounded, as the Swift cells divide.
+    FLASHRNN_HD static double divide(double a, double b) { return a / b; }
+    FLASHRNN_HD static double max(double a, double b) { return fmax(a, b); }
+    FLASHRNN_HD static double min(double a, double b) { return fmin(a, b); }
 #endif
 };
 

@@ -48,18 +48,19 @@ struct F32Slice {
     static_assert((DP / 4) % kChains == 0, "DP / 4 must split evenly over the accumulator chains");
 };
 
-// The cell's update of `state` in place (AccurateMath), h clipped to ±clip where asked; an
-// invalid cell (padding feature or column) stays zero.
-template <class Cell>
+// The cell's update of `state` in place (M: AccurateMath, the policy; ApproximateMath only to
+// measure what the float64 cell costs, FusedVariant.float32ForwardCellMath), h clipped to ±clip
+// where asked; an invalid cell (padding feature or column) stays zero.
+template <class Cell, class M>
 __device__ __forceinline__ void advance_cell(const float (&pre)[4], float (&state)[4], float clip, bool hasClip, bool valid) {
     float next[4];
-    Cell::template forward<typename F32::Math>(pre, state, next);
+    Cell::template forward<M>(pre, state, next);
     if (hasClip) next[0] = fminf(fmaxf(next[0], -clip), clip);
 #pragma unroll
     for (int s = 0; s < 4; ++s) state[s] = valid ? next[s] : 0.0f;
 }
 
-template <class Cell, int DP, int SLICE>
+template <class Cell, int DP, int SLICE, class M>
 __device__ __forceinline__ void forward_f32_sweep(const FusedParams& p) {
     using Shape = ForwardF32Shape<Cell, DP>;
     using S = F32;
@@ -198,7 +199,7 @@ __device__ __forceinline__ void forward_f32_sweep(const FusedParams& p) {
             for (int k = 0; k < GR; ++k) pre[k + kROff] += gates[(k * SLICE + colOf[i]) * DP + dOf[i]];
 #pragma unroll
             for (int j = 0; j < GW; ++j) pre[j + kWOff] += use[i][j];
-            advance_cell<Cell>(pre, state[i], clip, hasClip, valid[i]);
+            advance_cell<Cell, M>(pre, state[i], clip, hasClip, valid[i]);
             const float (&next)[4] = state[i];
             h[colOf[i] * DP + dOf[i]] = next[0];
             if (valid[i]) {
@@ -242,13 +243,13 @@ __device__ __forceinline__ void forward_f32_sweep(const FusedParams& p) {
 
 // ⌈B / gridDim.y⌉ rounded up to a slice of 1, 2, 4 or 8 columns (FusedVariant.float32ForwardSlice
 // launches gridDim.y = ⌈B / slice⌉, so the slices cover the batch).
-template <class Cell, int DP>
+template <class Cell, int DP, class M = typename F32::Math>
 __global__ void __launch_bounds__(ForwardF32Shape<Cell, DP>::kThreads, 1) forward_f32_kernel(const FusedParams p) {
     const int columns = (p.B + gridDim.y - 1) / gridDim.y;
-    if (columns <= 1) forward_f32_sweep<Cell, DP, 1>(p);
-    else if (columns <= 2) forward_f32_sweep<Cell, DP, 2>(p);
-    else if (columns <= 4) forward_f32_sweep<Cell, DP, 4>(p);
-    else forward_f32_sweep<Cell, DP, 8>(p);
+    if (columns <= 1) forward_f32_sweep<Cell, DP, 1, M>(p);
+    else if (columns <= 2) forward_f32_sweep<Cell, DP, 2, M>(p);
+    else if (columns <= 4) forward_f32_sweep<Cell, DP, 4, M>(p);
+    else forward_f32_sweep<Cell, DP, 8, M>(p);
 }
 
 }  // namespace fused

@@ -35,7 +35,8 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
     unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, GTile]
-    float* partials = reinterpret_cast<float*>(gTiles + 2 * GTile::kWords);   // [kWarps, 4, 32]
+    // [X::kPartialSumBuffers, kWarps, 4, 32]: step t uses copy t mod kPartialSumBuffers.
+    float* partials = reinterpret_cast<float*>(gTiles + 2 * GTile::kWords);
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
     const int fw = Shape::featureWarp();
@@ -75,10 +76,10 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
 #pragma unroll
         for (int i = 0; i < C; ++i) dbSum[k][i] = 0.0f;
 
-    // dh_rec of this lane's cells. Every thread of the CTA calls it (it holds a CTA barrier when K
-    // is split; the partial sums are rewritten only after the step's exchange, which every warp
-    // passes after these reads).
-    auto recurrentProduct = [&](const unsigned* tile, float (&out)[C]) {
+    // dh_rec of this lane's cells, the partial sums in copy `step` mod kPartialSumBuffers. Every
+    // thread of the CTA calls it (it holds a CTA barrier when K is split; the copy is rewritten
+    // only after a barrier every warp reaches after these reads: ClusterExchange::kPartialSumBuffers).
+    auto recurrentProduct = [&](const unsigned* tile, int step, float (&out)[C]) {
         float acc[GR][4];
         sliced_product<Shape, S, GTile, true>(acc, a, rShared, tile);
         float part[4];
@@ -93,15 +94,16 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
 #pragma unroll
             for (int i = 0; i < C; ++i) out[i] = part[i];
         } else {
+            float* sums = partials + (X::kPartialSumBuffers > 1 ? (step & 1) * Shape::kBackwardPartialFloats : 0);
 #pragma unroll
-            for (int e = 0; e < 4; ++e) partials[(warp * 4 + e) * 32 + lane] = part[e];
+            for (int e = 0; e < 4; ++e) sums[(warp * 4 + e) * 32 + lane] = part[e];
             __syncthreads();
 #pragma unroll
             for (int i = 0; i < C; ++i) {
                 float sum = 0.0f;
                 if (runsCells) {
 #pragma unroll
-                    for (int w = 0; w < KW; ++w) sum += partials[((w * Shape::kFeatureWarps + fw) * 4 + eOf[i]) * 32 + lane];
+                    for (int w = 0; w < KW; ++w) sum += sums[((w * Shape::kFeatureWarps + fw) * 4 + eOf[i]) * 32 + lane];
                 }
                 out[i] = sum;
             }
@@ -135,7 +137,8 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
     };
 
     // Every word of the dG tile but its row padding arrives once per step (16-bit pairs).
-    x.start(reinterpret_cast<unsigned long long*>(partials + Shape::kBackwardPartialFloats), 8 * (GR * DP / 2));
+    x.start(reinterpret_cast<unsigned long long*>(partials + X::kPartialSumBuffers * Shape::kBackwardPartialFloats),
+            8 * (GR * DP / 2));
     static_assert(KW > 1 || !X::kNeedsCtaBarrierBeforePublish,
                   "the mbarrier exchange needs the K split's CTA barrier before publishing");
 
@@ -149,7 +152,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
         float recurrent[C];
 #pragma unroll
         for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
-        if (t < T - 1 && !cut) recurrentProduct(gNow, recurrent);
+        if (t < T - 1 && !cut) recurrentProduct(gNow, t, recurrent);
         // Without the product's barrier (first step, gradient cut), the mbarrier exchange still
         // needs every warp of the CTA past the previous wait before this CTA publishes.
         else if (X::kNeedsCtaBarrierBeforePublish) __syncthreads();
@@ -225,7 +228,9 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
     float recurrent[C];
 #pragma unroll
     for (int i = 0; i < C; ++i) recurrent[i] = 0.0f;
-    if (!cut) recurrentProduct(gTiles, recurrent);
+    // Copy 1 (as a step -1 would): step 0 used copy 0, and step 1's reads of copy 1 are before
+    // step 0's CTA barrier.
+    if (!cut) recurrentProduct(gTiles, 1, recurrent);
     x.finish();
     if (!runsCells) return;
     typename S::Bits* dInitial = address<typename S::Bits>(p.dInitial);

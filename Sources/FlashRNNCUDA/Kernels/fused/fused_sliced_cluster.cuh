@@ -116,6 +116,15 @@ struct ClusterExchange {
     // barrier in between; the sweep must pass a CTA barrier between the last reads of a buffer
     // and publishing into the other one (the K split's barrier does).
     static constexpr bool kNeedsCtaBarrierBeforePublish = SYNC == kSyncMbarrier;
+    // Copies of the K split's partial sums the sweep keeps, used by step parity. With a cluster
+    // barrier per step, a warp rewrites the one copy only after every warp of the CTA passed that
+    // barrier, after reading it. Without one (kSyncMbarrier), a fast warp passes its own wait as
+    // soon as the buffer's bytes are in, and the only thing that kept it from overwriting sums a
+    // slower warp had yet to read was that the slower warp's reads feed the words the wait
+    // counts: a data dependency, not an ordering the memory model (or racecheck) knows. Two
+    // copies put the CTA barrier of the step in between: copy t & 1 is written again in step
+    // t ± 2, after every warp passed step t ± 1's CTA barrier, which it reaches after its reads.
+    static constexpr int kPartialSumBuffers = SYNC == kSyncMbarrier ? 2 : 1;
     unsigned barriers = 0;     // shared offset of the two mbarriers (kSyncMbarrier)
     unsigned parities = 0;     // bit b: the parity of buffer b's phase being filled
     unsigned phaseBytes = 0;   // st.async bytes that complete one buffer
@@ -132,6 +141,12 @@ struct ClusterExchange {
             if (threadIdx.x == 0) {
                 mbarrier_init(barriers, 1);
                 mbarrier_init(barriers + 8, 1);
+            }
+            // The compiler issues thread 0's init as a warp-wide (uniform) instruction, which
+            // racecheck attributes to another lane than the arrive below: the CTA barrier orders
+            // the two for it (once per launch).
+            __syncthreads();
+            if (threadIdx.x == 0) {
                 mbarrier_arrive_expect(barriers, phaseBytes);
                 mbarrier_arrive_expect(barriers + 8, phaseBytes);
                 FLASHRNN_CLUSTER_PTX(asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"));

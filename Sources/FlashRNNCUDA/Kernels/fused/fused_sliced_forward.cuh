@@ -167,7 +167,8 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
     extern __shared__ uint4 shared[];
     uint4* rShared = shared;                                                   // [kSharedTiles, kWarps, 32]
     unsigned* hTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kWarps * 32);  // [2, HTile]
-    float* partials = reinterpret_cast<float*>(hTiles + 2 * HTile::kWords);   // [kWarps, G_R, 4, 32]
+    // [X::kPartialSumBuffers, kWarps, G_R, 4, 32]: step t uses copy t mod kPartialSumBuffers.
+    float* partials = reinterpret_cast<float*>(hTiles + 2 * HTile::kWords);
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
     const int fw = Shape::featureWarp();
@@ -240,7 +241,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
     };
 
     // Every word of the h tile but its row padding arrives once per step (16-bit pairs).
-    x.start(reinterpret_cast<unsigned long long*>(partials + Shape::kPartialFloats), 8 * (Shape::kDP / 2));
+    x.start(reinterpret_cast<unsigned long long*>(partials + X::kPartialSumBuffers * Shape::kPartialFloats), 8 * (Shape::kDP / 2));
     if (runsCells) {
         float h0[C];
 #pragma unroll
@@ -265,8 +266,8 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         sliced_product<Shape, S, HTile, false>(acc, a, rShared, hNow);
 
         // The recurrent pre-activations of this lane's cells: the warp's own sums, or with K split
-        // the sum of every split warp's partial sums (one CTA barrier; the buffer is rewritten only
-        // after the step's exchange, which every warp passes after these reads).
+        // the sum of every split warp's partial sums (one CTA barrier; the copy is rewritten only
+        // after a barrier every warp reaches after these reads: ClusterExchange::kPartialSumBuffers).
         float recurrent[GR][C];
         if constexpr (KW == 1) {
 #pragma unroll
@@ -274,10 +275,11 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
 #pragma unroll
                 for (int i = 0; i < C; ++i) recurrent[k][i] = acc[k][i];
         } else {
+            float* sums = partials + (X::kPartialSumBuffers > 1 ? (t & 1) * Shape::kPartialFloats : 0);
 #pragma unroll
             for (int k = 0; k < GR; ++k)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) partials[((warp * GR + k) * 4 + e) * 32 + lane] = acc[k][e];
+                for (int e = 0; e < 4; ++e) sums[((warp * GR + k) * 4 + e) * 32 + lane] = acc[k][e];
             // Also the barrier the mbarrier exchange needs between this step's reads of hNow and
             // the publishing below.
             __syncthreads();
@@ -289,7 +291,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
                         float sum = 0.0f;
 #pragma unroll
                         for (int w = 0; w < KW; ++w)
-                            sum += partials[(((w * Shape::kFeatureWarps + fw) * GR + k) * 4 + eOf[i]) * 32 + lane];
+                            sum += sums[(((w * Shape::kFeatureWarps + fw) * GR + k) * 4 + eOf[i]) * 32 + lane];
                         recurrent[k][i] = sum;
                     }
             }

@@ -41,6 +41,7 @@ struct GridExchange {
     }
     static constexpr bool kArriveFences = false;
     static constexpr bool kNeedsCtaBarrierBeforePublish = false;
+    static constexpr int kPartialSumBuffers = 1;   // complete() holds CTA barriers
     __device__ __forceinline__ int rank() const { return blockIdx.x % KS; }
     __device__ __forceinline__ void start(unsigned long long*, int) const {}
     __device__ __forceinline__ void arrive() const {}

@@ -35,9 +35,6 @@ extension CPUBackend {
         let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
         let packed = cut ? PackedRecurrent(values: [0], panelsPerHead: 0, k: 0) : PackedRecurrent.backward(saved.r, L, plan)
         let kind = problem.cell
-        guard kind != .lstm || saved.preHoldsLSTMGates else {
-            throw FlashRNNError.invalidContext("this float32 lstm context does not hold the gate activations")
-        }
 
         // Every element of both is written by the sweep.
         let preCount = B * T * GT * N * D
@@ -110,17 +107,19 @@ extension CPUBackend {
             } } }
             dWx = copy
         }
-        // db[k, n, d] = Σ_{b,t} dPre
-        var db = [Float](repeating: 0, count: GT * N * D)
+        // db[k, n, d] = Σ_{b,t} dPre in float64, rounded once, as the GPU's float32 backwards sum
+        // it (CellsInFloat64.swift).
+        var db64 = [Double](repeating: 0, count: GT * N * D)
         dPre.withUnsafeBufferPointer { dPre in
-            db.withUnsafeMutableBufferPointer { db in
+            db64.withUnsafeMutableBufferPointer { db in
                 let width = GT * N * D
                 for row in 0..<(B * T) {
                     let from = dPre.baseAddress! + row * width
-                    for i in 0..<width { db[i] += from[i] }
+                    for i in 0..<width { db[i] += Double(from[i]) }
                 }
             }
         }
+        let db = db64.map { Float($0) }
         let dR = D % 8 == 0 ? recurrentWeightGradientFloat32(saved, dPre: dPre, recurrentGateOffset: rOff)
                             : recurrentWeightGradient(saved, dPre: dPre, recurrentGateOffset: rOff)
         return Gradients(dWx: Tensor(shape: problem.wx.shape, floats: dWx),
@@ -227,23 +226,27 @@ private func backwardCellUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ pla
             if isLSTM {
                 var dh = total(0) + recurrent
                 let dcNext = total(1)
-                // The gate activations, saved by the float32 forward (preHoldsLSTMGates).
-                let i = loadFloat8(preRow + d0, count: count), f = loadFloat8(preRow + N * D + d0, count: count)
-                let z = loadFloat8(preRow + 2 * N * D + d0, count: count), o = loadFloat8(preRow + 3 * N * D + d0, count: count)
-                let cPrevious = t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
-                                      : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count)
+                // The cell in float64 from the saved pre-activations, each output rounded once
+                // (CellsInFloat64.swift).
+                let i = wideSigmoid(widened(loadFloat8(preRow + d0, count: count)))
+                let f = wideSigmoid(widened(loadFloat8(preRow + N * D + d0, count: count)))
+                let z = wideTanh(widened(loadFloat8(preRow + 2 * N * D + d0, count: count)))
+                let o = wideSigmoid(widened(loadFloat8(preRow + 3 * N * D + d0, count: count)))
+                let cPrevious = widened(t > 0 ? loadFloat8(x.states + L.state(1, b, t - 1) + n * D + d0, count: count)
+                                              : loadFloat8(x.s0 + L.initial(1, b) + n * D + d0, count: count))
                 let cNew = f * cPrevious + i * z
-                let tc = vectorTanh(cNew)
+                let tc = wideTanh(cNew)
                 if let clip {
-                    // The clamp passes gradient only where it did not bind.
-                    let h = o * tc
+                    // The clamp passes gradient only where it did not bind (on the rounded h).
+                    let h = rounded(o * tc)
                     dh.replace(with: Float8.zero, where: (h .> clip) .| (h .< -clip))
                 }
-                let dc = dcNext + dh * o * (1 - tc * tc)
-                let di = dc * z * i * (1 - i)
-                let df = dc * cPrevious * f * (1 - f)
-                let dz = dc * i * (1 - z * z)
-                let dout = dh * tc * o * (1 - o)
+                let dhWide = widened(dh)
+                let dc = widened(dcNext) + dhWide * o * (1 - tc * tc)
+                let di = rounded(dc * z * i * (1 - i))
+                let df = rounded(dc * cPrevious * f * (1 - f))
+                let dz = rounded(dc * i * (1 - z * z))
+                let dout = rounded(dhWide * tc * o * (1 - o))
                 storeFloat8(di, dPreRow + d0, count: count)
                 storeFloat8(df, dPreRow + N * D + d0, count: count)
                 storeFloat8(dz, dPreRow + 2 * N * D + d0, count: count)
@@ -253,7 +256,7 @@ private func backwardCellUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ pla
                 storeFloat8(dz, dGRow + 2 * D + d0, count: count)
                 storeFloat8(dout, dGRow + 3 * D + d0, count: count)
                 UnsafeMutableRawPointer(dNext + b * width + local).storeBytes(of: .zero, as: Float8.self)
-                UnsafeMutableRawPointer(dNext + (B + b) * width + local).storeBytes(of: dc * f, as: Float8.self)
+                UnsafeMutableRawPointer(dNext + (B + b) * width + local).storeBytes(of: rounded(dc * f), as: Float8.self)
             } else {
                 let totals = (total(0), S > 1 ? total(1) : .zero, S > 2 ? total(2) : .zero, S > 3 ? total(3) : .zero)
                 for lane in 0..<count {
@@ -265,8 +268,8 @@ private func backwardCellUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ pla
                     }
                     dNewLane[0] += recurrent[lane]
                     for g in 0..<GT { p[g] = preRow[g * N * D + d] }
-                    if let clip, abs(C.forward(pre: p, previous: previous)[0]) > clip { dNewLane[0] = 0 }
-                    let (dp, dPrevious) = C.backward(pre: p, previous: previous, dNew: dNewLane)
+                    if let clip, abs(C.forwardRoundedOnce(pre: p, previous: previous)[0]) > clip { dNewLane[0] = 0 }
+                    let (dp, dPrevious) = C.backwardRoundedOnce(pre: p, previous: previous, dNew: dNewLane)
                     for s in 0..<S { dNext[(s * B + b) * width + local + lane] = dPrevious[s] }
                     for g in 0..<GT { dPreRow[g * N * D + d] = dp[g] }
                     for g in 0..<GR { dGRow[g * D + d] = dp[g + rOff] }

@@ -22,7 +22,8 @@ extension CPUBackend {
     }
 
     /// The float64 path's recurrence in float32: per step one packed product `R·h` per team
-    /// member (its chunks of D, all gates), then the cell on the same chunks.
+    /// member (its chunks of D, all gates), then the cell on the same chunks, in float64 with
+    /// each output rounded once (CellsInFloat64.swift).
     func forwardFloat32<C: RecurrentCell>(_ problem: RecurrentProblem, _: C.Type,
                                           saveForBackward: Bool) throws -> ForwardResult {
         let L = CPULayout(shape: problem.shape, inputLayout: problem.options.inputLayout)
@@ -76,8 +77,7 @@ extension CPUBackend {
         } }
         let context = saveForBackward
             ? BackwardContext(problem: problem, dtype: .float32, backend: self,
-                              saved: CPUSaved(layout: L, r: r, s0: s0, states: states, pre: pre,
-                                              preHoldsLSTMGates: problem.cell == .lstm))
+                              saved: CPUSaved(layout: L, r: r, s0: s0, states: states, pre: pre))
             : nil
         return ForwardResult(states: Tensor(shape: problem.shape.statesShape, floats: states),
                              lastStates: Tensor(shape: problem.shape.lastStatesShape, floats: last),
@@ -120,19 +120,20 @@ private func forwardUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                             + loadFloat8(wxRow + k * N * D + d0, count: count)
                     }
                     let gi = gate(0), gf = gate(1), gz = gate(2), go = gate(3)
-                    let i = vectorSigmoid(gi), f = vectorSigmoid(gf), z = vectorTanh(gz), o = vectorSigmoid(go)
-                    let cNew = f * loadFloat8(cPrevious + d0, count: count) + i * z
-                    var h = o * vectorTanh(cNew)
+                    // The cell in float64, h and c rounded once (CellsInFloat64.swift).
+                    let i = wideSigmoid(widened(gi)), f = wideSigmoid(widened(gf))
+                    let z = wideTanh(widened(gz)), o = wideSigmoid(widened(go))
+                    let cNew = f * widened(loadFloat8(cPrevious + d0, count: count)) + i * z
+                    var h = rounded(o * wideTanh(cNew))
                     if let clip { h = vectorClamp(h, limit: clip) }
                     storeFloat8(h, hOut + d0, count: count)
                     storeFloat8(h, hNext + b * D + d0, count: count)
-                    storeFloat8(cNew, cOut + d0, count: count)
+                    storeFloat8(rounded(cNew), cOut + d0, count: count)
                     if let preRow {
-                        // The activations, for backward (CPUSaved.preHoldsLSTMGates).
-                        storeFloat8(i, preRow + d0, count: count)
-                        storeFloat8(f, preRow + N * D + d0, count: count)
-                        storeFloat8(z, preRow + 2 * N * D + d0, count: count)
-                        storeFloat8(o, preRow + 3 * N * D + d0, count: count)
+                        storeFloat8(gi, preRow + d0, count: count)
+                        storeFloat8(gf, preRow + N * D + d0, count: count)
+                        storeFloat8(gz, preRow + 2 * N * D + d0, count: count)
+                        storeFloat8(go, preRow + 3 * N * D + d0, count: count)
                     }
                 }
             } else {
@@ -148,7 +149,7 @@ private func forwardUnit<C: RecurrentCell>(_: C.Type, _ L: CPULayout, _ plan: Fl
                         for s in 0..<S {
                             previous[s] = t == 0 ? x.s0[L.initial(s, b) + n * D + d] : x.states[L.state(s, b, t - 1) + n * D + d]
                         }
-                        var next = C.forward(pre: p, previous: previous)
+                        var next = C.forwardRoundedOnce(pre: p, previous: previous)
                         if let clip { next[0] = min(max(next[0], -clip), clip) }
                         for s in 0..<S { x.states[L.state(s, b, t) + n * D + d] = next[s] }
                         hNext[b * D + d] = next[0]
