@@ -52,7 +52,7 @@ struct FusedSmallClusterTests {
             let v = try #require(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: 128, batch: 256, heads: 6,
                                                                  overrides: asked))
             #expect(v.ctasPerHead == size && v.slice == slice && v.split == split && v.threads == 256, "\(v)")
-            #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, \(slice), \(size), \(split), \(v.registerTiles), 1>")
+            #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, \(slice), \(size), \(split), \(v.registerTiles), \(FusedSlicedVariant.defaultSync.templateValue)>")
         }
         // 96 holds no cluster of 4: one SM.
         #expect(FusedSlicedVariant.smallCluster(cell: .gru, dtype: .float16, headDim: 96, batch: 16, heads: 8,
