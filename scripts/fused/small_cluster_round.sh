@@ -5,8 +5,8 @@
 # parts (PARTS, default all, in this order; ~160 s in all):
 #  timings  gpu-bench LSTM bfloat16 B = 16, T = 1024 (median of 5 after 2 warm-ups): one SM (0) at
 #           6 x 128, 8 x 96, 12 x 64; a cluster of 2 at the three, of 4 at 6 x 128 and 12 x 64, of 8
-#           at 6 x 128 (the sizes each head has); ~50 s: gpu-bench draws each shape's inputs on
-#           the host, ~4 s a B = 16 shape (B = 64 or 128 takes 15-30 s: not timed here);
+#           at 6 x 128 (the sizes each head has); <= 50 s: gpu-bench draws each shape's inputs on
+#           the host (serially before commit 6de1f0d: ~4 s a B = 16 shape; B = 64, 128 not timed here);
 #  check    `flashrnn check --backend cuda-fused --min-head-dim 64 --max-head-dim 128` for each
 #           cluster size and cell, 12 processes at once, ~30-60 s;
 #  cells    sLSTM, GRU, Elman bfloat16 at 6 x 128, one SM and CELL_KS (default 8), ~40 s;
