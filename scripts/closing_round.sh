@@ -21,6 +21,11 @@ for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
   T "${CHECK_S:-170}" "$F" check --backend $b --cell $c > "$L/check-$b-$c.log" 2>&1 &
 done; done
 wait
+stamp "check with one-SM heads on small clusters (FLASHRNN_FUSED_SMALL_CLUSTER 2 | 4 | 8), cudaFused, D 64-128, every cell"
+for s in 2 4 8; do for c in lstm slstm gru elman; do
+  FLASHRNN_FUSED_SMALL_CLUSTER=$s T 120 "$F" check --backend cuda-fused --cell $c --min-head-dim 64 --max-head-dim 128 > "$L/check-small$s-$c.log" 2>&1 &
+done; done
+wait
 for f in "$L"/check-*.log; do echo "-- $(basename "$f" .log): $(grep -E "passed, .* failed|^of the failed" "$f" | tr '\n' ' ')"; grep -E "^FAIL|rror" "$f" | head -8; done
 stamp "LSTM bfloat16 head-dimension sweep, both backends"
 for b in cuda-fused cuda-alternating; do bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" --json "$L/bench-$b.json"; done
