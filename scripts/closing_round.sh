@@ -71,7 +71,7 @@ for tool in memcheck racecheck; do
   for args in "lstm bfloat16 9,5,1,200 FLASHRNN_FUSED_CLUSTER_SYNC=default" "lstm bfloat16 9,5,1,200 FLASHRNN_FUSED_CLUSTER_SYNC=mbarrier" \
               "elman float16 5,9,3,144 FLASHRNN_FUSED_CLUSTER_SYNC=mbarrier" "lstm bfloat16 9,5,2,128 FLASHRNN_FUSED_SMALL_CLUSTER=4"; do set -- $args
     echo "-- $tool $args"
-    env "$4" T 60 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell $1 --dtype $2 --shapes "$3" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
+    env "$4" timeout -k 5 60 $CS --tool $tool "$F" gpu-bench --backend cuda-fused --cell $1 --dtype $2 --shapes "$3" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
   done
 done
 stamp done

@@ -38,7 +38,7 @@ struct FusedSmallClusterTests {
         for size in FusedSlicedVariant.smallClusterSizes {
             #expect(FusedSlicedVariant.smallClusterVariant(cell: cell, dtype: .float32, headDim: 128, size: size) == nil)
             let forced = FusedSlicedVariant.Overrides(smallCluster: size)
-            #expect(FusedSlicedVariant.smallCluster(cell: cell, dtype: .float32, headDim: 64, batch: 16, heads: 12, overrides: forced) == nil)
+            #expect(FusedSlicedVariant.smallCluster(cell: cell, dtype: .float32, headDim: 64, batch: 16, heads: 12, backward: false, overrides: forced) == nil)
         }
     }
 
@@ -46,19 +46,19 @@ struct FusedSmallClusterTests {
     /// even beyond the SMs (clusters need no co-residency); the other overrides apply to it.
     @Test func theOverrideForcesTheAskedCluster() throws {
         let none = FusedSlicedVariant.Overrides(smallCluster: 0)
-        #expect(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: 128, batch: 16, heads: 6, overrides: none) == nil)
+        #expect(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: 128, batch: 16, heads: 6, backward: false, overrides: none) == nil)
         for (size, slice, split) in [(2, 64, 2), (4, 32, 4), (8, 16, 8)] {
             let asked = FusedSlicedVariant.Overrides(smallCluster: size)
             let v = try #require(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: 128, batch: 256, heads: 6,
-                                                                 overrides: asked))
+                                                                 backward: true, overrides: asked))
             #expect(v.ctasPerHead == size && v.slice == slice && v.split == split && v.threads == 256, "\(v)")
             #expect(v.forwardKernelName == "&flashrnn::fused::sliced_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, \(slice), \(size), \(split), \(v.registerTiles), \(FusedSlicedVariant.defaultSync.templateValue)>")
         }
         // 96 holds no cluster of 4: one SM.
         #expect(FusedSlicedVariant.smallCluster(cell: .gru, dtype: .float16, headDim: 96, batch: 16, heads: 8,
-                                                overrides: .init(smallCluster: 4)) == nil)
+                                                backward: false, overrides: .init(smallCluster: 4)) == nil)
         let mbarrier = try #require(FusedSlicedVariant.smallCluster(cell: .elman, dtype: .float16, headDim: 128, batch: 16, heads: 6,
-                                                                    overrides: .init(sync: .mbarrier, smallCluster: 4)))
+                                                                    backward: false, overrides: .init(sync: .mbarrier, smallCluster: 4)))
         #expect(mbarrier.sync == .mbarrier && mbarrier.forwardSharedBytes > 0)
     }
 
@@ -99,43 +99,40 @@ struct FusedSmallClusterTests {
     }
 }
 
-/// The policy's choice for heads one SM holds, with the preference a measurement would set.
+/// The policy's choice for heads one SM holds (measured in the sixth session's closing call).
 struct FusedSmallClusterPolicyTests {
-    @Test func thePolicyKeepsOneSMUntilMeasured() {
-        #expect(FusedSlicedVariant.preferredSmallClusterSize == 0)
-        for (d, n) in [(128, 6), (96, 8), (64, 12)] {
-            #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: 16, heads: n, multiprocessors: 132) == 0)
-            #expect(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: d, batch: 16, heads: n,
-                                                    overrides: .init()) == nil, "D=\(d)")
-        }
-    }
-
-    /// With a preference of 8: the largest size up to it that the head divides into and whose
-    /// N·⌈B/8⌉·KS CTAs fit the SMs; one SM when none does.
+    /// Forward: the largest cluster with slices of 16-32 features whose N·⌈B/8⌉·KS CTAs fit the
+    /// SMs; backward: the same from padded D 128 only; one SM when none does.
     @Test(arguments: [
-        // (D, B, N, expected KS)
-        (128, 16, 6, 8),    // 12 groups: 96 CTAs
-        (128, 16, 8, 8),    // 16 groups: 128 CTAs
-        (128, 16, 12, 4),   // 24 groups: 192 on 8, 96 on 4
-        (128, 64, 6, 2),    // 48 groups: 96 on 2
-        (128, 128, 6, 0),   // 96 groups: 192 on 2, one SM
-        (121, 9, 2, 8),     // odd D: padded 128
-        (96, 16, 8, 2),     // 96: a cluster of 2 only
-        (64, 16, 12, 4),    // 64: 2 or 4; 96 CTAs on 4
-        (80, 16, 6, 0),     // 80: no equal slices
-        (48, 16, 16, 0),    // below the smallest small-cluster head
+        // (D, B, N, forward KS, backward KS)
+        (128, 16, 6, 8, 8),     // 12 groups: 96 CTAs
+        (128, 16, 8, 8, 8),     // 16 groups: 128 CTAs
+        (128, 16, 12, 4, 4),    // 24 groups: 192 on 8, 96 on 4
+        (128, 64, 6, 0, 0),     // 48 groups: 192 on 4; 2 would leave slices of 64
+        (121, 9, 2, 8, 8),      // odd D: padded 128
+        (113, 16, 6, 8, 8),     // padded 128
+        (96, 16, 8, 0, 0),      // 96: slices of 48 on 2 (measured slower)
+        (64, 16, 12, 4, 0),     // 64: forward on 4 (slices of 16), backward on one SM
+        (64, 16, 48, 0, 0),     // 96 groups: 384 on 4, 192 on 2
+        (80, 16, 6, 0, 0),      // 80: no equal slices
+        (48, 16, 16, 0, 0),     // below the smallest small-cluster head
     ])
-    func aPreferenceOf8TakesTheLargestClusterThatFitsTheSMs(d: Int, b: Int, n: Int, expected: Int) {
-        let size = FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: b, heads: n, multiprocessors: 132, preferred: 8)
-        #expect(size == expected, "D=\(d) B=\(b) N=\(n)")
+    func thePolicyTakesSlicesOf16To32WhereTheCTAsFit(d: Int, b: Int, n: Int, forward: Int, backward: Int) {
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: b, heads: n, multiprocessors: 132, backward: false) == forward,
+                "D=\(d) B=\(b) N=\(n)")
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: d, batch: b, heads: n, multiprocessors: 132, backward: true) == backward,
+                "D=\(d) B=\(b) N=\(n)")
+        let v = FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .bfloat16, headDim: d, batch: b, heads: n, backward: false, overrides: .init())
+        #expect(v?.ctasPerHead == (forward == 0 ? nil : forward))
     }
 
-    @Test func thePreferenceAndTheSmallestHeadBoundTheChoice() {
-        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 132, preferred: 4) == 4)
-        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 132, preferred: 2) == 2)
-        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 64, batch: 16, heads: 12, multiprocessors: 132, preferred: 8,
-                                                           minimumHeadDim: 65) == 0)
-        // A smaller device: 12 groups × 8 CTAs do not fit 78 SMs, 12 × 4 do.
-        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 78, preferred: 8) == 4)
+    @Test func aSmallerDeviceTakesASmallerCluster() {
+        // 12 groups × 8 CTAs do not fit 78 SMs, 12 × 4 do.
+        #expect(FusedSlicedVariant.defaultSmallClusterSize(headDim: 128, batch: 16, heads: 6, multiprocessors: 78, backward: true) == 4)
+    }
+
+    /// float32 heads stay on one SM whatever the policy says.
+    @Test func float32IsNeverSplit() {
+        #expect(FusedSlicedVariant.smallCluster(cell: .lstm, dtype: .float32, headDim: 128, batch: 16, heads: 6, backward: false, overrides: .init()) == nil)
     }
 }

@@ -74,11 +74,13 @@ public struct CUDAFusedBackend: RecurrentBackend {
         try runtime.makeCurrent()
         let shape = problem.shape, cell = problem.cell
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
-        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape, backward: false)
-        // Training: the backward sweep and dR modules compile on other threads meanwhile.
+        // Training: the backward sweep and dR modules compile on other threads meanwhile (the
+        // backward's plan may differ from the forward's: small clusters are chosen per sweep).
         if saveForBackward {
-            runtime.prefetch(plan.backwardModules(length: T))
+            let backwardPlan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape, backward: true, askingFit: false)
+            runtime.prefetch(backwardPlan.backwardModules(length: T))
         }
+        let plan = try Self.sweepPlan(runtime, cell: cell, dtype: dtype, shape: shape, backward: false)
         let hostOutputs = !problem.wx.isOnDevice
 
         let (wx, r, b, s0, states, last) = try runtime.forwardOperands(problem, dtype: dtype)

@@ -278,35 +278,41 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// of 16 features with a K range of 32, a step short already on one SM (not measured).
     public static let smallClusterMinHeadDim = 64
 
-    /// The largest cluster the policy gives a head one SM holds; 0 keeps every such head on one SM.
-    /// 0 until a device call measures the clusters against one SM (round cluster128,
-    /// docs/performance-fused.md: its first call came back empty).
-    static let preferredSmallClusterSize = 0
-    /// The smallest head the policy splits (the override reaches down to `smallClusterMinHeadDim`).
-    static let smallClusterPolicyMinHeadDim = smallClusterMinHeadDim
+    /// The policy's largest slice: each CTA of a small cluster takes at most 32 features (16 or 32),
+    /// so padded heads of 64 and 128 are split, 96 (slices of 48) is not. On the H200 (sixth
+    /// session's closing call, LSTM bfloat16, B = 16, T = 1024, fw / fw+bw ms, one SM → clusters of
+    /// 2 | 4 | 8): 12 × 64 0.804 / 2.550 → 0.768 / 3.526 | 0.624 / 3.045 | –; 8 × 96 1.277 / 4.573 →
+    /// 1.355 / 5.286 (2 only); 6 × 128 1.618 / 5.536 → 1.402 / 5.813 | 0.988 / 4.494 | 0.788 / 4.196.
+    /// The forward gained at every slice of 16 or 32; the backward only at 128 on 4 or 8 CTAs (3.51,
+    /// 3.41 against 3.92 ms on one SM; at 64 on 4: 2.42 against 1.75), so it stays on one SM below
+    /// `smallClusterBackwardMinHeadDim`.
+    static let smallClusterPolicyMaxSlice = 32
+    /// The smallest padded head whose backward the policy splits.
+    static let smallClusterBackwardMinHeadDim = 128
 
     /// The policy's cluster size for a head one SM holds (0: one SM), before the overrides: the
-    /// largest size up to `preferred` that cuts the padded head into equal slices and whose CTAs,
-    /// N·⌈B/8⌉·KS, each have an SM (beyond that a second wave of clusters would wait for the first).
-    static func defaultSmallClusterSize(headDim: Int, batch: Int, heads: Int, multiprocessors: Int,
-                                        preferred: Int = preferredSmallClusterSize,
-                                        minimumHeadDim: Int = smallClusterPolicyMinHeadDim) -> Int {
+    /// largest small cluster that cuts the padded head into equal slices of 16 to
+    /// `smallClusterPolicyMaxSlice` features, from padded D 64 (forward) or
+    /// `smallClusterBackwardMinHeadDim` (backward), whose CTAs, N·⌈B/8⌉·KS, each have an SM (beyond
+    /// that a second wave of clusters would wait for the first). The forward and backward sweeps
+    /// may differ: both read and write the saved states and pre-activations in the same layouts.
+    static func defaultSmallClusterSize(headDim: Int, batch: Int, heads: Int, multiprocessors: Int, backward: Bool) -> Int {
         let padded = (headDim + 15) / 16 * 16
-        guard padded >= minimumHeadDim else { return 0 }
+        guard padded >= (backward ? smallClusterBackwardMinHeadDim : smallClusterMinHeadDim) else { return 0 }
         let groups = heads * ((batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice)
         return smallClusterSizes.reversed().first { size in
-            size <= preferred && padded % (16 * size) == 0 && groups * size <= multiprocessors
+            padded % (16 * size) == 0 && padded / size <= smallClusterPolicyMaxSlice && groups * size <= multiprocessors
         } ?? 0
     }
 
     /// The cluster a 16-bit head one SM holds runs on instead (`FLASHRNN_FUSED_SMALL_CLUSTER`, else
     /// the policy, `defaultSmallClusterSize`), or nil for one SM. The override forces the size
     /// wherever the variant exists, even beyond the SMs (clusters need no co-residency).
-    public static func smallCluster(cell: CellKind, dtype: DType, headDim: Int, batch: Int, heads: Int,
+    public static func smallCluster(cell: CellKind, dtype: DType, headDim: Int, batch: Int, heads: Int, backward: Bool,
                                     multiprocessors: Int = 132, sharedMemoryLimit: Int = 227 * 1024,
                                     overrides: Overrides = Self.overrides) -> FusedSlicedVariant? {
         let size = overrides.smallCluster
-            ?? defaultSmallClusterSize(headDim: headDim, batch: batch, heads: heads, multiprocessors: multiprocessors)
+            ?? defaultSmallClusterSize(headDim: headDim, batch: batch, heads: heads, multiprocessors: multiprocessors, backward: backward)
         return smallClusterVariant(cell: cell, dtype: dtype, headDim: headDim, size: size,
                                    sharedMemoryLimit: sharedMemoryLimit, overrides: overrides)
     }

@@ -67,17 +67,22 @@ extension CUDAFusedBackend {
     }
 
     /// `backward`: the plan launches the backward sweep (a sliced variant then also asks whether
-    /// the backward's clusters fit).
-    static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape, backward: Bool) throws -> SweepPlan {
+    /// the backward's clusters fit). `askingFit` false assumes every cluster fits, so nothing is
+    /// loaded: the plan a backward will most likely take, for prefetching its modules.
+    static func sweepPlan(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, shape: ProblemShape, backward: Bool,
+                          askingFit: Bool = true) throws -> SweepPlan {
         let D = shape.headDim
+        func fits(_ variant: FusedSlicedVariant) throws -> Bool {
+            try !askingFit || clustersFit(runtime, variant, backward: backward)
+        }
         if D <= FusedVariant.maxHeadDim {
             // A 16-bit head the policy (or FLASHRNN_FUSED_SMALL_CLUSTER) splits over a portable
-            // cluster; one SM where the device cannot place that cluster. dR as on one SM.
+            // cluster, per sweep; one SM where the device cannot place that cluster. dR as on one SM.
             if runtime.properties.supportsClusters,
                let small = FusedSlicedVariant.smallCluster(cell: cell, dtype: dtype, headDim: D, batch: shape.batch, heads: shape.heads,
-                                                           multiprocessors: runtime.properties.multiprocessors,
+                                                           backward: backward, multiprocessors: runtime.properties.multiprocessors,
                                                            sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn),
-               try clustersFit(runtime, small, backward: backward) {
+               try fits(small) {
                 return slicedPlan(small, dtype: dtype, shape: shape,
                                   weightTile: FusedVariant(cell: cell, dtype: dtype, headDim: D).weightTile)
             }
@@ -101,14 +106,14 @@ extension CUDAFusedBackend {
         // A cluster above the portable 8 CTAs needs 16 free SMs of one GPC, which a partitioned
         // GPU may not have: then the smallest portable cluster that holds the head, or a refusal
         // by name (the automatic backend takes cudaAlternating).
-        if variant.exchange == .cluster, variant.ctasPerHead > 8, try !clustersFit(runtime, variant, backward: backward) {
+        if variant.exchange == .cluster, variant.ctasPerHead > 8, try !fits(variant) {
             guard let smaller = FusedSlicedVariant.portableFallback(cell: cell, dtype: dtype, headDim: D,
                                                                     sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn) else {
                 throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
                     reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
             }
             variant = smaller
-            guard try clustersFit(runtime, variant, backward: backward) else {
+            guard try fits(variant) else {
                 throw FlashRNNError.unsupportedProblem(backend: "cudaFused",
                     reason: "D = \(D) needs clusters of \(variant.ctasPerHead) CTAs, which this device cannot place (cuOccupancyMaxActiveClusters = 0)")
             }
