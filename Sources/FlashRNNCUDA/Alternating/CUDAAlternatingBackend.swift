@@ -56,18 +56,6 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         return kernels
     }
 
-    nonisolated(unsafe) private static var backwardCache: [String: AlternatingKernels.Backward] = [:]
-
-    static func backwardKernels(_ runtime: CUDARuntime, cell: CellKind, dtype: DType, variant: AlternatingKernels.Variant) throws -> AlternatingKernels.Backward {
-        let key = "\(cell)|\(dtype)|\(variant)"
-        lock.lock()
-        if let cached = backwardCache[key] { lock.unlock(); return cached }
-        lock.unlock()
-        let kernels = try AlternatingKernels.backward(runtime: runtime, cell: cell, dtype: dtype, variant: variant)
-        lock.lock(); backwardCache[key] = kernels; lock.unlock()
-        return kernels
-    }
-
     /// What a backward loads: its module and the dR module `WeightGradientChoice` picks (none for
     /// cuBLAS products).
     static func backwardModules(cell: CellKind, dtype: DType, variant: AlternatingKernels.Variant, headDim D: Int, length T: Int) -> [KernelModuleSpec] {
@@ -193,7 +181,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
         try runtime.makeCurrent()
         let problem = context.problem, dtype = context.dtype, cell = problem.cell, shape = problem.shape
         let variant = AlternatingKernels.Variant.forHeadDim(shape.headDim, dtype: dtype)
-        let kernels = try Self.backwardKernels(runtime, cell: cell, dtype: dtype, variant: variant)
+        let kernels = try AlternatingKernels.backward(runtime: runtime, cell: cell, dtype: dtype, variant: variant)
         let (B, T, N, D, S) = (shape.batch, shape.length, shape.heads, shape.headDim, cell.states)
         let (GR, GW, GT) = (cell.gatesR, cell.gatesW, cell.gatesT)
 

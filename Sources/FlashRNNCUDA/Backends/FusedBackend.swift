@@ -48,18 +48,10 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
     // MARK: Kernels
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var kernelCache: [KernelModuleSpec: Kernel] = [:]
-
     /// The one kernel of a sweep module (`FusedVariant` / `FusedSlicedVariant` forward or
-    /// backward spec), loaded once per process.
+    /// backward spec).
     static func sweepKernel(_ runtime: CUDARuntime, _ spec: KernelModuleSpec) throws -> Kernel {
-        lock.lock()
-        if let cached = kernelCache[spec] { lock.unlock(); return cached }
-        lock.unlock()
-        let kernel = try runtime.kernels(spec)[spec.nameExpressions[0]]!
-        lock.lock(); kernelCache[spec] = kernel; lock.unlock()
-        return kernel
+        try runtime.kernels(spec)[spec.nameExpressions[0]]!
     }
 
     /// Grid of the sweeps: one CTA per (head, batch slice).

@@ -47,17 +47,9 @@ struct WeightGradientModule: Hashable, Sendable {
         }
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var loaded: [WeightGradientModule: (Kernel, Kernel)] = [:]
-
-    /// The dR kernel and the finishing conversion, loaded once per process.
+    /// The dR kernel and the finishing conversion.
     func kernels(_ runtime: CUDARuntime) throws -> (weightGradient: Kernel, finish: Kernel) {
-        Self.lock.lock()
-        if let known = Self.loaded[self] { Self.lock.unlock(); return known }
-        Self.lock.unlock()
         let kernels = try runtime.kernels(spec)
-        let pair = (kernels[weightGradientKernelName]!, kernels[finishKernelName]!)
-        Self.lock.lock(); Self.loaded[self] = pair; Self.lock.unlock()
-        return pair
+        return (kernels[weightGradientKernelName]!, kernels[finishKernelName]!)
     }
 }

@@ -48,6 +48,8 @@ public final class CUDARuntime: @unchecked Sendable {
     let lock = NSLock()
     /// Loaded modules by cache key (guarded by `lock`).
     var loadedModules: [String: [String: Kernel]] = [:]
+    /// The same modules by their spec (guarded by `lock`): a lookup without hashing every source.
+    var loadedSpecs: [KernelModuleSpec: [String: Kernel]] = [:]
     /// The compiler for this device's architecture, created on first use (guarded by `lock`).
     var compilerStorage: KernelCompiler?
     /// Instantiated graphs by plan key (guarded by `lock`).

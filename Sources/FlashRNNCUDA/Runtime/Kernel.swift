@@ -46,9 +46,15 @@ extension CUDARuntime {
         return compiler
     }
 
-    /// The kernels of `spec`, by name expression (`kernels(mainSource:nameExpressions:)`).
+    /// The kernels of `spec`, by name expression (`kernels(mainSource:nameExpressions:)`), found
+    /// by the spec itself once loaded, so backends need no cache of their own.
     public func kernels(_ spec: KernelModuleSpec) throws -> [String: Kernel] {
-        try kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+        lock.lock()
+        if let loaded = loadedSpecs[spec] { lock.unlock(); return loaded }
+        lock.unlock()
+        let loaded = try kernels(mainSource: spec.mainSource, nameExpressions: spec.nameExpressions)
+        lock.lock(); loadedSpecs[spec] = loaded; lock.unlock()
+        return loaded
     }
 
     /// Starts compiling (or reading from the disk cache) modules a later call will load, on
