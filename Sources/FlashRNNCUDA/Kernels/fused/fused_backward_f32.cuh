@@ -74,24 +74,13 @@ __device__ __forceinline__ void backward_f32_sweep(const FusedParams& p) {
     const bool hasRow = tid < Shape::kRows;
     const bool rowValid = hasRow && rowFeature < D;
     float r[DP];
-    {
-        const float* R = address<const float>(p.r);
-        const long long columnStart = rowValid ? (long long)(rowGate * N + n) * D * D + rowFeature : 0;
-#pragma unroll
-        for (int d = 0; d < DP; ++d) r[d] = load_if<S>(R + (columnStart + (long long)d * D), rowValid && d < D);
-    }
+    load_r_line<DP>(r, p, rowValid ? (long long)(rowGate * N + n) * D * D + rowFeature : 0, D, rowValid);
 
-    // This thread's cells: cell i is c = tid + kThreads·i, column c / DP, feature c % DP.
-    int colOf[kCells], dOf[kCells];
-    bool inSlice[kCells], valid[kCells];
-#pragma unroll
-    for (int i = 0; i < kCells; ++i) {
-        const int c = tid + kThreads * i;
-        colOf[i] = c / DP;
-        dOf[i] = c % DP;
-        inSlice[i] = c < SLICE * DP;
-        valid[i] = inSlice[i] && dOf[i] < D && batch0 + colOf[i] < B;
-    }
+    const F32SliceCells<DP, SLICE, kThreads> slice(tid, batch0, B, D);
+    const auto& colOf = slice.colOf;
+    const auto& dOf = slice.dOf;
+    const auto& inSlice = slice.inSlice;
+    const auto& valid = slice.valid;
     auto cellOf = [&](int i) -> long long { return (long long)n * D + dOf[i]; };   // [N, D] index
     auto rowOf = [&](int i, int t) -> long long { return (long long)(batch0 + colOf[i]) * T + t; };   // (b, t) of [B, T, …]
 

@@ -48,6 +48,36 @@ struct F32Slice {
     static_assert((DP / 4) % kChains == 0, "DP / 4 must split evenly over the accumulator chains");
 };
 
+// This thread's (feature, column) cells of a batch slice, shared by the float32 FMA forward and
+// backward: cell i is c = tid + kThreads·i, column c / DP, feature c % DP; valid where the feature
+// is below D and the column inside the batch.
+template <int DP, int SLICE, int kThreads>
+struct F32SliceCells {
+    static constexpr int kCells = F32Slice<DP, SLICE, kThreads>::kCells;
+    int colOf[kCells], dOf[kCells];
+    bool inSlice[kCells], valid[kCells];
+
+    __device__ __forceinline__ F32SliceCells(int tid, int batch0, int B, int D) {
+#pragma unroll
+        for (int i = 0; i < kCells; ++i) {
+            const int c = tid + kThreads * i;
+            colOf[i] = c / DP;
+            dOf[i] = c % DP;
+            inSlice[i] = c < SLICE * DP;
+            valid[i] = inSlice[i] && dOf[i] < D && batch0 + colOf[i] < B;
+        }
+    }
+};
+
+// DP elements of R (float32) from `start`, `step` apart, zero beyond D or where !valid: a row of
+// R_k (the forward's, step 1) or a column (the backward's Rᵀ, step D), held in registers.
+template <int DP>
+__device__ __forceinline__ void load_r_line(float (&r)[DP], const FusedParams& p, long long start, long long step, bool valid) {
+    const float* R = address<const float>(p.r);
+#pragma unroll
+    for (int k = 0; k < DP; ++k) r[k] = load_if<F32>(R + (start + k * step), valid && k < p.D);
+}
+
 // The cell's update of `state` in place (M: AccurateMath, the policy; ApproximateMath only to
 // measure what the float64 cell costs, FusedVariant.float32ForwardCellMath), h clipped to ±clip
 // where asked; an invalid cell (padding feature or column) stays zero.
@@ -83,24 +113,13 @@ __device__ __forceinline__ void forward_f32_sweep(const FusedParams& p) {
     const bool hasRow = tid < Shape::kRows;
     const bool rowValid = hasRow && rowFeature < D;
     float r[DP];
-    {
-        const float* R = address<const float>(p.r);
-        const long long rowStart = rowValid ? ((long long)(rowGate * N + n) * D + rowFeature) * D : 0;
-#pragma unroll
-        for (int k = 0; k < DP; ++k) r[k] = load_if<S>(R + rowStart + k, rowValid && k < D);
-    }
+    load_r_line<DP>(r, p, rowValid ? ((long long)(rowGate * N + n) * D + rowFeature) * D : 0, 1, rowValid);
 
-    // This thread's cells: cell i is c = tid + kThreads·i, column c / DP, feature c % DP.
-    int colOf[kCells], dOf[kCells];
-    bool inSlice[kCells], valid[kCells];
-#pragma unroll
-    for (int i = 0; i < kCells; ++i) {
-        const int c = tid + kThreads * i;
-        colOf[i] = c / DP;
-        dOf[i] = c % DP;
-        inSlice[i] = c < SLICE * DP;
-        valid[i] = inSlice[i] && dOf[i] < D && batch0 + colOf[i] < B;
-    }
+    const F32SliceCells<DP, SLICE, kThreads> slice(tid, batch0, B, D);
+    const auto& colOf = slice.colOf;
+    const auto& dOf = slice.dOf;
+    const auto& inSlice = slice.inSlice;
+    const auto& valid = slice.valid;
 
     auto cellOf = [&](int i) -> long long { return (long long)n * D + dOf[i]; };   // [N, D] index
 
