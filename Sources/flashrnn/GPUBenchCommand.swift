@@ -97,25 +97,35 @@ struct GPUBenchCommand: ParsableCommand {
                 let result = try forward(true)
                 _ = try RNN.backward(result.context!, dStates: dS, dLast: nil)
             }
+            // How many modules this process has compiled so far (neither in memory nor on disk):
+            // tells a cold first call from one the disk cache answered.
+            func compiledModules() -> String {
+                guard let compiler = try? runtime.compiler() else { return "" }
+                return " (\(compiler.compilations) modules compiled so far)"
+            }
             var record = Record(backend: backend.choice.rawValue, cell: cell.rawValue, dtype: dtype.rawValue, B: B, T: T, N: N, D: D)
             if firstTrainingCall {
                 let s = DispatchTime.now().uptimeNanoseconds
                 try forwardBackward()
+                try runtime.synchronize()   // device outputs are stream-ordered: wait for them
                 record.runtimeInitMs = initMs
                 record.firstForwardBackwardMs = Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6
-                print(String(format: "first training call %@ %@ B=%d T=%d N=%d D=%d: runtime init %.1f ms, forward+backward %.1f ms",
-                             cell.rawValue, dtype.rawValue, B, T, N, D, initMs, record.firstForwardBackwardMs!))
+                print(String(format: "first training call %@ %@ B=%d T=%d N=%d D=%d: runtime init %.1f ms, forward+backward %.1f ms%@",
+                             cell.rawValue, dtype.rawValue, B, T, N, D, initMs, record.firstForwardBackwardMs!, compiledModules()))
             } else if firstCall {
-                func wall(_ body: () throws -> Void) rethrows -> Double {
+                func wall(_ body: () throws -> Void) throws -> Double {
                     let s = DispatchTime.now().uptimeNanoseconds
                     try body()
+                    try runtime.synchronize()   // device outputs are stream-ordered: wait for them
                     return Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6
                 }
                 record.runtimeInitMs = initMs
                 record.firstForwardMs = try wall { _ = try forward(false) }
+                let forwardModules = compiledModules()
                 record.firstForwardBackwardMs = try wall { try forwardBackward() }
-                print(String(format: "first call %@ %@ B=%d T=%d N=%d D=%d: runtime init %.1f ms, forward %.1f ms, forward+backward %.1f ms",
-                             cell.rawValue, dtype.rawValue, B, T, N, D, initMs, record.firstForwardMs!, record.firstForwardBackwardMs!))
+                print(String(format: "first call %@ %@ B=%d T=%d N=%d D=%d: runtime init %.1f ms, forward %.1f ms%@, forward+backward %.1f ms%@",
+                             cell.rawValue, dtype.rawValue, B, T, N, D, initMs, record.firstForwardMs!, forwardModules,
+                             record.firstForwardBackwardMs!, compiledModules()))
             } else {
                 for _ in 0..<warmup { _ = try forward(false); try forwardBackward() }
                 var fw: [Double] = [], fwbw: [Double] = []

@@ -48,41 +48,34 @@ __device__ __forceinline__ void weight_gradient(const WeightGradientParams& p, f
 
     using Acc = typename RowSum<S>::Type;   // float64 for float32 storage (FP64 FMA: half rate on the H200)
     Acc acc[kPer][kPer] = {};
-    // Each thread stages the same (row in chunk, column) positions in every chunk.
+    // Each thread stages one column of the chunk, at every kRowStep-th row from its first.
     constexpr int kLoads = kWeightRows * TILE / kWeightThreads;
-    static_assert(kLoads * kWeightThreads == kWeightRows * TILE, "every thread stages whole positions");
-    int rrOf[kLoads], cOf[kLoads];
-    bool gColumn[kLoads], hColumn[kLoads];
+    constexpr int kRowStep = kWeightThreads / TILE;
+    static_assert(kLoads * kWeightThreads == kWeightRows * TILE && kWeightThreads % TILE == 0,
+                  "every thread stages whole positions of one column");
+    const int row0 = threadIdx.x / TILE, column = threadIdx.x % TILE;
+    const bool gColumn = d0 + column < D, hColumn = p0 + column < D;
+    // dG and h_{t-1} of the next chunk into registers, as loaded (widened when staged). `first`
+    // walks this thread's first row of that chunk; the others are fixed offsets from it.
+    using Rows = WeightGradientRows<S>;
+    typename Rows::Loaded loaded[kLoads];
+    typename Rows::Walk first = at.walk(rowBegin + row0, d0 + column, p0 + column);
+    auto fetch = [&]() {
 #pragma unroll
-    for (int l = 0; l < kLoads; ++l) {
-        const int i = threadIdx.x + l * kWeightThreads;
-        rrOf[l] = i / TILE;
-        cOf[l] = i % TILE;
-        gColumn[l] = d0 + cOf[l] < D;
-        hColumn[l] = p0 + cOf[l] < D;
-    }
-    // dG and h_{t-1} of the chunk at r0 into registers.
-    float gv[kLoads], hv[kLoads];
-    auto fetch = [&](long long r0) {
-#pragma unroll
-        for (int l = 0; l < kLoads; ++l) {
-            const long long row = r0 + rrOf[l];
-            const bool inRows = row < rowEnd;
-            gv[l] = inRows && gColumn[l] ? at.gradient(row, d0 + cOf[l]) : 0.0f;
-            hv[l] = inRows && hColumn[l] ? at.previous(row, p0 + cOf[l]) : 0.0f;
-        }
+        for (int l = 0; l < kLoads; ++l) loaded[l] = at.load(first, l * kRowStep, gColumn, hColumn);
+        at.next(first, kWeightRows);
     };
-    fetch(rowBegin);
+    fetch();
     int buffer = 0;
     for (long long r0 = rowBegin; r0 < rowEnd; r0 += kWeightRows, buffer ^= 1) {
 #pragma unroll
         for (int l = 0; l < kLoads; ++l) {
-            gS[buffer][rrOf[l]][cOf[l]] = gv[l];
-            hS[buffer][rrOf[l]][cOf[l]] = hv[l];
+            gS[buffer][row0 + l * kRowStep][column] = loaded[l].gradient;
+            hS[buffer][row0 + l * kRowStep][column] = Rows::previous(loaded[l]);
         }
         // One barrier per chunk: the buffer written next was last read before this barrier.
         __syncthreads();
-        if (r0 + kWeightRows < rowEnd) fetch(r0 + kWeightRows);
+        if (r0 + kWeightRows < rowEnd) fetch();
 #pragma unroll
         for (int rr = 0; rr < kWeightRows; ++rr) {
             float g[kPer], h[kPer];

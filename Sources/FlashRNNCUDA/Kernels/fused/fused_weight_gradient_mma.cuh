@@ -69,17 +69,17 @@ __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& 
     constexpr int kPairStep = kWeightMmaThreads / TILE;
     const int column = threadIdx.x % TILE, kp0 = threadIdx.x / TILE;
     const bool gColumn = d0 + column < D, hColumn = p0 + column < D;
-    float gv[Shape::kPairLoads][2], hv[Shape::kPairLoads][2];
-    auto fetch = [&](long long r0) {
+    // As loaded (widened when staged: WeightGradientRows::load says why). `first` walks this
+    // thread's first row of the chunk being fetched; the others are fixed offsets from it.
+    using Rows = WeightGradientRows<S>;
+    typename Rows::Loaded loaded[Shape::kPairLoads][2];
+    typename Rows::Walk first = at.walk(rowBegin + 2 * kp0, d0 + column, p0 + column);
+    auto fetch = [&]() {
 #pragma unroll
         for (int l = 0; l < Shape::kPairLoads; ++l)
 #pragma unroll
-            for (int e = 0; e < 2; ++e) {
-                const long long row = r0 + 2 * (kp0 + l * kPairStep) + e;
-                const bool inRows = row < rowEnd;
-                gv[l][e] = inRows && gColumn ? at.gradient(row, d0 + column) : 0.0f;
-                hv[l][e] = inRows && hColumn ? at.previous(row, p0 + column) : 0.0f;
-            }
+            for (int e = 0; e < 2; ++e) loaded[l][e] = at.load(first, 2 * l * kPairStep + e, gColumn, hColumn);
+        at.next(first, Shape::kRows);
     };
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
@@ -89,7 +89,7 @@ __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& 
     float sum[Shape::kNTiles][4] = {};     // Σ hi·hi, one rounded FADD per chunk
     float small[Shape::kNTiles][4] = {};   // Σ hi·lo + lo·hi, accumulated in the tensor core
 
-    fetch(rowBegin);
+    fetch();
     int buffer = 0;
     for (long long r0 = rowBegin; r0 < rowEnd; r0 += Shape::kRows, buffer ^= 1) {
         unsigned* gHigh = shared + buffer * 4 * kPlane;
@@ -99,12 +99,12 @@ __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& 
 #pragma unroll
         for (int l = 0; l < Shape::kPairLoads; ++l) {
             const int word = (kp0 + l * kPairStep) * kStride + column;
-            split_pair(gv[l][0], gv[l][1], gHigh[word], gLow[word]);
-            split_pair(hv[l][0], hv[l][1], hHigh[word], hLow[word]);
+            split_pair(loaded[l][0].gradient, loaded[l][1].gradient, gHigh[word], gLow[word]);
+            split_pair(Rows::previous(loaded[l][0]), Rows::previous(loaded[l][1]), hHigh[word], hLow[word]);
         }
         // One barrier per chunk: the buffer written next was last read before this barrier.
         __syncthreads();
-        if (r0 + Shape::kRows < rowEnd) fetch(r0 + Shape::kRows);
+        if (r0 + Shape::kRows < rowEnd) fetch();
         float fresh[Shape::kNTiles][4] = {};
 #pragma unroll
         for (int u = 0; u < Shape::kSteps / Shape::kSplitK; ++u) {

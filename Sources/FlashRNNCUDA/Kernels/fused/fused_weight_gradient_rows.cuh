@@ -16,8 +16,9 @@ struct WeightGradientRows {
     const float* states;             // states32 at (row 0, head n, feature 0)
     const typename S::Bits* s0;      // s0 at (b = 0, head n, feature 0), or null (zeros)
     long long dGRowStride, ND, rowBegin, rowEnd;
+    double inverseT;                 // 1 / T (Walk)
     int T, d0, p0, k, n;
-    bool initialOnly, hAligned, narrow;
+    bool initialOnly, hAligned;
 
     // Consecutive rows are consecutive (b, t), or with initialRowsOnly consecutive b at t = 0.
     __device__ __forceinline__ WeightGradientRows(const WeightGradientParams& p, int tile) {
@@ -32,26 +33,91 @@ struct WeightGradientRows {
         rowEnd = min(rows, rowBegin + p.rowsPerBlock);
         ND = (long long)p.N * p.D;
         hAligned = p.hRowAligned != 0;
-        narrow = rows < (1LL << 31);
         T = p.T;
+        inverseT = 1.0 / (double)T;
         dGRowStride = (initialOnly ? (long long)T : 1LL) * p.dGRowGates * ND;
         dG = address<const float>(p.dGR) + (long long)(p.dGGateOffset + k) * ND + (long long)n * p.D;
         states = address<const float>(p.states32) + (long long)n * p.D;
         s0 = p.s0 != 0 ? address<const typename S::Bits>(p.s0) + (long long)n * p.D : nullptr;
     }
 
-    // dG[row, column]; the caller keeps row and column inside the problem.
-    __device__ __forceinline__ float gradient(long long row, int column) const { return dG[row * dGRowStride + column]; }
+    // A thread's first row of the chunk being fetched, with its t = row − b·T, b = row div T
+    // (initialRowsOnly: t = 0, b = row) and the addresses of its operands. Found by one division
+    // at the start; afterwards rows move by additions (`next`) and a position a fixed number of
+    // rows on is an offset from these (`load`), so fetching one costs a few integer operations,
+    // not a 64-bit division and three 64-bit products.
+    struct Walk {
+        long long row;
+        int t;
+        const float* gradient;              // dG of the row, at the thread's column
+        const float* state;                 // states32 of h_{t-1}'s row (t > 0), at the column
+        const typename S::Bits* initial;    // s0 of the row's b, at the column (zeros: null)
+    };
 
-    // h_{t-1}[row, column]: states32 row `row` where the layout aligns it (alternating), else saved
-    // row (b, t − 1) when t > 0, else s0[b] (zeros without initial states).
-    __device__ __forceinline__ float previous(long long row, int column) const {
-        if (hAligned) return states[row * ND + column];
-        // 32-bit division where the row count allows (every practical B·T).
-        const long long b = initialOnly ? row : narrow ? (long long)((int)row / T) : row / T;
-        const long long t = initialOnly ? 0 : row - b * T;
-        if (t > 0) return states[(row - 1) * ND + column];
-        return s0 != nullptr ? S::load(s0 + (b * ND + column)) : 0.0f;
+    __device__ __forceinline__ Walk walk(long long row, int gColumn, int hColumn) const {
+        Walk w;
+        w.row = row;
+        const long long b = initialOnly ? row : row / T;
+        w.t = initialOnly ? 0 : (int)(row - b * T);
+        w.gradient = dG + (row * dGRowStride + gColumn);
+        // h_{t-1} is states32 row `row` in the alternating layout, row − 1 in the fused one
+        // (whose t = 0 rows read s0 instead; that states32 address is never read).
+        w.state = states + ((hAligned ? row : row - 1) * ND + hColumn);
+        w.initial = s0 != nullptr ? s0 + (b * ND + hColumn) : nullptr;
+        return w;
+    }
+
+    // How many sequence starts lie between t and t + by (0 ≤ by < 2^30), and t + by's t: a float64
+    // quotient off by at most one, corrected by selects.
+    __device__ __forceinline__ void split(int t, int by, int& wraps, int& rest) const {
+        const int u = t + by;
+        wraps = (int)((double)u * inverseT);
+        rest = u - wraps * T;
+        wraps += rest >= T ? 1 : (rest < 0 ? -1 : 0);
+        rest = u - wraps * T;
+    }
+
+    // The walk `by` rows on.
+    __device__ __forceinline__ void next(Walk& w, int by) const {
+        int wraps, rest;
+        split(w.t, by, wraps, rest);
+        w.row += by;
+        w.t = initialOnly ? 0 : rest;
+        w.gradient += by * dGRowStride;
+        w.state += by * ND;
+        if (w.initial != nullptr) w.initial += (initialOnly ? by : wraps) * ND;
+    }
+
+    // One staged position as loaded: dG, and h_{t-1} either from states32 (`state`) or, at a
+    // row with t = 0 of the fused layout, as s0's bits (`initial`; zero bits without initial
+    // states). Every load is predicated and none sits in a branch (hAligned too is arithmetic
+    // here, not a branch the compiler could version the loads on): a load inside a branch is
+    // waited for where the branch ends, which made each of a chunk's loads a memory round trip
+    // of its own. Raw bits, widened only where the chunk is staged (`previous`), so the wait
+    // falls in the next chunk, after this one's products.
+    struct Loaded {
+        float gradient, state;
+        typename S::Bits initial;
+        bool atStart;
+    };
+
+    // The position `by` rows after the walk's (by < 2^30).
+    __device__ __forceinline__ Loaded load(const Walk& w, int by, bool gColumn, bool hColumn) const {
+        int wraps, rest;
+        split(w.t, by, wraps, rest);
+        const bool inRows = w.row + by < rowEnd;
+        Loaded v;
+        v.gradient = predicated_load(w.gradient + by * dGRowStride, inRows && gColumn);
+        v.atStart = !hAligned && (initialOnly || rest == 0);
+        v.state = predicated_load(w.state + by * ND, inRows && hColumn && !v.atStart);
+        v.initial = raw_if<S>(w.initial + (initialOnly ? by : wraps) * ND,
+                              inRows && hColumn && v.atStart && w.initial != nullptr);
+        return v;
+    }
+
+    // h_{t-1} of a loaded position.
+    __device__ __forceinline__ static float previous(const Loaded& v) {
+        return v.atStart ? S::load(&v.initial) : v.state;
     }
 };
 
