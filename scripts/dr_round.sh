@@ -16,11 +16,7 @@ T() { timeout -k 5 "$@"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "quick check grids, both backends, every cell and dtype (8 processes, new binary)"
-for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
-  T 150 "$F" check --backend $b --cell $c --quick > "$L/check-$b-$c.log" 2>&1 &
-done; done
-wait
-for f in "$L"/check-*.log; do echo "-- $(basename "$f" .log): $(grep -E "passed, .* failed" "$f" | tr '\n' ' ')"; grep -E "^FAIL|rror" "$f" | head -6; done
+check_grids --quick
 stamp "phase breakdown, old then new (FLASHRNN_TRACE, stream times of the second call)"
 for s in "bfloat16 16,1024,12,64" "bfloat16 16,1024,6,128" "bfloat16 16,1024,48,16" "float32 16,1024,1,64"; do set -- $s
   for v in old new; do

@@ -10,3 +10,15 @@ F=/tmp/flashrnn-$ROUND; FLASHRNN_CACHE_DIR=/tmp/$ROUND-kernel-cache
 source "$(dirname "${BASH_SOURCE[0]}")/device_binary.sh"
 B="--warmup 2 --reps 5"
 stamp() { echo "== $(date -u +%T) $*"; }
+# Runs `flashrnn check` of both GPU backends for every cell side by side (8 processes; arguments
+# go to every check, e.g. --quick; CHECK_S limits each), logs in $L/check-BACKEND-CELL.log, then
+# prints each one's summary line and failures.
+check_grids() {
+  for c in lstm slstm gru elman; do for b in cuda-fused cuda-alternating; do
+    timeout -k 5 "${CHECK_S:-150}" "$F" check --backend $b --cell $c "$@" > "$L/check-$b-$c.log" 2>&1 &
+  done; done
+  wait
+  for f in "$L"/check-cuda-*.log; do
+    echo "-- $(basename "$f" .log): $(grep -E "passed, .* failed" "$f" | tr '\n' ' ')"; grep -E "^FAIL|rror" "$f" | head -8
+  done
+}

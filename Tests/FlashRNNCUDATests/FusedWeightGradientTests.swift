@@ -1,12 +1,14 @@
 import Testing
 import FlashRNNCore
+import FlashRNNKernelParams
 @testable import FlashRNNCUDA
 
 /// How each backward sums dR (on the CPU; the sums themselves are checked on the GPU by
 /// `flashrnn check` for both GPU backends, whose grid has D > 128 with and without initial
-/// states, B = 1 and T = 1): the FMA kernel through D = 64 and cuBLAS products beyond (the
-/// crossover measured on the H200); for 16-bit storage the tensor-core kernel where
-/// `FLASHRNN_DR=mma` asks for it, and by default through D = 64 (`WeightGradientChoice.tensorCoresByDefault`).
+/// states, B = 1 and T = 1): float32 storage the FMA kernel through D = 64 and cuBLAS products
+/// beyond, 16-bit storage the tensor-core kernel through D = 256 (`tensorCoreProductsAbove`) and
+/// products beyond (the crossovers measured on the H200), and the tensor-core kernel wherever
+/// `FLASHRNN_DR=mma` asks for it.
 struct FusedWeightGradientTests {
     typealias Path = WeightGradientChoice.Path
 
@@ -23,11 +25,56 @@ struct FusedWeightGradientTests {
                 == Self.defaultPath(.kernel, dtype: dtype))
     }
 
-    @Test(arguments: dtypes, [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
-    func largerHeadsUseProducts(dtype: DType, headDim: Int) {
+    @Test(arguments: [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 256, 768, 1024])
+    func largerFloat32HeadsUseProducts(headDim: Int) {
+        for T in [1024, 2] {
+            #expect(WeightGradientChoice.path(headDim: headDim, length: T, dtype: .float32, environment: [:]) == .products)
+        }
+    }
+
+    @Test(arguments: [DType.float16, .bfloat16], [65, FusedVariant.maxHeadDim, FusedVariant.maxHeadDim + 1, 255, 256])
+    func sixteenBitHeadsThrough256UseTensorCores(dtype: DType, headDim: Int) {
+        for T in [1024, 2] {
+            #expect(WeightGradientChoice.path(headDim: headDim, length: T, dtype: dtype, environment: [:]) == .tensorCores)
+        }
+    }
+
+    @Test(arguments: [DType.float16, .bfloat16], [257, 768, 1024])
+    func sixteenBitHeadsBeyond256UseProducts(dtype: DType, headDim: Int) {
         for T in [1024, 2] {
             #expect(WeightGradientChoice.path(headDim: headDim, length: T, dtype: dtype, environment: [:]) == .products)
         }
+    }
+
+    /// The 16-byte-load kernel only where every offset is a multiple of four elements and the
+    /// operands are aligned (else the kernel of 4-byte loads reads every D).
+    @Test(arguments: [(4, true), (8, true), (64, true), (1, false), (5, false), (6, false), (33, false), (66, false)])
+    func quadsNeedHeadDimensionsOfFourAndAlignedOperands(headDim: Int, allowed: Bool) {
+        var w = FlashRNNWeightGradientParams()
+        w.D = Int32(headDim); w.dGR = 0x1000; w.states32 = 0x2000; w.s0 = 0x3008
+        #expect(WeightGradientModule.quadsAllowed(w, environment: [:]) == allowed)
+        w.s0 = 0
+        #expect(WeightGradientModule.quadsAllowed(w, environment: [:]) == allowed)
+        if allowed {
+            #expect(!WeightGradientModule.quadsAllowed(w, environment: ["FLASHRNN_DR_QUADS": "0"]))
+            var misaligned = w
+            misaligned.s0 = 0x3004
+            #expect(!WeightGradientModule.quadsAllowed(misaligned, environment: [:]))
+            misaligned = w
+            misaligned.dGR = 0x1008
+            #expect(!WeightGradientModule.quadsAllowed(misaligned, environment: [:]))
+            misaligned = w
+            misaligned.states32 = 0x2004
+            #expect(!WeightGradientModule.quadsAllowed(misaligned, environment: [:]))
+        }
+    }
+
+    /// Only the tensor-core modules carry the quads kernel, next to the kernel of 4-byte loads.
+    @Test(arguments: WeightGradientModule.all)
+    func quadsKernelOnlyInTensorCoreModules(module: WeightGradientModule) {
+        #expect((module.quadsKernelName != nil) == module.tensorCores)
+        #expect(module.spec.nameExpressions.contains(module.weightGradientKernelName))
+        if let quads = module.quadsKernelName { #expect(module.spec.nameExpressions.contains(quads)) }
     }
 
     @Test(arguments: [DType.float16, .bfloat16], [1, 5, 16, 33, 64, 65, 128, 256, 768])

@@ -26,9 +26,10 @@ struct ModuleSplitTests {
         #expect(WeightGradientModule.all.count == 3 + 3 + 3 + 3 + 3)
     }
 
-    @Test func aWeightGradientModuleHoldsOneProductKindAndTheConversion() {
+    @Test func aWeightGradientModuleHoldsOneProductKindItsLoadWidthsAndTheConversion() {
         let mma = WeightGradientModule(dtype: .bfloat16, tile: 32, path: .tensorCores)
         #expect(mma.spec.nameExpressions == ["&flashrnn::fused::weight_gradient_mma_kernel<flashrnn::BF16, 32>",
+                                             "&flashrnn::fused::weight_gradient_mma_quads_kernel<flashrnn::BF16, 32>",
                                              "&flashrnn::fused::finish_gradients_kernel<flashrnn::BF16>"])
         #expect(mma.spec.label == "dR bfloat16 tile=32 mma")
         // cuBLAS products still run the FMA kernel on the t = 0 rows of the fused backward.

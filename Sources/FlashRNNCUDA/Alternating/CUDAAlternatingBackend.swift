@@ -264,7 +264,7 @@ public struct CUDAAlternatingBackend: RecurrentBackend {
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.fill32(dR32.address, pattern: 0, count: GR * N * D * D)
             try runtime.traceSpan("alternating backward: dR kernel") {
-                try runtime.launch(try WeightGradientModule(dtype: dtype, tile: tile, path: dRPath).kernels(runtime).weightGradient,
+                try runtime.launch(try WeightGradientModule(dtype: dtype, tile: tile, path: dRPath).weightGradientKernel(runtime, for: w),
                                    grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }

@@ -178,7 +178,7 @@ public struct CUDAFusedBackend: RecurrentBackend {
                                                            gates: GR, heads: N, multiprocessors: runtime.properties.multiprocessors)
             w.rowsPerBlock = Int32(launch.rowsPerBlock)
             try runtime.traceSpan("fused backward: dR kernel") {
-                try runtime.launch(dRKernels.weightGradient,
+                try runtime.launch(try plan.weightGradientModule(dRPath).weightGradientKernel(runtime, for: w),
                                    grid: launch.grid, block: (256, 1, 1), arguments: [w])
             }
         }
@@ -190,7 +190,8 @@ public struct CUDAFusedBackend: RecurrentBackend {
 
         let gradients = try runtime.backwardOutputs(dWx: dWx, wxShape: problem.wx.shape, dR: dR, db: db, dInitial: dInitial,
                                                     shape: shape, hostOutputs: saved.hostOutputs)
-        // Work buffers must outlive the kernels that use them (host copies above synchronize).
+        // Work buffers must outlive the launches that use them; freed stream-ordered
+        // (cuMemFreeAsync), their memory is reused only by work enqueued after those kernels.
         withExtendedLifetime((dGR, db32, dR32, dS, dL, saved, dbScratch)) {}
         return gradients
     }

@@ -16,13 +16,20 @@ enum WeightGradientChoice {
         case products
     }
 
-    /// Products from D > 64, the FMA kernel below: the crossover measured for cudaFused on the H200
-    /// with the single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms, kernel → products:
-    /// D = 16 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256 9.27 → 7.90, 768
-    /// 12.64 → 7.09).
+    /// Float32 storage: products from D > 64, the FMA kernel below: the crossover measured for
+    /// cudaFused on the H200 with the single-buffered kernel (LSTM bf16 B = 16, T = 1024, fw+bw ms,
+    /// kernel → products: D = 16 1.97 → 2.20, 32 2.46 → 2.73, 64 3.94 → 3.92, 128 6.75 → 6.38, 256
+    /// 9.27 → 7.90, 768 12.64 → 7.09).
     static let productsAbove = 64
 
-    /// Whether 16-bit heads up to `productsAbove` take the tensor cores without `FLASHRNN_DR=mma`.
+    /// 16-bit storage: the tensor-core tiles up to D = 256, products beyond. Measured on the H200
+    /// once the tiles' loads had no branches and 16-byte vectors (seventh session, round perf,
+    /// cudaFused LSTM bf16 B = 16, T = 1024, fw+bw ms, products → tiles): D = 96 4.511 → 4.142,
+    /// 128 4.110 → 3.721, 192 5.770 → 5.490, 256 4.918 → 4.831; at 768 the tiles (4-byte loads)
+    /// took 9.2 against 7.0.
+    static let tensorCoreProductsAbove = 256
+
+    /// Whether 16-bit heads up to `tensorCoreProductsAbove` take the tensor cores without `FLASHRNN_DR=mma`.
     /// On: it passed `flashrnn check` on the H200 (round tcdr, every 16-bit head on tensor cores)
     /// and measured faster than the FMA kernel in the fifth session's closing round (LSTM bf16
     /// B = 16, T = 1024, fw+bw ms, FMA → mma: cudaFused 16 × 48 1.744 → 1.666, 64 × 12 2.714 →
@@ -43,7 +50,7 @@ enum WeightGradientChoice {
         case "products": chosen = .products
         case "kernel": chosen = .kernel
         case "mma": chosen = dtype == .float32 ? .kernel : .tensorCores
-        default: chosen = D > productsAbove ? .products : tiled
+        default: chosen = D > (tiled == .tensorCores ? tensorCoreProductsAbove : productsAbove) ? .products : tiled
         }
         return chosen == .products && T <= 1 ? tiled : chosen
     }

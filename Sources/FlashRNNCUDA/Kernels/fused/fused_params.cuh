@@ -3,6 +3,7 @@
 // tiling) is a template argument instead, so a new B or T never recompiles.
 #pragma once
 #include "flashrnn_params.h"
+#include "common/storage.cuh"
 
 namespace flashrnn {
 
@@ -52,6 +53,24 @@ __device__ __forceinline__ float predicated_load(const float* p, bool valid) {
     float v;
     asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %2, 0; cvta.to.global.u64 g, %1; mov.b32 %0, 0f00000000; @q ld.global.f32 %0, [g]; }"
                  : "=f"(v) : "l"(p), "r"(static_cast<int>(valid)));
+    return v;
+}
+
+// Four floats at p (16-byte aligned), or zeros where !valid: one predicated vector load.
+__device__ __forceinline__ float4 predicated_load4(const float* p, bool valid) {
+    float4 v;
+    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %5, 0; cvta.to.global.u64 g, %4; mov.b32 %0, 0f00000000; mov.b32 %1, 0f00000000;"
+                 " mov.b32 %2, 0f00000000; mov.b32 %3, 0f00000000; @q ld.global.v4.f32 {%0, %1, %2, %3}, [g]; }"
+                 : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p), "r"(static_cast<int>(valid)));
+    return v;
+}
+
+// Eight bytes at p (8-byte aligned; four 16-bit elements), or zero bits where !valid.
+__device__ __forceinline__ Bits64 predicated_load8(const void* p, bool valid) {
+    Bits64 v;
+    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %3, 0; cvta.to.global.u64 g, %2; mov.b32 %0, 0; mov.b32 %1, 0;"
+                 " @q ld.global.v2.b32 {%0, %1}, [g]; }"
+                 : "=r"(v.x), "=r"(v.y) : "l"(p), "r"(static_cast<int>(valid)));
     return v;
 }
 

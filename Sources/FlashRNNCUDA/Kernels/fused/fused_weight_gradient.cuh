@@ -131,7 +131,14 @@ __global__ void __launch_bounds__(kWeightThreads) weight_gradient_kernel(const W
 template <class S, int TILE = kWeightTile>
 __global__ void __launch_bounds__(kWeightMmaThreads) weight_gradient_mma_kernel(const WeightGradientParams p) {
     __shared__ __align__(16) unsigned shared[WeightGradientMmaShape<TILE>::kSharedWords];
-    weight_gradient_mma<S, TILE>(p, shared);
+    weight_gradient_mma<S, TILE, false>(p, shared);
+}
+
+// The same with 16-byte loads of four columns (D % 4 == 0, aligned operands).
+template <class S, int TILE = kWeightTile>
+__global__ void __launch_bounds__(kWeightMmaThreads) weight_gradient_mma_quads_kernel(const WeightGradientParams p) {
+    __shared__ __align__(16) unsigned shared[WeightGradientMmaShape<TILE>::kSharedWords];
+    weight_gradient_mma<S, TILE, true>(p, shared);
 }
 
 template <class S>

@@ -55,7 +55,10 @@ __device__ __forceinline__ void split_pair(float x0, float x1, unsigned& high, u
     low = M::pack(x0 - __uint_as_float(high << 16), x1 - __uint_as_float(high & 0xffff0000u));
 }
 
-template <class S, int TILE>
+// QUADS: each thread stages two rows × four consecutive columns of a chunk with 16-byte loads
+// (D % 4 == 0 and aligned operands: WeightGradientModule::quadsAllowed), else one column at
+// kPairLoads pairs of rows with 4-byte loads (every D).
+template <class S, int TILE, bool QUADS>
 __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& p, unsigned* shared) {
     static_assert(sizeof(typename S::Bits) == 2, "the tensor-core dR is for 16-bit storage (float32 keeps the FMA kernel)");
     using Shape = WeightGradientMmaShape<TILE>;
@@ -65,21 +68,68 @@ __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& 
     const int D = p.D, d0 = at.d0, p0 = at.p0, k = at.k, n = at.n;
     const long long rowBegin = at.rowBegin, rowEnd = at.rowEnd;
 
-    // Each thread stages one column of every chunk, at k pairs kp0, kp0 + kPairStep, ...
+    // Columns: one thread stages column `column` at k pairs kp0, kp0 + kPairStep, ... or, with
+    // QUADS, columns column … column + 3 at k pair kp0 (threads beyond the chunk's quads idle).
     constexpr int kPairStep = kWeightMmaThreads / TILE;
-    const int column = threadIdx.x % TILE, kp0 = threadIdx.x / TILE;
-    const bool gColumn = d0 + column < D, hColumn = p0 + column < D;
+    constexpr int kQuadsPerRow = TILE / 4;
+    constexpr int kQuadUnits = Shape::kPairs * kQuadsPerRow;
+    static_assert(!QUADS || kQuadUnits <= kWeightMmaThreads, "one quad of a chunk per thread at most");
+    static_assert(kStride % 4 == 0 && kPlane % 4 == 0, "a quad's four words are one 16-byte shared store");
+    const int column = QUADS ? 4 * (threadIdx.x % kQuadsPerRow) : threadIdx.x % TILE;
+    const int kp0 = QUADS ? threadIdx.x / kQuadsPerRow : threadIdx.x / TILE;
+    const bool stages = !QUADS || threadIdx.x < kQuadUnits;
+    const bool gColumn = stages && d0 + column < D, hColumn = stages && p0 + column < D;
     // As loaded (widened when staged: WeightGradientRows::load says why). `first` walks this
     // thread's first row of the chunk being fetched; the others are fixed offsets from it.
     using Rows = WeightGradientRows<S>;
-    typename Rows::Loaded loaded[Shape::kPairLoads][2];
+    typename Rows::Loaded loaded[QUADS ? 1 : Shape::kPairLoads][2];
+    typename Rows::LoadedQuad quads[2];
     typename Rows::Walk first = at.walk(rowBegin + 2 * kp0, d0 + column, p0 + column);
     auto fetch = [&]() {
+        if constexpr (QUADS) {
 #pragma unroll
-        for (int l = 0; l < Shape::kPairLoads; ++l)
+            for (int e = 0; e < 2; ++e) quads[e] = at.loadQuad(first, e, gColumn, hColumn);
+        } else {
 #pragma unroll
-            for (int e = 0; e < 2; ++e) loaded[l][e] = at.load(first, 2 * l * kPairStep + e, gColumn, hColumn);
+            for (int l = 0; l < Shape::kPairLoads; ++l)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) loaded[l][e] = at.load(first, 2 * l * kPairStep + e, gColumn, hColumn);
+        }
         at.next(first, Shape::kRows);
+    };
+    // The fetched chunk into the shared planes of `buffer` as bfloat16 hi/lo pair words.
+    auto stage = [&](int buffer) {
+        unsigned* gHigh = shared + buffer * 4 * kPlane;
+        unsigned* gLow = gHigh + kPlane;
+        unsigned* hHigh = gHigh + 2 * kPlane;
+        unsigned* hLow = gHigh + 3 * kPlane;
+        if constexpr (QUADS) {
+            const float g0[4] = {quads[0].gradient.x, quads[0].gradient.y, quads[0].gradient.z, quads[0].gradient.w};
+            const float g1[4] = {quads[1].gradient.x, quads[1].gradient.y, quads[1].gradient.z, quads[1].gradient.w};
+            float h0[4], h1[4];
+            Rows::previous(quads[0], h0);
+            Rows::previous(quads[1], h1);
+            unsigned gh[4], gl[4], hh[4], hl[4];
+#pragma unroll
+            for (int c = 0; c < 4; ++c) {
+                split_pair(g0[c], g1[c], gh[c], gl[c]);
+                split_pair(h0[c], h1[c], hh[c], hl[c]);
+            }
+            if (stages) {
+                const int word = kp0 * kStride + column;
+                *reinterpret_cast<uint4*>(gHigh + word) = make_uint4(gh[0], gh[1], gh[2], gh[3]);
+                *reinterpret_cast<uint4*>(gLow + word) = make_uint4(gl[0], gl[1], gl[2], gl[3]);
+                *reinterpret_cast<uint4*>(hHigh + word) = make_uint4(hh[0], hh[1], hh[2], hh[3]);
+                *reinterpret_cast<uint4*>(hLow + word) = make_uint4(hl[0], hl[1], hl[2], hl[3]);
+            }
+        } else {
+#pragma unroll
+            for (int l = 0; l < Shape::kPairLoads; ++l) {
+                const int word = (kp0 + l * kPairStep) * kStride + column;
+                split_pair(loaded[l][0].gradient, loaded[l][1].gradient, gHigh[word], gLow[word]);
+                split_pair(Rows::previous(loaded[l][0]), Rows::previous(loaded[l][1]), hHigh[word], hLow[word]);
+            }
+        }
     };
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
@@ -92,16 +142,11 @@ __device__ __forceinline__ void weight_gradient_mma(const WeightGradientParams& 
     fetch();
     int buffer = 0;
     for (long long r0 = rowBegin; r0 < rowEnd; r0 += Shape::kRows, buffer ^= 1) {
-        unsigned* gHigh = shared + buffer * 4 * kPlane;
-        unsigned* gLow = gHigh + kPlane;
-        unsigned* hHigh = gHigh + 2 * kPlane;
-        unsigned* hLow = gHigh + 3 * kPlane;
-#pragma unroll
-        for (int l = 0; l < Shape::kPairLoads; ++l) {
-            const int word = (kp0 + l * kPairStep) * kStride + column;
-            split_pair(loaded[l][0].gradient, loaded[l][1].gradient, gHigh[word], gLow[word]);
-            split_pair(Rows::previous(loaded[l][0]), Rows::previous(loaded[l][1]), hHigh[word], hLow[word]);
-        }
+        const unsigned* gHigh = shared + buffer * 4 * kPlane;
+        const unsigned* gLow = gHigh + kPlane;
+        const unsigned* hHigh = gHigh + 2 * kPlane;
+        const unsigned* hLow = gHigh + 3 * kPlane;
+        stage(buffer);
         // One barrier per chunk: the buffer written next was last read before this barrier.
         __syncthreads();
         if (r0 + Shape::kRows < rowEnd) fetch();

@@ -101,18 +101,63 @@ struct WeightGradientRows {
         bool atStart;
     };
 
-    // The position `by` rows after the walk's (by < 2^30).
-    __device__ __forceinline__ Loaded load(const Walk& w, int by, bool gColumn, bool hColumn) const {
+    // Where the row `by` rows after the walk's lies (by < 2^30): whether it is one of the CTA's,
+    // whether its h_{t-1} is s0 (a t = 0 row of the fused layout), and the offsets of its operands
+    // from the walk's addresses.
+    struct Position {
+        bool inRows, atStart;
+        long long gradient, state, initial;
+    };
+
+    __device__ __forceinline__ Position at(const Walk& w, int by) const {
         int wraps, rest;
         split(w.t, by, wraps, rest);
-        const bool inRows = w.row + by < rowEnd;
+        Position q;
+        q.inRows = w.row + by < rowEnd;
+        q.atStart = !hAligned && (initialOnly || rest == 0);
+        q.gradient = by * dGRowStride;
+        q.state = by * ND;
+        q.initial = (initialOnly ? by : wraps) * ND;
+        return q;
+    }
+
+    __device__ __forceinline__ Loaded load(const Walk& w, int by, bool gColumn, bool hColumn) const {
+        const Position q = at(w, by);
         Loaded v;
-        v.gradient = predicated_load(w.gradient + by * dGRowStride, inRows && gColumn);
-        v.atStart = !hAligned && (initialOnly || rest == 0);
-        v.state = predicated_load(w.state + by * ND, inRows && hColumn && !v.atStart);
-        v.initial = raw_if<S>(w.initial + (initialOnly ? by : wraps) * ND,
-                              inRows && hColumn && v.atStart && w.initial != nullptr);
+        v.atStart = q.atStart;
+        v.gradient = predicated_load(w.gradient + q.gradient, q.inRows && gColumn);
+        v.state = predicated_load(w.state + q.state, q.inRows && hColumn && !q.atStart);
+        v.initial = raw_if<S>(w.initial + q.initial, q.inRows && hColumn && q.atStart && w.initial != nullptr);
         return v;
+    }
+
+    // Four consecutive columns of one row as loaded (the walk's columns a multiple of 4, D % 4 == 0,
+    // operands 16-byte and s0 8-byte aligned: WeightGradientModule::quadsAllowed), 16-bit storage.
+    struct LoadedQuad {
+        float4 gradient, state;
+        Bits64 initial;
+        bool atStart;
+    };
+
+    __device__ __forceinline__ LoadedQuad loadQuad(const Walk& w, int by, bool gColumns, bool hColumns) const {
+        static_assert(sizeof(typename S::Bits) == 2, "quads of s0 are four 16-bit elements");
+        const Position q = at(w, by);
+        LoadedQuad v;
+        v.atStart = q.atStart;
+        v.gradient = predicated_load4(w.gradient + q.gradient, q.inRows && gColumns);
+        v.state = predicated_load4(w.state + q.state, q.inRows && hColumns && !q.atStart);
+        v.initial = predicated_load8(w.initial + q.initial, q.inRows && hColumns && q.atStart && w.initial != nullptr);
+        return v;
+    }
+
+    // h_{t-1} of a loaded quad.
+    __device__ __forceinline__ static void previous(const LoadedQuad& v, float (&h)[4]) {
+        float initial[4];
+        S::load4(reinterpret_cast<const typename S::Bits*>(&v.initial), initial);
+        h[0] = v.atStart ? initial[0] : v.state.x;
+        h[1] = v.atStart ? initial[1] : v.state.y;
+        h[2] = v.atStart ? initial[2] : v.state.z;
+        h[3] = v.atStart ? initial[3] : v.state.w;
     }
 
     // h_{t-1} of a loaded position.
