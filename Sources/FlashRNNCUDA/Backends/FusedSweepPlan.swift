@@ -53,16 +53,30 @@ extension CUDAFusedBackend {
                 return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
                                           clusterSize: clusterSize, arguments: [p])
             }
-            // One exchange buffer pair and one arrival counter per (head, batch slice) group;
-            // freed stream-ordered after the kernel.
+            // One exchange buffer pair per (head, batch slice) group, and per the protocol one
+            // arrival counter (zeroed) or the tags zeroed with the words; freed stream-ordered
+            // after the kernel.
             let groups = Int(p.N) * grid.1
-            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups * 2 * tileWords)
-            let arrivals = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups)
-            try runtime.fill32(arrivals.address, pattern: 0, count: groups)
+            let exchangeProtocol = GridExchangeProtocol.selected
+            let words = exchangeProtocol.exchangeWords(groups: groups, tileWords: tileWords)
+            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: words)
             var x = FlashRNNGridExchangeParams()
-            x.exchange = exchange.address; x.arrivals = arrivals.address
+            x.exchange = exchange.address
+            var arrivals: CUDABuffer?
+            switch exchangeProtocol {
+            case .counter:
+                let counters = try CUDABuffer(runtime: runtime, dtype: .float32, count: exchangeProtocol.arrivalCounters(groups: groups))
+                try runtime.fill32(counters.address, pattern: 0, count: counters.count)
+                x.arrivals = counters.address
+                arrivals = counters
+            case .tagged:
+                try runtime.fill32(exchange.address, pattern: 0, count: words)
+                x.tagged = 1
+            }
             try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes, clusterSize: 1,
                                cooperative: true, arguments: [p, x])
+            // The buffers' stream-ordered frees after the launch, not wherever their last use leaves them.
+            withExtendedLifetime((exchange, arrivals)) {}
         }
     }
 

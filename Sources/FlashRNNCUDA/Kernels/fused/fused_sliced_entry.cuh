@@ -33,13 +33,13 @@ __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) sliced_backward_kernel(c
 // (GridExchange); launched cooperatively so that every CTA is resident.
 template <class Cell, class S, int DS, int KS, int KW, int AREG>
 __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_forward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::HTile::kWords);
+    GridExchange<KS, DS / 16 * KW * 32> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::HTile::kWords);
     sliced_forward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
 template <class Cell, class S, int DS, int KS, int KW, int AREG>
 __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_backward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::GTile::kWords);
+    GridExchange<KS, DS / 16 * KW * 32> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::GTile::kWords);
     sliced_backward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
