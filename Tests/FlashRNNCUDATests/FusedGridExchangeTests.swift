@@ -1,10 +1,9 @@
 import Testing
 import FlashRNNCore
-import FlashRNNKernelParams
 @testable import FlashRNNCUDA
 
 /// The grid sweeps' exchange protocols (fused_sliced_grid.cuh) on the CPU: buffer sizes, the
-/// switch and the launch parameters' layout. Numerics: `flashrnn check --backend cuda-fused` on the GPU.
+/// switch and the kernels it names. Numerics: `flashrnn check --backend cuda-fused` on the GPU.
 struct FusedGridExchangeTests {
     @Test(arguments: [(1, 8 * (64 / 2 + 4)), (2, 8 * (768 / 2 + 4)), (3, 8 * (4 * 1024 / 2 + 4)), (7, 8 * (3 * 576 / 2 + 4))])
     func buffersHoldTwoTilesPerGroupAndTaggedWordsTwiceTheWords(groups: Int, tileWords: Int) {
@@ -33,12 +32,24 @@ struct FusedGridExchangeTests {
         #expect(GridExchangeProtocol.selected == (GridExchangeProtocol.override ?? GridExchangeProtocol.policy))
     }
 
-    @Test func launchParametersKeepTheKernelsLayout() {
-        // struct FlashRNNGridExchangeParams { u64 exchange; u64 arrivals; int tagged; int padding0; }
-        #expect(MemoryLayout<FlashRNNGridExchangeParams>.size == 24)
-        #expect(MemoryLayout<FlashRNNGridExchangeParams>.offset(of: \.tagged) == 16)
-        var x = FlashRNNGridExchangeParams()
-        x.tagged = 1
-        #expect(x.exchange == 0 && x.arrivals == 0 && x.padding0 == 0)
+    @Test(arguments: GridExchangeProtocol.allCases)
+    func gridKernelsNameTheirProtocolAndClustersDoNot(kind: GridExchangeProtocol) throws {
+        let grid = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 16, ctasPerHead: 48, exchange: .grid, gridExchange: kind)
+        // Counter is the kernels' default template argument: its modules keep their names and labels.
+        let suffix = kind == .counter ? ">" : ", 1>"
+        #expect(grid.gridExchange == kind)
+        #expect(grid.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 8, 20" + suffix)
+        #expect(grid.backwardKernelName.hasSuffix(", 8, 20" + suffix))
+        #expect(grid.description == "fused grid lstm bfloat16 DS=16 KS=48 KW=8" + (kind == .counter ? "" : " tagged"))
+        let other = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 16, ctasPerHead: 48, exchange: .grid,
+                                       gridExchange: kind == .counter ? .tagged : .counter)
+        #expect(grid.forwardSpec != other.forwardSpec && grid != other)
+        let cluster = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 16, ctasPerHead: 16, gridExchange: kind)
+        #expect(cluster.gridExchange == nil && cluster.forwardKernelName.hasSuffix(", \(cluster.sync.templateValue)>"))
+    }
+
+    @Test func gridVariantsTakeTheSelectedProtocol() throws {
+        let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
+        #expect(v.exchange == .grid && v.gridExchange == GridExchangeProtocol.selected)
     }
 }

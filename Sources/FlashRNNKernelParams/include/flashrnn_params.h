@@ -93,14 +93,9 @@ typedef struct FlashRNNWeightGradientParams {
 
 // The fused backend's sliced sweeps beyond one cluster: where the CTAs of one (head, batch slice)
 // exchange h_t (backward: dG_t) in global memory.
-// `tagged` 0 (counter): `exchange` holds 32-bit words, the group meets at `arrivals`. 1 (tagged):
-// `exchange` holds 64-bit (word, step tag) pairs, zeroed before each launch, and `arrivals` is
-// unused (fused_sliced_grid.cuh).
 typedef struct FlashRNNGridExchangeParams {
-    unsigned long long exchange;  // [groups, 2, tile words] 32-bit words (tagged: 64-bit pairs), groups = ⌈B/8⌉·N
+    unsigned long long exchange;  // [groups, 2, tile words] 32-bit words, groups = ⌈B/8⌉·N
     unsigned long long arrivals;  // [groups] unsigned arrival counters, zeroed before each launch
-    int tagged;                   // 1: the tagged-word exchange, 0: the arrival counter
-    int padding0;
 } FlashRNNGridExchangeParams;
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 // The grid exchange policy of the sliced fused kernels, for a head beyond one cluster: the KS CTAs
 // of one (head, batch slice) sit anywhere on the device (all co-resident: cooperative launch) and
-// exchange h_t (backward: dG_t) through global memory, by one of two protocols (chosen per launch,
-// GridExchangeParams::tagged; FLASHRNN_FUSED_GRID_EXCHANGE):
+// exchange h_t (backward: dG_t) through global memory, by one of two protocols (the grid kernels'
+// template argument PROTOCOL; GridExchangeProtocol in Swift, FLASHRNN_FUSED_GRID_EXCHANGE):
 // * counter: each lane writes its words into the group's global copy of the tile buffer; the group
 //   then meets at a barrier on a global arrival counter (the pattern of a grid barrier, for KS
 //   CTAs), and every CTA copies the completed buffer from L2 into its own shared-memory tile. On
@@ -10,7 +10,9 @@
 // * tagged: each word travels with its step's tag in one 64-bit store (single-copy atomic, so a
 //   reader that sees the tag sees the word); every CTA polls its share of the tile's words until
 //   each carries the step's tag, writes them into its shared tile and passes one CTA barrier. No
-//   fence, no atomic, one L2 round trip when the peers are on time.
+//   fence, no atomic, one L2 round trip when the peers are on time. Measured three times slower
+//   than counter at 768 × 1 (round gridll, docs/performance-fused.md): every thread of every CTA
+//   polls the same lines while the slowest peer is late.
 #pragma once
 #include "fused/fused_sliced_cluster.cuh"
 
@@ -18,6 +20,9 @@ namespace flashrnn {
 namespace fused {
 
 typedef FlashRNNGridExchangeParams GridExchangeParams;
+
+// The protocols (GridExchangeProtocol.templateValue in Swift).
+constexpr int kGridCounter = 0, kGridTagged = 1;
 
 __device__ __forceinline__ unsigned load_acquire_gpu(const unsigned* p) {
     unsigned v;
@@ -51,8 +56,9 @@ __device__ __forceinline__ ulonglong2 load_tagged_pair(const unsigned long long*
 }
 
 // kThreads: the CTA's threads, which share the polling of the tagged protocol.
-template <int KS, int kThreads>
+template <int KS, int kThreads, int PROTOCOL>
 struct GridExchange {
+    static_assert(PROTOCOL == kGridCounter || PROTOCOL == kGridTagged, "unknown grid exchange protocol");
     unsigned* exchange;              // counter: this group's [2, tile words] 32-bit words
     unsigned long long* pairs;       // tagged: the same words as [2, tile words] (word, tag) pairs
     unsigned* arrivals;              // counter: this group's counter, zero at launch
@@ -62,14 +68,12 @@ struct GridExchange {
     // allocation, FusedSweepPlan, so no word of this launch's buffers matches a tag before it is
     // written in this launch).
     unsigned tag = 1;
-    bool tagged;
 
     __device__ __forceinline__ explicit GridExchange(const GridExchangeParams& x, int tileWords) {
         const int group = blockIdx.y * (gridDim.x / KS) + blockIdx.x / KS;
         exchange = reinterpret_cast<unsigned*>(x.exchange) + (long long)group * 2 * tileWords;
         pairs = reinterpret_cast<unsigned long long*>(x.exchange) + (long long)group * 2 * tileWords;
         arrivals = reinterpret_cast<unsigned*>(x.arrivals) + group;
-        tagged = x.tagged != 0;
     }
     static constexpr bool kArriveFences = false;
     static constexpr bool kNeedsCtaBarrierBeforePublish = false;
@@ -86,13 +90,13 @@ struct GridExchange {
     template <class Tile>
     __device__ __forceinline__ void publish_word(unsigned*, int buffer, int word, unsigned value, int half) const {
         if (half != 0) return;
-        if (tagged) store_tagged_word(pairs + buffer * Tile::kWords + word, value, tag);
+        if constexpr (PROTOCOL == kGridTagged) store_tagged_word(pairs + buffer * Tile::kWords + word, value, tag);
         else exchange[buffer * Tile::kWords + word] = value;
     }
 
     template <class Tile>
     __device__ __forceinline__ void complete(unsigned* tiles, int buffer) {
-        if (tagged) complete_tagged<Tile>(tiles, buffer);
+        if constexpr (PROTOCOL == kGridTagged) complete_tagged<Tile>(tiles, buffer);
         else complete_counter<Tile>(tiles, buffer);
     }
 
