@@ -10,9 +10,9 @@
 // * tagged: each word travels with its step's tag in one 64-bit store (single-copy atomic, so a
 //   reader that sees the tag sees the word); every CTA polls its share of the tile's words until
 //   each carries the step's tag, writes them into its shared tile and passes one CTA barrier. No
-//   fence, no atomic, one L2 round trip when the peers are on time. Measured three times slower
-//   than counter at 768 × 1 (round gridll, docs/performance-fused.md): every thread of every CTA
-//   polls the same lines while the slowest peer is late.
+//   fence, no atomic, one L2 round trip when the peers are on time. Its first form, which waited on
+//   one piece at a time, measured three times slower than counter at 768 × 1 (round gridll,
+//   docs/performance-fused.md); the parallel re-poll below has not been on the GPU yet.
 #pragma once
 #include "fused/fused_sliced_cluster.cuh"
 
@@ -121,8 +121,8 @@ struct GridExchange {
     }
 
     // Every thread polls its share of the payload (the rows' padding never travels), 16 bytes (two
-    // pairs) at a time, kPollBatch in flight, until both tags are this step's; then the CTA barrier
-    // hands the tile to the product.
+    // pairs) at a time, up to kPollBatch in flight, until both tags of every piece are this step's;
+    // then the CTA barrier hands the tile to the product.
     //
     // Why the two buffers (by step parity) are safe to reuse without a barrier between CTAs: a
     // lane overwrites a word of `buffer` (tag + 2) only in the step after next, after its CTA's
@@ -147,20 +147,32 @@ struct GridExchange {
         for (int first = 0; first < kPerThread; first += kBatch) {
             ulonglong2 v[kBatch];
             int word[kBatch];
+            bool mine[kBatch];
 #pragma unroll
             for (int j = 0; j < kBatch; ++j) {
                 const int i = (first + j) * kThreads + (int)threadIdx.x;
                 word[j] = (i / kPairsPerColumn) * Tile::kWordsPerColumn + 2 * (i % kPairsPerColumn);
-                if (i < kPieces) v[j] = load_tagged_pair(from + word[j]);
+                mine[j] = i < kPieces;
+                if (mine[j]) v[j] = load_tagged_pair(from + word[j]);
+            }
+            // Every piece still behind is polled again, all at once: the first loads usually left
+            // before the peers published, and waiting on one piece at a time paid one L2 round trip
+            // per piece in sequence (round gridll: ≈ 0.75 µs for each of the forward's 6 and the
+            // LSTM backward's 24 pieces per thread).
+            for (;;) {
+                bool behind = false;
+#pragma unroll
+                for (int j = 0; j < kBatch; ++j) {
+                    if (mine[j] && ((unsigned)(v[j].x >> 32) != tag || (unsigned)(v[j].y >> 32) != tag)) {
+                        v[j] = load_tagged_pair(from + word[j]);
+                        behind = true;
+                    }
+                }
+                if (!behind) break;
             }
 #pragma unroll
-            for (int j = 0; j < kBatch; ++j) {
-                const int i = (first + j) * kThreads + (int)threadIdx.x;
-                if (i < kPieces) {
-                    while ((unsigned)(v[j].x >> 32) != tag || (unsigned)(v[j].y >> 32) != tag) v[j] = load_tagged_pair(from + word[j]);
-                    *reinterpret_cast<uint2*>(to + word[j]) = make_uint2((unsigned)v[j].x, (unsigned)v[j].y);
-                }
-            }
+            for (int j = 0; j < kBatch; ++j)
+                if (mine[j]) *reinterpret_cast<uint2*>(to + word[j]) = make_uint2((unsigned)v[j].x, (unsigned)v[j].y);
         }
         __syncthreads();
         ++tag;
