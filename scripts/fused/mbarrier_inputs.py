@@ -7,19 +7,14 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_inputs import write_run_inputs  # noqa: E402
+
 rng = np.random.default_rng(20261129)
 
 
 def make(folder, gates, states, B=5, T=9, N=3, D=144):
-    os.makedirs(folder, exist_ok=True)
-    def normal(shape, scale=1.0):
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
-    np.save(f"{folder}/wx.npy", normal((B, T, gates, N, D)))
-    np.save(f"{folder}/r.npy", normal((gates, N, D, D), 1 / np.sqrt(D)))
-    np.save(f"{folder}/b.npy", normal((gates, N, D)))
-    np.save(f"{folder}/s0.npy", normal((states, B, N, D)))
-    np.save(f"{folder}/ds.npy", normal((states, B, T, N, D)))
-    np.save(f"{folder}/dl.npy", normal((states, B, N, D)))
+    write_run_inputs(folder, rng, gates, states, B, T, N, D)
 
 
 out = sys.argv[1] if len(sys.argv) > 1 else ".device-bin/mbarrier"

@@ -41,6 +41,9 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public let split: Int
     /// How the cluster completes each step (`.barrier` for grid variants, which have their own).
     public let sync: ClusterSync
+    /// How a grid variant's CTAs exchange through global memory (`GridExchangeProtocol.selected`
+    /// unless asked for); nil for a cluster.
+    public let gridExchange: GridExchangeProtocol?
 
     /// Cluster sizes tried, smallest first: 8 is the portable limit, 16 needs the non-portable
     /// attribute (Hopper allows it).
@@ -68,7 +71,7 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// does not divide the K columns within `maxWarps` warps, or `.mbarrier` without a split,
     /// falls back to the policy too.
     public init(cell: CellKind, dtype: DType, slice: Int, ctasPerHead: Int, exchange: Exchange = .cluster,
-                split: Int? = nil, sync: ClusterSync? = nil) {
+                split: Int? = nil, sync: ClusterSync? = nil, gridExchange: GridExchangeProtocol? = nil) {
         self.cell = cell; self.dtype = dtype; self.slice = slice; self.ctasPerHead = ctasPerHead; self.exchange = exchange
         let columns = slice * ctasPerHead / 16, featureWarps = slice / 16
         if let split, split >= 1, columns % split == 0, featureWarps * split <= Self.maxWarps {
@@ -76,6 +79,7 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         } else {
             self.split = Self.defaultSplit(featureWarps: featureWarps, columns: columns)
         }
+        self.gridExchange = exchange == .grid ? gridExchange ?? GridExchangeProtocol.selected : nil
         if exchange == .grid {
             self.sync = .barrier
         } else {
@@ -198,9 +202,11 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     private var arguments: String { "\(KernelNames.cell(cell)), \(storage), \(slice), \(ctasPerHead)" }
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
-    /// The cluster kernels take the sync as their last template argument.
+    /// The cluster kernels take the sync as their last template argument, the grid kernels the
+    /// protocol where it is not counter (the default argument, so the counter modules keep their names).
     private var kernelArguments: String {
-        "\(arguments), \(split), \(registerTiles)" + (exchange == .cluster ? ", \(sync.templateValue)" : "")
+        "\(arguments), \(split), \(registerTiles)"
+            + (gridExchange.map { $0 == .counter ? "" : ", \($0.templateValue)" } ?? ", \(sync.templateValue)")
     }
     public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments)>" }
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments)>" }
@@ -221,7 +227,7 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead) KW=\(split)"
-            + (exchange == .cluster ? " \(sync)" : "")
+            + (gridExchange.map { $0 == .counter ? "" : " \($0)" } ?? " \(sync)")
     }
 
     /// CTAs of one launch: every (head, batch slice) has its KS CTAs.

@@ -23,6 +23,8 @@ extension CUDAFusedBackend {
         let clusterSize: Int
         /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
         let gridTileWords: (forward: Int, backward: Int)?
+        /// The grid sweeps' exchange protocol (their modules are compiled for it).
+        var gridExchange = GridExchangeProtocol.counter
         /// The forward's grid where it differs from `grid` (float32 one-SM: its own batch slice).
         var forwardGrid: (Int, Int, Int)? = nil
         /// The backward's grid where it differs from `grid` (float32 FMA backward: the forward's slice).
@@ -53,16 +55,28 @@ extension CUDAFusedBackend {
                 return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
                                           clusterSize: clusterSize, arguments: [p])
             }
-            // One exchange buffer pair and one arrival counter per (head, batch slice) group;
-            // freed stream-ordered after the kernel.
+            // One exchange buffer pair per (head, batch slice) group, and per the protocol one
+            // arrival counter (zeroed) or the tags zeroed with the words; freed stream-ordered
+            // after the kernel.
             let groups = Int(p.N) * grid.1
-            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups * 2 * tileWords)
-            let arrivals = try CUDABuffer(runtime: runtime, dtype: .float32, count: groups)
-            try runtime.fill32(arrivals.address, pattern: 0, count: groups)
+            let words = gridExchange.exchangeWords(groups: groups, tileWords: tileWords)
+            let exchange = try CUDABuffer(runtime: runtime, dtype: .float32, count: words)
             var x = FlashRNNGridExchangeParams()
-            x.exchange = exchange.address; x.arrivals = arrivals.address
+            x.exchange = exchange.address
+            var arrivals: CUDABuffer?
+            switch gridExchange {
+            case .counter:
+                let counters = try CUDABuffer(runtime: runtime, dtype: .float32, count: gridExchange.arrivalCounters(groups: groups))
+                try runtime.fill32(counters.address, pattern: 0, count: counters.count)
+                x.arrivals = counters.address
+                arrivals = counters
+            case .tagged:
+                try runtime.fill32(exchange.address, pattern: 0, count: words)
+            }
             try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes, clusterSize: 1,
                                cooperative: true, arguments: [p, x])
+            // The buffers' stream-ordered frees after the launch, not wherever their last use leaves them.
+            withExtendedLifetime((exchange, arrivals)) {}
         }
     }
 
@@ -125,13 +139,15 @@ extension CUDAFusedBackend {
     private static func slicedPlan(_ variant: FusedSlicedVariant, dtype: DType, shape: ProblemShape, weightTile: Int) -> SweepPlan {
         let isGrid = variant.exchange == .grid
         let batchSlices = (shape.batch + FusedVariant.batchSlice - 1) / FusedVariant.batchSlice
-        return SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: shape.headDim,
-                         grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
-                         forwardThreads: variant.threads, backwardThreads: variant.threads,
-                         forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
-                         weightTile: weightTile,
-                         clusterSize: isGrid ? 1 : variant.ctasPerHead,
-                         gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
+        var plan = SweepPlan(forwardSpec: variant.forwardSpec, backwardSpec: variant.backwardSpec, dtype: dtype, headDim: shape.headDim,
+                             grid: (shape.heads * variant.ctasPerHead, batchSlices, 1),
+                             forwardThreads: variant.threads, backwardThreads: variant.threads,
+                             forwardSharedBytes: variant.forwardSharedBytes, backwardSharedBytes: variant.backwardSharedBytes,
+                             weightTile: weightTile,
+                             clusterSize: isGrid ? 1 : variant.ctasPerHead,
+                             gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
+        plan.gridExchange = variant.gridExchange ?? .counter
+        return plan
     }
 
     /// One CTA per (head, float32 batch slice): `FusedVariant.float32ForwardSlice`, or `forcedSlice`.

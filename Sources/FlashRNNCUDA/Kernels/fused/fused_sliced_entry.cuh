@@ -6,7 +6,8 @@
 // a multiple of 16), KS (CTAs per head = cluster size, set at launch), KW (warps splitting the
 // K range of each group of 16 features), AREG (R tiles per warp kept in registers) and, for the
 // cluster kernels, SYNC (how a step's exchange completes: kSyncBarrier, kSyncSplitBarrier,
-// kSyncMbarrier in fused_sliced_cluster.cuh). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
+// kSyncMbarrier in fused_sliced_cluster.cuh), for the grid kernels PROTOCOL (kGridCounter when
+// not named, kGridTagged; fused_sliced_grid.cuh). Backends/FusedSlicedVariant.swift chooses them. dR and the float32 →
 // storage conversion are fused_weight_gradient.cuh's weight_gradient_kernel and finish_gradients_kernel.
 #pragma once
 #include "fused/fused_entry.cuh"
@@ -31,15 +32,15 @@ __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) sliced_backward_kernel(c
 
 // A head beyond one cluster: the KS CTAs of a (head, batch slice) exchange through global memory
 // (GridExchange); launched cooperatively so that every CTA is resident.
-template <class Cell, class S, int DS, int KS, int KW, int AREG>
+template <class Cell, class S, int DS, int KS, int KW, int AREG, int PROTOCOL = kGridCounter>
 __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_forward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::HTile::kWords);
+    GridExchange<KS, DS / 16 * KW * 32, PROTOCOL> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::HTile::kWords);
     sliced_forward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
-template <class Cell, class S, int DS, int KS, int KW, int AREG>
+template <class Cell, class S, int DS, int KS, int KW, int AREG, int PROTOCOL = kGridCounter>
 __global__ void __launch_bounds__(DS / 16 * KW * 32, 1) grid_backward_kernel(const FusedParams p, const GridExchangeParams g) {
-    GridExchange<KS> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::GTile::kWords);
+    GridExchange<KS, DS / 16 * KW * 32, PROTOCOL> x(g, SlicedShape<Cell, S, DS, KS, AREG, KW>::GTile::kWords);
     sliced_backward_sweep<Cell, S, DS, KS, KW, AREG>(p, x);
 }
 
