@@ -29,7 +29,13 @@ struct FusedGridExchangeTests {
         #expect(GridExchangeProtocol(rawValue: "tagged") == .tagged)
         #expect(GridExchangeProtocol(rawValue: "Tagged") == nil)
         #expect(GridExchangeProtocol(rawValue: "") == nil)
-        #expect(GridExchangeProtocol.selected == (GridExchangeProtocol.override ?? GridExchangeProtocol.policy))
+        for backward in [false, true] {
+            #expect(GridExchangeProtocol.selected(backward: backward)
+                    == (GridExchangeProtocol.override ?? GridExchangeProtocol.policy(backward: backward)))
+        }
+        // Measured on the H200 (round gridll): the forward polls tags, the backward keeps the counter.
+        #expect(GridExchangeProtocol.policy(backward: false) == .tagged)
+        #expect(GridExchangeProtocol.policy(backward: true) == .counter)
     }
 
     @Test(arguments: GridExchangeProtocol.allCases)
@@ -37,7 +43,7 @@ struct FusedGridExchangeTests {
         let grid = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 16, ctasPerHead: 48, exchange: .grid, gridExchange: kind)
         // Counter is the kernels' default template argument: its modules keep their names and labels.
         let suffix = kind == .counter ? ">" : ", 1>"
-        #expect(grid.gridExchange == kind)
+        #expect(grid.forwardGridExchange == kind && grid.backwardGridExchange == kind)
         #expect(grid.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 8, 20" + suffix)
         #expect(grid.backwardKernelName.hasSuffix(", 8, 20" + suffix))
         #expect(grid.description == "fused grid lstm bfloat16 DS=16 KS=48 KW=8" + (kind == .counter ? "" : " tagged"))
@@ -45,11 +51,19 @@ struct FusedGridExchangeTests {
                                        gridExchange: kind == .counter ? .tagged : .counter)
         #expect(grid.forwardSpec != other.forwardSpec && grid != other)
         let cluster = FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, slice: 16, ctasPerHead: 16, gridExchange: kind)
-        #expect(cluster.gridExchange == nil && cluster.forwardKernelName.hasSuffix(", \(cluster.sync.templateValue)>"))
+        #expect(cluster.forwardGridExchange == nil && cluster.backwardGridExchange == nil
+                && cluster.forwardKernelName.hasSuffix(", \(cluster.sync.templateValue)>"))
     }
 
-    @Test func gridVariantsTakeTheSelectedProtocol() throws {
+    @Test func gridVariantsTakeEachSweepsSelectedProtocol() throws {
         let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
-        #expect(v.exchange == .grid && v.gridExchange == GridExchangeProtocol.selected)
+        #expect(v.exchange == .grid)
+        #expect(v.forwardGridExchange == GridExchangeProtocol.selected(backward: false))
+        #expect(v.backwardGridExchange == GridExchangeProtocol.selected(backward: true))
+        // Each sweep's module names its own protocol.
+        #expect(v.forwardKernelName.hasSuffix(v.forwardGridExchange == .tagged ? ", 1>" : ", 20>"))
+        #expect(v.backwardKernelName.hasSuffix(v.backwardGridExchange == .tagged ? ", 1>" : ", 20>"))
+        #expect(v.forwardSpec.label.hasSuffix((v.forwardGridExchange == .tagged ? " tagged" : "") + " forward"))
+        #expect(v.backwardSpec.label.hasSuffix((v.backwardGridExchange == .tagged ? " tagged" : "") + " backward"))
     }
 }

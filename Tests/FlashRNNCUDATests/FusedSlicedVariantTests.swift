@@ -56,7 +56,8 @@ struct FusedSlicedVariantTests {
         let v = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768))
         #expect(v.exchange == .grid && v.slice == 16 && v.ctasPerHead == 48)
         #expect(v.ctas(batch: 16, heads: 1) == 96)
-        #expect(v.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 8, 20>")
+        let forwardProtocol = GridExchangeProtocol.selected(backward: false) == .tagged ? ", 1" : ""
+        #expect(v.forwardKernelName == "&flashrnn::fused::grid_forward_kernel<flashrnn::LSTMCell, flashrnn::BF16, 16, 48, 8, 20\(forwardProtocol)>")
         // More co-resident CTAs than SMs: refused, naming the count.
         let crowded = try #require(FusedSlicedVariant.limitation(cell: .lstm, headDim: 768, dtype: .bfloat16, batch: 64, heads: 1))
         #expect(crowded.contains("384 CTAs") && crowded.contains("132 SMs") && crowded.contains("cudaAlternating"))
@@ -108,8 +109,13 @@ struct FusedSlicedVariantTests {
             #expect([1, 2, 4, 8].contains(v.split) && columns % v.split == 0, "\(v)")
             #expect(v.warps <= FusedSlicedVariant.maxWarps && v.threads <= 1024, "\(v)")
             #expect(v.registerTiles % cell.gatesR == 0 && v.registerTiles <= v.tilesPerWarp, "\(v)")
-            let suffix = ", \(v.split), \(v.registerTiles)" + (v.exchange == .cluster ? ", \(v.sync.templateValue)>" : ">")
-            #expect(v.forwardKernelName.hasSuffix(suffix) && v.backwardKernelName.hasSuffix(suffix), "\(v)")
+            // A cluster names its sync, a grid sweep its protocol where it is not counter.
+            func suffix(_ grid: GridExchangeProtocol?) -> String {
+                ", \(v.split), \(v.registerTiles)"
+                    + (v.exchange == .cluster ? ", \(v.sync.templateValue)>" : grid == .tagged ? ", 1>" : ">")
+            }
+            #expect(v.forwardKernelName.hasSuffix(suffix(v.forwardGridExchange)), "\(v)")
+            #expect(v.backwardKernelName.hasSuffix(suffix(v.backwardGridExchange)), "\(v)")
             #expect(v.sync != .mbarrier || v.split > 1, "\(v)")
             #expect(v.forwardSharedBytes <= 227 * 1024 && v.backwardSharedBytes <= 227 * 1024, "\(v)")
         }
@@ -160,7 +166,7 @@ struct FusedSlicedVariantTests {
         #expect(one.split == 1 && one.sync == .split)
         // Grid variants have their own exchange: the cluster sync does not apply.
         let grid = try #require(FusedSlicedVariant(cell: .lstm, dtype: .bfloat16, headDim: 768, overrides: .init(sync: .mbarrier)))
-        #expect(grid.exchange == .grid && grid.sync == .barrier && grid.forwardKernelName.hasSuffix(", 8, 20>"))
+        #expect(grid.exchange == .grid && grid.sync == .barrier && grid.backwardKernelName.hasSuffix(", 8, 20>"))
     }
 
     @Test(arguments: CellKind.allCases)

@@ -12,14 +12,18 @@ import Foundation
 public enum GridExchangeProtocol: String, Sendable, CaseIterable {
     case counter, tagged
 
-    /// The protocol the grid sweeps launch with. On the H200 (round gridll, docs/performance-fused.md;
-    /// B = 16, T = 1024, 768 × 1, fw / fw+bw ms) LSTM bfloat16 counter 2.225 / 7.206, tagged 6.779 /
-    /// 31.266; float16, sLSTM and GRU alike: tagged is correct (checks, outputs bit-identical to
-    /// counter) but every CTA's threads polling the same L2 lines cost it three times the step.
-    public static let policy = GridExchangeProtocol.counter
-    /// FLASHRNN_FUSED_GRID_EXCHANGE=counter|tagged (measuring), read once; anything else: the policy.
+    /// The protocol each grid sweep launches with, from the H200 (docs/performance-fused.md, round
+    /// gridll; B = 16, T = 1024, 768 × 1, fw / fw+bw ms). Tagged with its first poll (one piece at a
+    /// time) was three times the counter's step (LSTM bfloat16 6.779 / 31.266 against 2.225 /
+    /// 7.206); with every piece still behind re-polled at once (23:43 call) LSTM bfloat16 counter
+    /// 2.112 / 6.908, tagged 1.782 / 8.125; float16 2.154 / 8.088 against 1.899 / 9.232; sLSTM
+    /// 2.143 / 7.882 against 1.830 / 9.446; GRU 1.962 / 5.626 against 1.751 / 7.542: the forward
+    /// (a tile of h, 6 pieces per thread) is faster tagged, the backward (dG of every gate, 24
+    /// pieces per thread) slower. So the forward polls tags and the backward keeps the counter.
+    public static func policy(backward: Bool) -> GridExchangeProtocol { backward ? .counter : .tagged }
+    /// FLASHRNN_FUSED_GRID_EXCHANGE=counter|tagged (measuring; both sweeps), read once; anything else: the policy.
     public static let override = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_GRID_EXCHANGE"].flatMap { Self(rawValue: $0) }
-    public static var selected: GridExchangeProtocol { override ?? policy }
+    public static func selected(backward: Bool) -> GridExchangeProtocol { override ?? policy(backward: backward) }
 
     /// 32-bit words of the exchange buffer of `groups` (head, batch slice) groups whose tile has
     /// `tileWords` words: two tile buffers per group, each word alone (counter) or with its tag.

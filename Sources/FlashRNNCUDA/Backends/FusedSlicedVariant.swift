@@ -41,9 +41,10 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public let split: Int
     /// How the cluster completes each step (`.barrier` for grid variants, which have their own).
     public let sync: ClusterSync
-    /// How a grid variant's CTAs exchange through global memory (`GridExchangeProtocol.selected`
-    /// unless asked for); nil for a cluster.
-    public let gridExchange: GridExchangeProtocol?
+    /// How a grid variant's CTAs exchange through global memory, per sweep
+    /// (`GridExchangeProtocol.selected(backward:)` unless asked for); nil for a cluster.
+    public let forwardGridExchange: GridExchangeProtocol?
+    public let backwardGridExchange: GridExchangeProtocol?
 
     /// Cluster sizes tried, smallest first: 8 is the portable limit, 16 needs the non-portable
     /// attribute (Hopper allows it).
@@ -79,7 +80,8 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
         } else {
             self.split = Self.defaultSplit(featureWarps: featureWarps, columns: columns)
         }
-        self.gridExchange = exchange == .grid ? gridExchange ?? GridExchangeProtocol.selected : nil
+        forwardGridExchange = exchange == .grid ? gridExchange ?? GridExchangeProtocol.selected(backward: false) : nil
+        backwardGridExchange = exchange == .grid ? gridExchange ?? GridExchangeProtocol.selected(backward: true) : nil
         if exchange == .grid {
             self.sync = .barrier
         } else {
@@ -203,13 +205,14 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     private var arguments: String { "\(KernelNames.cell(cell)), \(storage), \(slice), \(ctasPerHead)" }
     private var prefix: String { exchange == .cluster ? "sliced" : "grid" }
     /// The cluster kernels take the sync as their last template argument, the grid kernels the
-    /// protocol where it is not counter (the default argument, so the counter modules keep their names).
-    private var kernelArguments: String {
+    /// sweep's protocol where it is not counter (the default argument, so the counter modules keep
+    /// their names).
+    private func kernelArguments(_ gridExchange: GridExchangeProtocol?) -> String {
         "\(arguments), \(split), \(registerTiles)"
             + (gridExchange.map { $0 == .counter ? "" : ", \($0.templateValue)" } ?? ", \(sync.templateValue)")
     }
-    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments)>" }
-    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments)>" }
+    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments(forwardGridExchange))>" }
+    public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments(backwardGridExchange))>" }
     /// dR output tile: heads beyond one SM are wider than 128, so the widest tile (a small-cluster
     /// head keeps its one-SM tile: `CUDAFusedBackend.sweepPlan`).
     public var weightTile: Int { 64 }
@@ -217,17 +220,29 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The forward sweep's module. sm_90 and later only: the backend refuses every sliced variant
     /// on a device without thread-block clusters (`limitation`), so older architectures never load them.
-    public var forwardSpec: KernelModuleSpec { spec(label: "forward", kernel: forwardKernelName) }
+    public var forwardSpec: KernelModuleSpec { spec(label: "forward", kernel: forwardKernelName, gridExchange: forwardGridExchange) }
     /// The backward sweep's module (dR and the conversions are `weightGradientModule`'s).
-    public var backwardSpec: KernelModuleSpec { spec(label: "backward", kernel: backwardKernelName) }
-    private func spec(label: String, kernel: String) -> KernelModuleSpec {
-        KernelModuleSpec(label: "\(description) \(label)", mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
+    public var backwardSpec: KernelModuleSpec { spec(label: "backward", kernel: backwardKernelName, gridExchange: backwardGridExchange) }
+    private func spec(label: String, kernel: String, gridExchange: GridExchangeProtocol?) -> KernelModuleSpec {
+        KernelModuleSpec(label: baseName + exchangeSuffix(gridExchange) + " " + label,
+                         mainSource: KernelNames.prelude + "#include \"fused/fused_sliced_entry.cuh\"\n",
                          nameExpressions: [kernel], minimumComputeCapability: 90)
     }
 
-    public var description: String {
+    private var baseName: String {
         "fused \(exchange == .cluster ? "sliced" : "grid") \(cell) \(dtype) DS=\(slice) KS=\(ctasPerHead) KW=\(split)"
-            + (gridExchange.map { $0 == .counter ? "" : " \($0)" } ?? " \(sync)")
+    }
+    /// A cluster's sync, a grid sweep's protocol where it is not counter.
+    private func exchangeSuffix(_ gridExchange: GridExchangeProtocol?) -> String {
+        gridExchange.map { $0 == .counter ? "" : " \($0)" } ?? " \(sync)"
+    }
+
+    /// The variant with its cluster sync or, for the grid, each sweep's protocol.
+    public var description: String {
+        if let forward = forwardGridExchange, let backward = backwardGridExchange, forward != backward {
+            return baseName + " forward \(forward), backward \(backward)"
+        }
+        return baseName + exchangeSuffix(forwardGridExchange)
     }
 
     /// CTAs of one launch: every (head, batch slice) has its KS CTAs.

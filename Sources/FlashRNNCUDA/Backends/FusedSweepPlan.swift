@@ -23,8 +23,8 @@ extension CUDAFusedBackend {
         let clusterSize: Int
         /// Grid exchange: 32-bit words of one group's tile (forward, backward); nil for one SM or a cluster.
         let gridTileWords: (forward: Int, backward: Int)?
-        /// The grid sweeps' exchange protocol (their modules are compiled for it).
-        var gridExchange = GridExchangeProtocol.counter
+        /// The grid sweeps' exchange protocols (their modules are compiled for them).
+        var forwardGridExchange = GridExchangeProtocol.counter, backwardGridExchange = GridExchangeProtocol.counter
         /// The forward's grid where it differs from `grid` (float32 one-SM: its own batch slice).
         var forwardGrid: (Int, Int, Int)? = nil
         /// The backward's grid where it differs from `grid` (float32 FMA backward: the forward's slice).
@@ -42,15 +42,16 @@ extension CUDAFusedBackend {
 
         func launchForward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
             try launch(runtime, try sweepKernel(runtime, forwardSpec), grid: forwardGrid ?? grid, threads: forwardThreads, sharedBytes: forwardSharedBytes,
-                       tileWords: gridTileWords?.forward, p)
+                       tileWords: gridTileWords?.forward, gridExchange: forwardGridExchange, p)
         }
 
         func launchBackward(_ runtime: CUDARuntime, _ p: FlashRNNFusedParams) throws {
-            try launch(runtime, try sweepKernel(runtime, backwardSpec), grid: backwardGrid ?? grid, threads: backwardThreads, sharedBytes: backwardSharedBytes, tileWords: gridTileWords?.backward, p)
+            try launch(runtime, try sweepKernel(runtime, backwardSpec), grid: backwardGrid ?? grid, threads: backwardThreads, sharedBytes: backwardSharedBytes,
+                       tileWords: gridTileWords?.backward, gridExchange: backwardGridExchange, p)
         }
 
         private func launch(_ runtime: CUDARuntime, _ kernel: Kernel, grid: (Int, Int, Int), threads: Int, sharedBytes: Int, tileWords: Int?,
-                            _ p: FlashRNNFusedParams) throws {
+                            gridExchange: GridExchangeProtocol, _ p: FlashRNNFusedParams) throws {
             guard let tileWords else {
                 return try runtime.launch(kernel, grid: grid, block: (threads, 1, 1), sharedBytes: sharedBytes,
                                           clusterSize: clusterSize, arguments: [p])
@@ -146,7 +147,8 @@ extension CUDAFusedBackend {
                              weightTile: weightTile,
                              clusterSize: isGrid ? 1 : variant.ctasPerHead,
                              gridTileWords: isGrid ? (variant.forwardTileWords, variant.backwardTileWords) : nil)
-        plan.gridExchange = variant.gridExchange ?? .counter
+        plan.forwardGridExchange = variant.forwardGridExchange ?? .counter
+        plan.backwardGridExchange = variant.backwardGridExchange ?? .counter
         return plan
     }
 
