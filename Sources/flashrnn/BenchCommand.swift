@@ -207,11 +207,11 @@ struct BenchInputs {
 
     init(cell: CellKind, shape: BenchShape, dtype: DType) {
         let (B, T, N, D) = (shape.batch, shape.length, shape.heads, shape.headDim)
-        var rng = SplitMix64(seed: 0x5eed)
+        var rng = SplitMix(0x5eed)   // the same draws every run
         // Uniform with unit variance: the scale of upstream's normal inputs, cheap to draw.
         func draw(_ count: Int, scale: Double) -> [Float] {
             let a = 3.0.squareRoot() * scale
-            return (0..<count).map { _ in Float((rng.unit() * 2 - 1) * a) }
+            return (0..<count).map { _ in Float((rng.uniform() * 2 - 1) * a) }
         }
         func tensor(_ shape: [Int], scale: Double) -> Tensor {
             let values = draw(shape.reduce(1, *), scale: scale)
@@ -233,20 +233,6 @@ private extension Tensor {
     func convertedOrSelf(to dtype: DType) -> Tensor {
         dtype == .float32 ? self : ((try? converted(to: dtype)) ?? self)
     }
-}
-
-/// A small deterministic generator so every run times the same inputs.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 private func median(_ values: [Double]) -> Double {
