@@ -22,3 +22,12 @@ check_grids() {
     echo "-- $(basename "$f" .log): $(grep -E "passed, .* failed" "$f" | tr '\n' ' ')"; grep -E "^FAIL|rror" "$f" | head -8
   done
 }
+# compute-sanitizer racecheck, then memcheck, of one cudaFused gpu-bench call per argument
+# "cell dtype B,T,N,D"; prints each one's summary line.
+sanitize_fused() {
+  for tool in racecheck memcheck; do for args in "$@"; do set -- $args
+    echo "-- $tool $args"
+    timeout -k 5 90 /usr/local/cuda/bin/compute-sanitizer --tool $tool "$F" gpu-bench --backend cuda-fused --cell "$1" --dtype "$2" \
+      --shapes "$3" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
+  done; done
+}

@@ -212,7 +212,7 @@ __device__ __forceinline__ void sliced_backward_sweep(const FusedParams& p, X& x
                     S::store(dWx + (bOf[i] * p.wxStrideB + t * p.wxStrideT + j * ND + cell), dPre[i][j + kWOff]);
             }
         }
-        x.template complete<GTile>(gTiles, t & 1);
+        x.template complete<GTile, true>(gTiles, t & 1);
     };
 
     StepInputs inA, inB;

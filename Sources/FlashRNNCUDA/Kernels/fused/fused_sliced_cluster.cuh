@@ -176,7 +176,17 @@ struct ClusterExchange {
 
     // Nobody reads `buffer` before this; every CTA finished reading its previous contents (two
     // steps ago) before publishing the words that let this CTA get here.
-    template <class Tile>
+    // kSyncMbarrier, ONE_WAITER false: every thread waits with an acquire at cluster scope.
+    // ONE_WAITER true: one thread (lane 0 of the last warp) waits, the CTA passes a barrier that
+    // orders every other thread's reads after its acquire. An acquire at cluster scope compiles
+    // to an L1 invalidation (CCTL.IVALL) that first waits for the thread's own loads in flight,
+    // so a sweep that loads its next step's inputs before the wait (the backward: pre-activations,
+    // states, dStates) waited for them in the step that issued them (21 % of the stall samples of
+    // the LSTM bf16 128 × 6 backward on 8 CTAs, ncu). The last warp runs no cells in the sweeps
+    // with KW = 8 and so has none of those loads. The forward (few loads before the wait) keeps
+    // every thread waiting: the extra barrier made it slower (H200, seventh session: 128 × 6
+    // 0.751 → 0.897 ms forward, while the backward gained 0.37 ms).
+    template <class Tile, bool ONE_WAITER = false>
     __device__ __forceinline__ void complete(unsigned*, int buffer) {
         if constexpr (SYNC == kSyncBarrier) {
             cluster_barrier();
@@ -184,12 +194,14 @@ struct ClusterExchange {
             FLASHRNN_CLUSTER_PTX(asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory"));
         } else {
             const unsigned barrier = barriers + 8 * buffer;
-            mbarrier_wait_cluster(barrier, (parities >> buffer) & 1u);
+            const bool waits = !ONE_WAITER || threadIdx.x == blockDim.x - 32;
+            if (waits) mbarrier_wait_cluster(barrier, (parities >> buffer) & 1u);
+            // The buffer's next phase: one arrival and the bytes it expects. Peers write the next
+            // phase only after this CTA's next words, which every thread of the CTA publishes
+            // after passing this wait (and the sweep's CTA barrier or the one below).
+            if (threadIdx.x == (ONE_WAITER ? blockDim.x - 32 : 0)) mbarrier_arrive_expect(barrier, phaseBytes);
             parities ^= 1u << buffer;
-            // The buffer's next phase: this thread's arrival and the bytes it expects. Peers
-            // write the next phase only after this CTA's next words, which every thread of the
-            // CTA publishes after passing this wait (the sweep's CTA barrier in between).
-            if (threadIdx.x == 0) mbarrier_arrive_expect(barrier, phaseBytes);
+            if constexpr (ONE_WAITER) __syncthreads();
         }
     }
 

@@ -94,7 +94,7 @@ struct GridExchange {
         else exchange[buffer * Tile::kWords + word] = value;
     }
 
-    template <class Tile>
+    template <class Tile, bool ONE_WAITER = false>   // (ClusterExchange's choice; every thread takes part here)
     __device__ __forceinline__ void complete(unsigned* tiles, int buffer) {
         if constexpr (PROTOCOL == kGridTagged) complete_tagged<Tile>(tiles, buffer);
         else complete_counter<Tile>(tiles, buffer);
