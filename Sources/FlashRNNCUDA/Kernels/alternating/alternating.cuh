@@ -49,6 +49,14 @@ __device__ __forceinline__ void allow_next_step() {
 template <class S> struct Quad { typedef Bits64 Type; };
 template <> struct Quad<F32> { typedef Float4 Type; };
 
+// Float32 storage sums as the CPU float32 backend and cudaFused do, so that outputs of one or a
+// few elements (D = 1) carry the same float32 roundings on every backend (spec §6 judges them
+// against 2× the CPU float32 run's own error): pre-activations as (R·h + b) + Wx, and Rᵀ·dG with
+// each gate's part in float32, the G_R parts summed in float64 and rounded once. 16-bit storage
+// keeps its order (b + Wx) + R·h and one float32 accumulator over gates.
+template <class S> struct SumsAsCPU { static constexpr bool value = false; };
+template <> struct SumsAsCPU<F32> { static constexpr bool value = true; };
+
 template <class S>
 __device__ __forceinline__ typename Quad<S>::Type load_quad(const typename S::Bits* p, bool inside) {
     typename Quad<S>::Type v = {};
@@ -201,14 +209,49 @@ __device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, 
     for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
 }
 
+// The bias into pre[k] and Wx into wx[w] (float32 storage: added after the product, SumsAsCPU).
+template <class Cell, class S>
+__device__ __forceinline__ void load_bias_and_wx(const Params* p, int t, int b, long long nd, float (&pre)[4], float (&wx)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
+                             * Cell::kGatesW * ND;
+    #pragma unroll
+    for (int w = 0; w < Cell::kGatesW; ++w) wx[w] = load_at<S>(p->wx, wx_row + w * ND + nd);
+}
+
+template <class Cell, class S>
+__device__ __forceinline__ void store_forward_cell(const Params* p, int t, int b, long long nd, const float (&pre)[4],
+                                                   const float (&previous)[4]);
+
 // The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
 // the new states (float32 and storage type) and, when saved, the pre-activations.
 template <class Cell, class S>
 __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int b, long long nd, float (&pre)[4],
                                                     const float (&previous)[4], const float (&recurrent)[Cell::kGatesR]) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
     #pragma unroll
     for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
+    store_forward_cell<Cell, S>(p, t, b, nd, pre, previous);
+}
+
+// Float32 storage: (b + R·h) + Wx per gate, the CPU float32 backend's and cudaFused's order.
+template <class Cell, class S>
+__device__ __forceinline__ void finish_forward_cell_as_cpu(const Params* p, int t, int b, long long nd, float (&pre)[4],
+                                                           const float (&wx)[4], const float (&previous)[4],
+                                                           const float (&recurrent)[Cell::kGatesR]) {
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
+    #pragma unroll
+    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += wx[w];
+    store_forward_cell<Cell, S>(p, t, b, nd, pre, previous);
+}
+
+// The cell on its complete pre-activations: the new states and, when saved, the pre-activations.
+template <class Cell, class S>
+__device__ __forceinline__ void store_forward_cell(const Params* p, int t, int b, long long nd, const float (&pre)[4],
+                                                   const float (&previous)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
     float next[4];
     Cell::template forward<typename S::Math>(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
@@ -315,7 +358,11 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     // 1. What no step writes: the cell's bias and Wx (one batch row per lane) and the first
     //    U·128 columns of this warp's R rows.
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (active && lane < nb) load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+    float wx[4] = {0.0f, 0.0f, 0.0f, 0.0f};   // float32 storage only (SumsAsCPU)
+    if (active && lane < nb) {
+        if constexpr (SumsAsCPU<S>::value) load_bias_and_wx<Cell, S>(p, t, b, nd, pre, wx);
+        else load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+    }
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
     const typename S::Bits* rows[GR];
     #pragma unroll
@@ -406,7 +453,8 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 
     // 5. The cell at (b, n, d).
     if (lane >= nb) return;
-    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent);
+    if constexpr (SumsAsCPU<S>::value) finish_forward_cell_as_cpu<Cell, S>(p, t, b, nd, pre, wx, previous, recurrent);
+    else finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent);
 }
 
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
@@ -481,10 +529,14 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     __syncthreads();
     if (!active) return;
 
-    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
-    float acc[BT];
+    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: acc[k][b], one per
+    //    gate (SumsAsCPU), summed over k after the warp reduction.
+    constexpr int AG = SumsAsCPU<S>::value ? GR : 1;
+    float acc[AG][BT];
     #pragma unroll
-    for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+    for (int a = 0; a < AG; ++a)
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[a][bi] = 0.0f;
     if (recurrent) {
         if (wide) {
             for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
@@ -502,7 +554,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
                             #pragma unroll
                             for (int k = 0; k < GR; ++k) {
                                 const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                                acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
+                                acc[AG == 1 ? 0 : k][bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
                             }
                         }
                     }
@@ -526,16 +578,40 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
                     for (int bi = 0; bi < BT; ++bi) {
                         if (bi < nb) {
                             #pragma unroll
-                            for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
+                            for (int k = 0; k < GR; ++k) acc[AG == 1 ? 0 : k][bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
                         }
                     }
                 }
             }
         }
     }
-    // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
-    const float mine = warp_reduce_scatter<BT>(acc, lane);
-    float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
+    float rec;
+    if constexpr (AG == 1) {
+        // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+        const float mine = warp_reduce_scatter<BT>(acc[0], lane);
+        rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
+    } else {
+        // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi sums its G_R parts in float64
+        // from 0 in gate order and rounds once: cudaFused's `recurrentOf` and the CPU float32
+        // backend's order. At D = 1 each part is one product, rounded once here (an FMA onto 0;
+        // the other lanes add zeros), in cudaFused and on the CPU alike, so all three get the
+        // same dh_rec bit for bit.
+        constexpr int P = NextPowerOfTwo<GR * BT>::value;
+        static_assert(P <= 32, "G_R·BT must fit a warp");
+        float values[P];
+        #pragma unroll
+        for (int k = 0; k < GR; ++k)
+            #pragma unroll
+            for (int bi = 0; bi < BT; ++bi) values[k * BT + bi] = acc[k][bi];
+        #pragma unroll
+        for (int j = GR * BT; j < P; ++j) values[j] = 0.0f;
+        const float mine = warp_reduce_scatter<P>(values, lane);
+        double sum = 0.0;
+        #pragma unroll
+        for (int k = 0; k < GR; ++k)
+            sum += static_cast<double>(__shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31));
+        rec = static_cast<float>(sum);
+    }
 
     // 5. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;
