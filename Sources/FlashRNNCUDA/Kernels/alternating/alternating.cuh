@@ -209,12 +209,10 @@ __device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, 
     for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
 }
 
-// The bias into pre[k] and Wx into wx[w] (float32 storage: added after the product, SumsAsCPU).
+// Wx alone into wx[w] (float32 storage, SumsAsCPU: the bias is added after the product).
 template <class Cell, class S>
-__device__ __forceinline__ void load_bias_and_wx(const Params* p, int t, int b, long long nd, float (&pre)[4], float (&wx)[4]) {
+__device__ __forceinline__ void load_wx(const Params* p, int t, int b, long long nd, float (&wx)[4]) {
     const long long ND = static_cast<long long>(p->N) * p->D;
-    #pragma unroll
-    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
     const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
                              * Cell::kGatesW * ND;
     #pragma unroll
@@ -235,11 +233,15 @@ __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int 
     store_forward_cell<Cell, S>(p, t, b, nd, pre, previous);
 }
 
-// Float32 storage: (b + R·h) + Wx per gate, the CPU float32 backend's and cudaFused's order.
+// Float32 storage: (b + R·h) + Wx per gate, the CPU float32 backend's and cudaFused's order. The
+// bias is loaded here, after the product (b and Wx both held over it spilled the 6-chunk LSTM step).
 template <class Cell, class S>
 __device__ __forceinline__ void finish_forward_cell_as_cpu(const Params* p, int t, int b, long long nd, float (&pre)[4],
                                                            const float (&wx)[4], const float (&previous)[4],
                                                            const float (&recurrent)[Cell::kGatesR]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    #pragma unroll
+    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
     #pragma unroll
     for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
     #pragma unroll
@@ -360,7 +362,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     float wx[4] = {0.0f, 0.0f, 0.0f, 0.0f};   // float32 storage only (SumsAsCPU)
     if (active && lane < nb) {
-        if constexpr (SumsAsCPU<S>::value) load_bias_and_wx<Cell, S>(p, t, b, nd, pre, wx);
+        if constexpr (SumsAsCPU<S>::value) load_wx<Cell, S>(p, t, b, nd, wx);
         else load_cell_inputs<Cell, S>(p, t, b, nd, pre);
     }
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
@@ -484,6 +486,69 @@ __global__ void transpose_r(const Params* __restrict__ p) {
     }
 }
 
+// Float32 storage (SumsAsCPU): rec[b] = Σ_k (Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]) with each gate's
+// part summed in float32 (this lane's columns, then the warp), the G_R parts added in float64 from
+// 0 in gate order and rounded once: cudaFused's `recurrentOf` and the CPU float32 backend's order.
+// At D = 1 each part is one product, rounded once here (an FMA onto 0; the other lanes add zeros),
+// in cudaFused and on the CPU alike, so all three compute the same dh_rec bit for bit there.
+// Gate by gate, one accumulator per batch row as in 16-bit storage (an accumulator per gate and
+// row spilled at 3 chunks); past the held chunks only this gate's R columns are loaded.
+template <class S, int BT, int U, int GR>
+__device__ __forceinline__ float recurrent_gradient_by_gate(typename Quad<S>::Type (&r)[U][GR],
+                                                            const typename S::Bits* const (&rows)[GR],
+                                                            const float* dg_tile, int D, int nb, int lane,
+                                                            bool wide, bool recurrent) {
+    if (!recurrent) return 0.0f;
+    double sum = 0.0;
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) {
+        float acc[BT];
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+        if (wide) {
+            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                if (d0 != lane * 4) {
+                    #pragma unroll
+                    for (int u = 0; u < U; ++u) r[u][k] = load_quad<S>(rows[k] + d0 + 128 * u, d0 + 128 * u < D);
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    if (dd >= D) break;
+                    float rf[4];
+                    widen_quad<S>(r[u][k], rf);
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                            acc[bi] += rf[0] * g.x + rf[1] * g.y + rf[2] * g.z + rf[3] * g.w;
+                        }
+                    }
+                }
+            }
+        } else {
+            constexpr int V = 4;  // columns in flight per lane
+            for (int d0 = lane; d0 < D; d0 += 32 * V) {
+                float rs[V];
+                #pragma unroll
+                for (int u = 0; u < V; ++u) rs[u] = d0 + 32 * u < D ? S::load(rows[k] + d0 + 32 * u) : 0.0f;
+                #pragma unroll
+                for (int u = 0; u < V; ++u) {
+                    const int dd = d0 + 32 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi)
+                        if (bi < nb) acc[bi] += rs[u] * dg_tile[(bi * GR + k) * D + dd];
+                }
+            }
+        }
+        // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+        const float mine = warp_reduce_scatter<BT>(acc, lane);
+        sum += static_cast<double>(__shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31));
+    }
+    return static_cast<float>(sum);
+}
+
 template <class Cell, class S, int BT, int WARPS, int U>
 __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backward_step(const Params* __restrict__ p, int t) {
     extern __shared__ float dg_tile[];  // [BT][G_R][D]
@@ -529,88 +594,65 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     __syncthreads();
     if (!active) return;
 
-    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: acc[k][b], one per
-    //    gate (SumsAsCPU), summed over k after the warp reduction.
-    constexpr int AG = SumsAsCPU<S>::value ? GR : 1;
-    float acc[AG][BT];
-    #pragma unroll
-    for (int a = 0; a < AG; ++a)
+    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: gate by gate (SumsAsCPU).
+    float rec;
+    if constexpr (SumsAsCPU<S>::value) {
+        rec = recurrent_gradient_by_gate<S, BT, U, GR>(r, rows, dg_tile, D, nb, lane, wide, recurrent);
+    } else {
+        float acc[BT];
         #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[a][bi] = 0.0f;
-    if (recurrent) {
-        if (wide) {
-            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
-                if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
-                #pragma unroll
-                for (int u = 0; u < U; ++u) {
-                    const int dd = d0 + 128 * u;
-                    if (dd >= D) break;
-                    float rf[GR][4];
+        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+        if (recurrent) {
+            if (wide) {
+                for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                    if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
                     #pragma unroll
-                    for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
+                    for (int u = 0; u < U; ++u) {
+                        const int dd = d0 + 128 * u;
+                        if (dd >= D) break;
+                        float rf[GR][4];
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
+                        #pragma unroll
+                        for (int bi = 0; bi < BT; ++bi) {
+                            if (bi < nb) {
+                                #pragma unroll
+                                for (int k = 0; k < GR; ++k) {
+                                    const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                                    acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                constexpr int V = 4;  // columns in flight per lane
+                for (int d0 = lane; d0 < D; d0 += 32 * V) {
+                    float rs[V][GR];
                     #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi) {
-                        if (bi < nb) {
-                            #pragma unroll
-                            for (int k = 0; k < GR; ++k) {
-                                const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                                acc[AG == 1 ? 0 : k][bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
+                    for (int u = 0; u < V; ++u) {
+                        const int dd = d0 + 32 * u;
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
+                    }
+                    #pragma unroll
+                    for (int u = 0; u < V; ++u) {
+                        const int dd = d0 + 32 * u;
+                        if (dd >= D) break;
+                        #pragma unroll
+                        for (int bi = 0; bi < BT; ++bi) {
+                            if (bi < nb) {
+                                #pragma unroll
+                                for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
                             }
                         }
                     }
                 }
             }
-        } else {
-            constexpr int V = 4;  // columns in flight per lane
-            for (int d0 = lane; d0 < D; d0 += 32 * V) {
-                float rs[V][GR];
-                #pragma unroll
-                for (int u = 0; u < V; ++u) {
-                    const int dd = d0 + 32 * u;
-                    #pragma unroll
-                    for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
-                }
-                #pragma unroll
-                for (int u = 0; u < V; ++u) {
-                    const int dd = d0 + 32 * u;
-                    if (dd >= D) break;
-                    #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi) {
-                        if (bi < nb) {
-                            #pragma unroll
-                            for (int k = 0; k < GR; ++k) acc[AG == 1 ? 0 : k][bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
-                        }
-                    }
-                }
-            }
         }
-    }
-    float rec;
-    if constexpr (AG == 1) {
         // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
-        const float mine = warp_reduce_scatter<BT>(acc[0], lane);
+        const float mine = warp_reduce_scatter<BT>(acc, lane);
         rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
-    } else {
-        // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi sums its G_R parts in float64
-        // from 0 in gate order and rounds once: cudaFused's `recurrentOf` and the CPU float32
-        // backend's order. At D = 1 each part is one product, rounded once here (an FMA onto 0;
-        // the other lanes add zeros), in cudaFused and on the CPU alike, so all three get the
-        // same dh_rec bit for bit.
-        constexpr int P = NextPowerOfTwo<GR * BT>::value;
-        static_assert(P <= 32, "G_R·BT must fit a warp");
-        float values[P];
-        #pragma unroll
-        for (int k = 0; k < GR; ++k)
-            #pragma unroll
-            for (int bi = 0; bi < BT; ++bi) values[k * BT + bi] = acc[k][bi];
-        #pragma unroll
-        for (int j = GR * BT; j < P; ++j) values[j] = 0.0f;
-        const float mine = warp_reduce_scatter<P>(values, lane);
-        double sum = 0.0;
-        #pragma unroll
-        for (int k = 0; k < GR; ++k)
-            sum += static_cast<double>(__shfl_sync(0xffffffffu, mine, ((k * BT + (lane & (BT - 1))) * (32 / P)) & 31));
-        rec = static_cast<float>(sum);
     }
 
     // 5. The cell backward at (b, n, q), or the initial-state gradient.
