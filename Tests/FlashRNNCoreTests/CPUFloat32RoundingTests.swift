@@ -69,13 +69,14 @@ import Testing
     }
 
     /// Shapes of the float64-sum test: the check's `D=1, B>8` case, a single step with a few rows,
-    /// and an odd D with two heads (a full and a partial panel of 8 in the dR kernel).
+    /// an odd D with two heads (a full and a partial panel of 8 in the dR kernel), and the largest
+    /// D whose dR is summed in float64 (two blocks of output rows).
     static let sumShapes: [(batch: Int, length: Int, heads: Int, headDim: Int)] =
-        [(11, 20, 1, 1), (4, 1, 1, 1), (3, 5, 2, 9)]
+        [(11, 20, 1, 1), (4, 1, 1, 1), (3, 5, 2, 9), (2, 3, 1, CPUBackend.float64WeightGradientMaxHeadDim)]
 
     /// dR and db of the float32 run are float64 sums of its own float32 pre-activation gradients
     /// (products of two float32 are exact in float64), rounded once: what both GPU backends compute
-    /// for float32 storage. At D = 1 each is one element summed over B·T rows, where a float32
+    /// for float32 storage (dR up to D = 64). At D = 1 each is one element summed over B·T rows, where a float32
     /// running sum lands about an ulp away and the check's 2× rule then fails on a fraction of draws.
     @Test(arguments: CellKind.allCases, 0..<sumShapes.count)
     func weightAndBiasGradientsAreFloat64Sums(cell: CellKind, shapeIndex: Int) throws {

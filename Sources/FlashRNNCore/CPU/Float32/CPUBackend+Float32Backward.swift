@@ -16,8 +16,8 @@ struct Float32BackwardBuffers: @unchecked Sendable {
 
 @available(macOS 15.0, *)
 extension CPUBackend {
-    /// `dWx`, `dR` and `db` from the sweep's pre-activation gradients: dR (float64, rounded
-    /// once) over all B·T rows, db likewise.
+    /// `dWx`, `dR` and `db` from the sweep's pre-activation gradients: db summed in float64 and
+    /// rounded once, dR likewise up to D = 64.
     func backwardFloat32(_ saved: CPUSaved<Float>, _ problem: RecurrentProblem,
                          dStates: Tensor?, dLast: Tensor?) throws -> Gradients {
         let L = saved.layout
@@ -49,7 +49,8 @@ extension CPUBackend {
             }
         }
         let db = db64.map { Float($0) }
-        let dR = recurrentWeightGradientFloat64Sum(saved, dPre: dPre, recurrentGateOffset: rOff)
+        // dR: float64 sums up to D = 64, as both GPU backends (Float32WeightGradient.swift).
+        let dR = recurrentWeightGradientOfFloat32(saved, dPre: dPre, recurrentGateOffset: rOff)
         return Gradients(dWx: Tensor(shape: problem.wx.shape, floats: dWx),
                          dR: Tensor(shape: problem.shape.rShape, floats: dR),
                          db: Tensor(shape: problem.shape.bShape, floats: db),
