@@ -11,31 +11,31 @@
 ///   cuBLAS products there: the float64 tile runs at half the rate, which 16×1024×768
 ///   forward+backward (2.0× JAX, docs/performance-cpu.md) cannot afford.
 
-/// Read-only operands of one tile: `A(i, r) = a[i + r·aStep]` (i < 6, the dG columns of 6 output
-/// rows), `B(r, j) = b[r·bStep + j]` (j < `lanes` ≤ 8, 8 columns of h); `c` holds the tile's 6 × 8
-/// float64 running sums, rows 8 apart.
+/// Read-only operands of one tile, widened to float64 beforehand: `A(i, r) = a[i + r·aStep]`
+/// (i < 6, the dG columns of 6 output rows), `B(r, j) = b[r·bStep + j]` (j < 8, 8 columns of h,
+/// zero past D); `c` holds the tile's 6 × 8 float64 running sums, rows 8 apart.
 struct WideProductOperands {
-    var a: UnsafePointer<Float>, aStep: Int
-    var b: UnsafePointer<Float>, bStep: Int, lanes: Int
+    var a: UnsafePointer<Double>, aStep: Int
+    var b: UnsafePointer<Double>, bStep: Int
     var c: UnsafeMutablePointer<Double>
 }
 
 /// `C[rows × 8] += A · B` over `k` rows of B·T in float64, the first `rows` ≤ 6 rows stored.
-/// 6 accumulators of 8 float64 (12 AVX2 registers) + 2 for the widened h + 1 broadcast: the
-/// float32 tile's register plan at half its lanes.
+/// 6 accumulators of 8 float64 (12 AVX2 registers) + 2 for h + 1 broadcast: the float32 tile's
+/// register plan at half its lanes. The operands are float64 already: converting in the loop
+/// (8 conversions beside 12 FMAs per row) took the FP pipes' time (LSTM 8×256×64 fw+bw +27 %).
 @inline(never)
 func wideProductTile6x1(rows: Int, k: Int, _ o: WideProductOperands) {
     let last = rows - 1
     var a = o.a
     let i1 = min(1, last), i2 = min(2, last), i3 = min(3, last), i4 = min(4, last), i5 = min(5, last)
     var b = o.b
-    let aStep = o.aStep, bStep = o.bStep, lanes = o.lanes
+    let aStep = o.aStep, bStep = o.bStep
     var c0 = Double8.zero, c1 = Double8.zero, c2 = Double8.zero
     var c3 = Double8.zero, c4 = Double8.zero, c5 = Double8.zero
-    @inline(__always) func broadcast(_ x: Float) -> Double8 { Double8(repeating: Double(x)) }
-    // `loadFloat8` reads no lane past D (the last panel of a head whose D is not a multiple of 8).
+    @inline(__always) func broadcast(_ x: Double) -> Double8 { Double8(repeating: x) }
     for _ in 0..<k {
-        let h = widened(loadFloat8(b, count: lanes))
+        let h = UnsafeRawPointer(b).loadUnaligned(as: Double8.self)
         c0 = c0.addingProduct(broadcast(a[0]), h)
         c1 = c1.addingProduct(broadcast(a[i1]), h)
         c2 = c2.addingProduct(broadcast(a[i2]), h)
@@ -132,19 +132,26 @@ extension CPUBackend {
 }
 
 /// One unit's rows of dR summed in float64 scratch (`[panel][row][8]`: a tile's 6 rows of one
-/// panel are contiguous), then rounded once into `c`.
+/// panel are contiguous), then rounded once into `c`. Each run's dG columns (`[r][rows]`) and h
+/// (`[r][D8]`, zero past D) are widened once into scratch that stays in L2; the sums' order is
+/// run by run, row by row, as the float32 reads would give.
 private func float64Unit(rows: Int, D: Int, runs: [WeightGradientRun], c: UnsafeMutablePointer<Float>) {
-    let panels = (D + 7) / 8
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: panels * rows * 8) { scratch in
-        let sums = scratch.baseAddress!
-        sums.initialize(repeating: 0, count: panels * rows * 8)
+    let panels = (D + 7) / 8, D8 = panels * 8
+    let longest = runs.map(\.count).max() ?? 0
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: panels * rows * 8 + longest * (rows + D8)) { scratch in
+        let sums = scratch.baseAddress!, dG = sums + panels * rows * 8, h = dG + longest * rows
+        scratch.initialize(repeating: 0)
         for run in runs {
+            for r in 0..<run.count {
+                for i in 0..<rows { dG[r * rows + i] = Double(run.a[r * run.aStep + i]) }
+                for p in 0..<D { h[r * D8 + p] = Double(run.h[r * run.hStep + p]) }
+            }
             for j in 0..<panels {
                 var i = 0
                 while i < rows {
                     wideProductTile6x1(rows: min(6, rows - i), k: run.count,
-                                       WideProductOperands(a: run.a + i, aStep: run.aStep, b: run.h + j * 8, bStep: run.hStep,
-                                                           lanes: min(8, D - j * 8), c: sums + (j * rows + i) * 8))
+                                       WideProductOperands(a: dG + i, aStep: rows, b: h + j * 8, bStep: D8,
+                                                           c: sums + (j * rows + i) * 8))
                     i += 6
                 }
             }
