@@ -219,41 +219,26 @@ __device__ __forceinline__ void load_wx(const Params* p, int t, int b, long long
     for (int w = 0; w < Cell::kGatesW; ++w) wx[w] = load_at<S>(p->wx, wx_row + w * ND + nd);
 }
 
-template <class Cell, class S>
-__device__ __forceinline__ void store_forward_cell(const Params* p, int t, int b, long long nd, const float (&pre)[4],
-                                                   const float (&previous)[4]);
-
 // The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
-// the new states (float32 and storage type) and, when saved, the pre-activations.
+// the new states (float32 and storage type) and, when saved, the pre-activations. Float32 storage
+// (SumsAsCPU) passes Wx alone in `wx` and pre empty: (b + R·h) + Wx per gate, the CPU float32
+// backend's and cudaFused's order, with the bias loaded here, after the product (b and Wx both
+// held over it spilled the 6-chunk LSTM step).
 template <class Cell, class S>
 __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int b, long long nd, float (&pre)[4],
-                                                    const float (&previous)[4], const float (&recurrent)[Cell::kGatesR]) {
+                                                    const float (&previous)[4], const float (&recurrent)[Cell::kGatesR],
+                                                    const float (*wx)[4] = nullptr) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    if constexpr (SumsAsCPU<S>::value) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+    }
     #pragma unroll
     for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
-    store_forward_cell<Cell, S>(p, t, b, nd, pre, previous);
-}
-
-// Float32 storage: (b + R·h) + Wx per gate, the CPU float32 backend's and cudaFused's order. The
-// bias is loaded here, after the product (b and Wx both held over it spilled the 6-chunk LSTM step).
-template <class Cell, class S>
-__device__ __forceinline__ void finish_forward_cell_as_cpu(const Params* p, int t, int b, long long nd, float (&pre)[4],
-                                                           const float (&wx)[4], const float (&previous)[4],
-                                                           const float (&recurrent)[Cell::kGatesR]) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
-    #pragma unroll
-    for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-    #pragma unroll
-    for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
-    #pragma unroll
-    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += wx[w];
-    store_forward_cell<Cell, S>(p, t, b, nd, pre, previous);
-}
-
-// The cell on its complete pre-activations: the new states and, when saved, the pre-activations.
-template <class Cell, class S>
-__device__ __forceinline__ void store_forward_cell(const Params* p, int t, int b, long long nd, const float (&pre)[4],
-                                                   const float (&previous)[4]) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
+    if constexpr (SumsAsCPU<S>::value) {
+        #pragma unroll
+        for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += (*wx)[w];
+    }
     float next[4];
     Cell::template forward<typename S::Math>(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
@@ -455,8 +440,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 
     // 5. The cell at (b, n, d).
     if (lane >= nb) return;
-    if constexpr (SumsAsCPU<S>::value) finish_forward_cell_as_cpu<Cell, S>(p, t, b, nd, pre, wx, previous, recurrent);
-    else finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent);
+    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent, &wx);
 }
 
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
