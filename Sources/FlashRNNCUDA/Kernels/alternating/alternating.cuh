@@ -221,15 +221,16 @@ __device__ __forceinline__ void load_wx(const Params* p, int t, int b, long long
 
 // The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
 // the new states (float32 and storage type) and, when saved, the pre-activations. Float32 storage
-// (SumsAsCPU) passes Wx alone in `wx` and pre empty: (b + R·h) + Wx per gate, the CPU float32
-// backend's and cudaFused's order, with the bias loaded here, after the product (b and Wx both
-// held over it spilled the 6-chunk LSTM step).
+// (SumsAsCPU) passes Wx alone in `wx` and pre holding the bias (`biasInPre`) or empty: (b + R·h) +
+// Wx per gate, the CPU float32 backend's and cudaFused's order. Empty means the bias is loaded
+// here, after the product: the 6-chunk steps, where b and Wx both held over the product spilled
+// the LSTM step.
 template <class Cell, class S>
 __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int b, long long nd, float (&pre)[4],
                                                     const float (&previous)[4], const float (&recurrent)[Cell::kGatesR],
-                                                    const float (*wx)[4] = nullptr) {
+                                                    const float (*wx)[4] = nullptr, bool biasInPre = false) {
     const long long ND = static_cast<long long>(p->N) * p->D;
-    if constexpr (SumsAsCPU<S>::value) {
+    if (SumsAsCPU<S>::value && !biasInPre) {
         #pragma unroll
         for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
     }
@@ -346,9 +347,17 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     //    U·128 columns of this warp's R rows.
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     float wx[4] = {0.0f, 0.0f, 0.0f, 0.0f};   // float32 storage only (SumsAsCPU)
+    constexpr bool kBiasInPre = U < 6;        // float32: the bias too, except where it spilled
     if (active && lane < nb) {
-        if constexpr (SumsAsCPU<S>::value) load_wx<Cell, S>(p, t, b, nd, wx);
-        else load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+        if constexpr (SumsAsCPU<S>::value) {
+            load_wx<Cell, S>(p, t, b, nd, wx);
+            if constexpr (kBiasInPre) {
+                #pragma unroll
+                for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+            }
+        } else {
+            load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+        }
     }
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
     const typename S::Bits* rows[GR];
@@ -440,7 +449,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 
     // 5. The cell at (b, n, d).
     if (lane >= nb) return;
-    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent, &wx);
+    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent, &wx, kBiasInPre);
 }
 
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
