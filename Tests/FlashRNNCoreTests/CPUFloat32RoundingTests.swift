@@ -7,8 +7,9 @@ import Testing
 /// powers of two), the float64 run sees the very same cell inputs, so each float32 output is
 /// the float64 output rounded once, bit for bit: states, last states, dWx, db (the sum of one
 /// row) and dR (dG times a power of two). dInitial is the direct path (rounded once) plus
-/// Rᵀ·dG, a float32 product of the rounded dG: with the recurrent gradient cut it is the float64
-/// run's rounded once, else that plus the float32 sum of R_k·dG_k (exact products) over the gates.
+/// Rᵀ·dG of the rounded dG: with the recurrent gradient cut it is the float64 run's rounded once,
+/// else that plus the gates' parts R_k·dG_k (exact products here) summed in float64 from zero in
+/// gate order and rounded once, the order of both GPU backends' float32 backwards.
 @Suite struct CPUFloat32RoundingTests {
     /// k/64 for an integer k in [−128, 128).
     static func dyadic(_ rng: inout TestRandom) -> Double { Double(Int(rng.uniform(-128, 128))) / 64 }
@@ -52,19 +53,73 @@ import Testing
             let ours = try outputs(.float32), reference = try outputs(.float64)
             var expected = reference.mapValues { $0.map { Double(Float($0)) } }
             if !cut {
-                // db holds dPre (B = T = 1); the recurrent gates' terms summed in float32 as the
-                // packed product does (gate by gate from zero), then added to the direct path.
+                // db holds dPre (B = T = 1); the recurrent gates' parts summed in float64 in gate
+                // order and rounded once, then added to the direct path in float32.
                 let db = ours["db"]!, rOff = cell.recurrentGateOffset
-                var recurrent: Float = 0
-                for k in 0..<cell.gatesR { recurrent += Float(inputs.r[k]) * Float(db[k + rOff]) }
+                var recurrent: Double = 0
+                for k in 0..<cell.gatesR { recurrent += Double(Float(inputs.r[k]) * Float(db[k + rOff])) }
                 let direct = try outputs64Cut(inputs, dStates: dStates, dLast: dLast)
-                expected["dInitial"]![0] = Double(Float(direct[0]) + recurrent)
+                expected["dInitial"]![0] = Double(Float(direct[0]) + Float(recurrent))
             }
             for (name, values) in ours where values != expected[name]! {
                 mismatches.append("draw \(draw) \(name): float32 \(values) float64 rounded \(expected[name]!)")
             }
         }
         #expect(mismatches.isEmpty, "\(cell) cut=\(cut): \(mismatches.count) outputs differ; first \(mismatches.prefix(3))")
+    }
+
+    /// Shapes of the float64-sum test: the check's `D=1, B>8` case, a single step with a few rows,
+    /// an odd D with two heads (a full and a partial panel of 8 in the dR kernel), and the largest
+    /// D whose dR is summed in float64 (two blocks of output rows).
+    static let sumShapes: [(batch: Int, length: Int, heads: Int, headDim: Int)] =
+        [(11, 20, 1, 1), (4, 1, 1, 1), (3, 5, 2, 9), (2, 3, 1, CPUBackend.float64WeightGradientMaxHeadDim)]
+
+    /// dR and db of the float32 run are float64 sums of its own float32 pre-activation gradients
+    /// (products of two float32 are exact in float64), rounded once: what both GPU backends compute
+    /// for float32 storage (dR up to D = 64). At D = 1 each is one element summed over B·T rows, where a float32
+    /// running sum lands about an ulp away and the check's 2× rule then fails on a fraction of draws.
+    @Test(arguments: CellKind.allCases, 0..<sumShapes.count)
+    func weightAndBiasGradientsAreFloat64Sums(cell: CellKind, shapeIndex: Int) throws {
+        let (B, T, N, D) = Self.sumShapes[shapeIndex]
+        let shape = ProblemShape(cell: cell, batch: B, length: T, heads: N, headDim: D)
+        var rng = TestRandom(seed: seed("float64 sums \(cell) \(shapeIndex)"))
+        let (GR, GT) = (cell.gatesR, cell.gatesT)
+        var mismatches: [String] = []
+        for draw in 0..<20 {
+            let inputs = RecurrenceInputs.random(shape, initialStates: true, rng: &rng)
+            let (dStates, dLast) = randomOutputGradients(shape, rng: &rng)
+            let problem = try inputs.problem(dtype: .float32)
+            let backend = CPUBackend(threads: 1)
+            let result = try backend.run(problem, dtype: .float32, saveForBackward: true)
+            let context = try #require(result.context)
+            let saved = try #require(context.saved as? CPUSaved<Float>)
+            let dS = Tensor(shape: shape.statesShape, values: dStates, dtype: .float32)
+            let dL = Tensor(shape: shape.lastStatesShape, values: dLast, dtype: .float32)
+            let grads = try runBackward(context, dStates: dS, dLast: dL)
+            let (dPre, _) = try backend.backwardSweepFloat32(saved, problem, dStates: dS, dLast: dL)
+            let states = try result.states.floats(), s0 = saved.s0
+            // dPre [B, T, G_T, N, D]; states [S, B, T, N, D]; s0 [S, B, N, D].
+            func g(_ b: Int, _ t: Int, _ k: Int, _ n: Int, _ d: Int) -> Double {
+                Double(dPre[(((b * T + t) * GT + k) * N + n) * D + d])
+            }
+            func hPrevious(_ b: Int, _ t: Int, _ n: Int, _ p: Int) -> Double {
+                Double(t > 0 ? states[((b * T + t - 1) * N + n) * D + p] : s0[(b * N + n) * D + p])
+            }
+            var db = [Float](), dR = [Float]()
+            for k in 0..<GT { for n in 0..<N { for d in 0..<D {
+                var sum = 0.0
+                for b in 0..<B { for t in 0..<T { sum += g(b, t, k, n, d) } }
+                db.append(Float(sum))
+            } } }
+            for k in 0..<GR { for n in 0..<N { for d in 0..<D { for p in 0..<D {
+                var sum = 0.0
+                for b in 0..<B { for t in 0..<T { sum += g(b, t, k + cell.recurrentGateOffset, n, d) * hPrevious(b, t, n, p) } }
+                dR.append(Float(sum))
+            } } } }
+            if try grads.db.floats() != db { mismatches.append("draw \(draw) db") }
+            if try grads.dR.floats() != dR { mismatches.append("draw \(draw) dR") }
+        }
+        #expect(mismatches.isEmpty, "\(cell) B=\(B) T=\(T) N=\(N) D=\(D): \(mismatches.count) of 40 outputs differ: \(mismatches.prefix(6))")
     }
 
     /// dInitial of the float64 run with the recurrent gradient cut: the direct paths only.

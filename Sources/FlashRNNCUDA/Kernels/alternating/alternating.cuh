@@ -49,6 +49,14 @@ __device__ __forceinline__ void allow_next_step() {
 template <class S> struct Quad { typedef Bits64 Type; };
 template <> struct Quad<F32> { typedef Float4 Type; };
 
+// Float32 storage sums as the CPU float32 backend and cudaFused do, so that outputs of one or a
+// few elements (D = 1) carry the same float32 roundings on every backend (spec §6 judges them
+// against 2× the CPU float32 run's own error): pre-activations as (R·h + b) + Wx, and Rᵀ·dG with
+// each gate's part in float32, the G_R parts summed in float64 and rounded once. 16-bit storage
+// keeps its order (b + Wx) + R·h and one float32 accumulator over gates.
+template <class S> struct SumsAsCPU { static constexpr bool value = false; };
+template <> struct SumsAsCPU<F32> { static constexpr bool value = true; };
+
 template <class S>
 __device__ __forceinline__ typename Quad<S>::Type load_quad(const typename S::Bits* p, bool inside) {
     typename Quad<S>::Type v = {};
@@ -201,14 +209,37 @@ __device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, 
     for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
 }
 
+// Wx alone into wx[w] (float32 storage, SumsAsCPU: the bias is added after the product).
+template <class Cell, class S>
+__device__ __forceinline__ void load_wx(const Params* p, int t, int b, long long nd, float (&wx)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D;
+    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
+                             * Cell::kGatesW * ND;
+    #pragma unroll
+    for (int w = 0; w < Cell::kGatesW; ++w) wx[w] = load_at<S>(p->wx, wx_row + w * ND + nd);
+}
+
 // The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
-// the new states (float32 and storage type) and, when saved, the pre-activations.
+// the new states (float32 and storage type) and, when saved, the pre-activations. Float32 storage
+// (SumsAsCPU) passes Wx alone in `wx` and pre holding the bias (`biasInPre`) or empty: (b + R·h) +
+// Wx per gate, the CPU float32 backend's and cudaFused's order. Empty means the bias is loaded
+// here, after the product: the 6-chunk steps, where b and Wx both held over the product spilled
+// the LSTM step.
 template <class Cell, class S>
 __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int b, long long nd, float (&pre)[4],
-                                                    const float (&previous)[4], const float (&recurrent)[Cell::kGatesR]) {
+                                                    const float (&previous)[4], const float (&recurrent)[Cell::kGatesR],
+                                                    const float (*wx)[4] = nullptr, bool biasInPre = false) {
     const long long ND = static_cast<long long>(p->N) * p->D;
+    if (SumsAsCPU<S>::value && !biasInPre) {
+        #pragma unroll
+        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+    }
     #pragma unroll
     for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
+    if constexpr (SumsAsCPU<S>::value) {
+        #pragma unroll
+        for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += (*wx)[w];
+    }
     float next[4];
     Cell::template forward<typename S::Math>(pre, previous, next);
     if (p->hasForwardClip) next[0] = fminf(fmaxf(next[0], -p->forwardClip), p->forwardClip);
@@ -315,7 +346,19 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     // 1. What no step writes: the cell's bias and Wx (one batch row per lane) and the first
     //    U·128 columns of this warp's R rows.
     float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f}, previous[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (active && lane < nb) load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+    float wx[4] = {0.0f, 0.0f, 0.0f, 0.0f};   // float32 storage only (SumsAsCPU)
+    constexpr bool kBiasInPre = U < 6;        // float32: the bias too, except where it spilled
+    if (active && lane < nb) {
+        if constexpr (SumsAsCPU<S>::value) {
+            load_wx<Cell, S>(p, t, b, nd, wx);
+            if constexpr (kBiasInPre) {
+                #pragma unroll
+                for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
+            }
+        } else {
+            load_cell_inputs<Cell, S>(p, t, b, nd, pre);
+        }
+    }
     const typename S::Bits* R = reinterpret_cast<const typename S::Bits*>(p->r);
     const typename S::Bits* rows[GR];
     #pragma unroll
@@ -406,7 +449,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 
     // 5. The cell at (b, n, d).
     if (lane >= nb) return;
-    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent);
+    finish_forward_cell<Cell, S>(p, t, b, nd, pre, previous, recurrent, &wx, kBiasInPre);
 }
 
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
@@ -434,6 +477,69 @@ __global__ void transpose_r(const Params* __restrict__ p) {
         const long long q = rest / D, d = rest - q * D;
         store_at<S>(p->rT, i, load_at<S>(p->r, matrix * D * D + d * D + q));
     }
+}
+
+// Float32 storage (SumsAsCPU): rec[b] = Σ_k (Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]) with each gate's
+// part summed in float32 (this lane's columns, then the warp), the G_R parts added in float64 from
+// 0 in gate order and rounded once: cudaFused's `recurrentOf` and the CPU float32 backend's order.
+// At D = 1 each part is one product, rounded once here (an FMA onto 0; the other lanes add zeros),
+// in cudaFused and on the CPU alike, so all three compute the same dh_rec bit for bit there.
+// Gate by gate, one accumulator per batch row as in 16-bit storage (an accumulator per gate and
+// row spilled at 3 chunks); past the held chunks only this gate's R columns are loaded.
+template <class S, int BT, int U, int GR>
+__device__ __forceinline__ float recurrent_gradient_by_gate(typename Quad<S>::Type (&r)[U][GR],
+                                                            const typename S::Bits* const (&rows)[GR],
+                                                            const float* dg_tile, int D, int nb, int lane,
+                                                            bool wide, bool recurrent) {
+    if (!recurrent) return 0.0f;
+    double sum = 0.0;
+    #pragma unroll
+    for (int k = 0; k < GR; ++k) {
+        float acc[BT];
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+        if (wide) {
+            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                if (d0 != lane * 4) {
+                    #pragma unroll
+                    for (int u = 0; u < U; ++u) r[u][k] = load_quad<S>(rows[k] + d0 + 128 * u, d0 + 128 * u < D);
+                }
+                #pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int dd = d0 + 128 * u;
+                    if (dd >= D) break;
+                    float rf[4];
+                    widen_quad<S>(r[u][k], rf);
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi) {
+                        if (bi < nb) {
+                            const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                            acc[bi] += rf[0] * g.x + rf[1] * g.y + rf[2] * g.z + rf[3] * g.w;
+                        }
+                    }
+                }
+            }
+        } else {
+            constexpr int V = 4;  // columns in flight per lane
+            for (int d0 = lane; d0 < D; d0 += 32 * V) {
+                float rs[V];
+                #pragma unroll
+                for (int u = 0; u < V; ++u) rs[u] = d0 + 32 * u < D ? S::load(rows[k] + d0 + 32 * u) : 0.0f;
+                #pragma unroll
+                for (int u = 0; u < V; ++u) {
+                    const int dd = d0 + 32 * u;
+                    if (dd >= D) break;
+                    #pragma unroll
+                    for (int bi = 0; bi < BT; ++bi)
+                        if (bi < nb) acc[bi] += rs[u] * dg_tile[(bi * GR + k) * D + dd];
+                }
+            }
+        }
+        // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+        const float mine = warp_reduce_scatter<BT>(acc, lane);
+        sum += static_cast<double>(__shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31));
+    }
+    return static_cast<float>(sum);
 }
 
 template <class Cell, class S, int BT, int WARPS, int U>
@@ -481,61 +587,66 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     __syncthreads();
     if (!active) return;
 
-    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]
-    float acc[BT];
-    #pragma unroll
-    for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
-    if (recurrent) {
-        if (wide) {
-            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
-                if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
-                #pragma unroll
-                for (int u = 0; u < U; ++u) {
-                    const int dd = d0 + 128 * u;
-                    if (dd >= D) break;
-                    float rf[GR][4];
+    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: gate by gate (SumsAsCPU).
+    float rec;
+    if constexpr (SumsAsCPU<S>::value) {
+        rec = recurrent_gradient_by_gate<S, BT, U, GR>(r, rows, dg_tile, D, nb, lane, wide, recurrent);
+    } else {
+        float acc[BT];
+        #pragma unroll
+        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
+        if (recurrent) {
+            if (wide) {
+                for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
+                    if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
                     #pragma unroll
-                    for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
+                    for (int u = 0; u < U; ++u) {
+                        const int dd = d0 + 128 * u;
+                        if (dd >= D) break;
+                        float rf[GR][4];
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
+                        #pragma unroll
+                        for (int bi = 0; bi < BT; ++bi) {
+                            if (bi < nb) {
+                                #pragma unroll
+                                for (int k = 0; k < GR; ++k) {
+                                    const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
+                                    acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                constexpr int V = 4;  // columns in flight per lane
+                for (int d0 = lane; d0 < D; d0 += 32 * V) {
+                    float rs[V][GR];
                     #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi) {
-                        if (bi < nb) {
-                            #pragma unroll
-                            for (int k = 0; k < GR; ++k) {
-                                const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                                acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
+                    for (int u = 0; u < V; ++u) {
+                        const int dd = d0 + 32 * u;
+                        #pragma unroll
+                        for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
+                    }
+                    #pragma unroll
+                    for (int u = 0; u < V; ++u) {
+                        const int dd = d0 + 32 * u;
+                        if (dd >= D) break;
+                        #pragma unroll
+                        for (int bi = 0; bi < BT; ++bi) {
+                            if (bi < nb) {
+                                #pragma unroll
+                                for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
                             }
                         }
                     }
                 }
             }
-        } else {
-            constexpr int V = 4;  // columns in flight per lane
-            for (int d0 = lane; d0 < D; d0 += 32 * V) {
-                float rs[V][GR];
-                #pragma unroll
-                for (int u = 0; u < V; ++u) {
-                    const int dd = d0 + 32 * u;
-                    #pragma unroll
-                    for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
-                }
-                #pragma unroll
-                for (int u = 0; u < V; ++u) {
-                    const int dd = d0 + 32 * u;
-                    if (dd >= D) break;
-                    #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi) {
-                        if (bi < nb) {
-                            #pragma unroll
-                            for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
-                        }
-                    }
-                }
-            }
         }
+        // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
+        const float mine = warp_reduce_scatter<BT>(acc, lane);
+        rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
     }
-    // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
-    const float mine = warp_reduce_scatter<BT>(acc, lane);
-    float rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
 
     // 5. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;

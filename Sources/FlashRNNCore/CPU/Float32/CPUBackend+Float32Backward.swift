@@ -5,6 +5,8 @@ struct Float32BackwardBuffers: @unchecked Sendable {
     var packedR: UnsafePointer<Float>
     /// `[N][B][G_R·D]`: dG of the step (the A operand of `dG·R`).
     var dG: UnsafeMutablePointer<Float>
+    /// `[N][G_R][B][D8]`: each gate's float32 part of `dG_{t+1}·R` (G_R > 1).
+    var dParts: UnsafeMutablePointer<Float>
     /// `[N][S][B][D8]` (D8 = D rounded up to 8): what step t+1 sent to step t along direct paths.
     var dNext: UnsafeMutablePointer<Float>
     /// `[N][B][D8]`: `dG_{t+1}·R`, the recurrent part of the gradient at h_t.
@@ -12,89 +14,16 @@ struct Float32BackwardBuffers: @unchecked Sendable {
     var dPre: UnsafeMutablePointer<Float>
 }
 
-/// The read-only operands of the `dR` product, handed to worker threads.
-struct WeightGradientInputs: @unchecked Sendable {
-    var dPre: UnsafePointer<Float>, states: UnsafePointer<Float>, s0: UnsafePointer<Float>
-}
-
 @available(macOS 15.0, *)
 extension CPUBackend {
-    /// The backward sweep in float32: per step the cell backward on a member's chunks of D,
-    /// a barrier, then its chunks of `dh_{t-1} = dG·R` as one packed product; afterwards
-    /// `dR` as one product over all B·T rows, `db` and `dWx`.
+    /// `dWx`, `dR` and `db` from the sweep's pre-activation gradients: db summed in float64 and
+    /// rounded once, dR likewise up to D = 64.
     func backwardFloat32(_ saved: CPUSaved<Float>, _ problem: RecurrentProblem,
                          dStates: Tensor?, dLast: Tensor?) throws -> Gradients {
         let L = saved.layout
-        let (B, T, N, D, S, GR, GW, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GW, L.GT)
+        let (B, T, N, D, GW, GT) = (L.B, L.T, L.N, L.D, L.GW, L.GT)
         let rOff = problem.cell.recurrentGateOffset, wOff = problem.cell.inputGateOffset
-        let options = problem.options
-        let dS = try dStates?.floats(), dL = try dLast?.floats()
-        let clip = options.forwardClip.map { Float($0) }
-        let recurrentClip = options.gradientRecurrentClip.map { Float($0) }
-        let cut = options.gradientRecurrentCut
-        let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
-        let packed = cut ? PackedRecurrent(values: [0], panelsPerHead: 0, k: 0) : PackedRecurrent.backward(saved.r, L, plan)
-        let kind = problem.cell
-
-        // Every element of both is written by the sweep.
-        let preCount = B * T * GT * N * D
-        var dPre = [Float](unsafeUninitializedCapacity: preCount) { _, n in n = preCount }
-        var dInitial = [Float](repeating: 0, count: S * B * N * D)
-        let D8 = plan.chunks * 8
-        var dG = [Float](repeating: 0, count: N * B * GR * D)
-        var dNext = [Float](repeating: 0, count: N * S * B * D8)
-        var dRecurrent = [Float](repeating: 0, count: N * B * D8)
-        let none = [Float]()
-
-        saved.states.withUnsafeBufferPointer { states in
-        saved.s0.withUnsafeBufferPointer { s0 in
-        saved.pre.withUnsafeBufferPointer { pre in
-        (dS ?? none).withUnsafeBufferPointer { dS in
-        (dL ?? none).withUnsafeBufferPointer { dL in
-        packed.values.withUnsafeBufferPointer { packedR in
-        dG.withUnsafeMutableBufferPointer { dG in
-        dNext.withUnsafeMutableBufferPointer { dNext in
-        dRecurrent.withUnsafeMutableBufferPointer { dRecurrent in
-        dPre.withUnsafeMutableBufferPointer { dPre in
-            let buffers = Float32BackwardBuffers(
-                states: states.baseAddress!, s0: s0.baseAddress!, pre: pre.baseAddress!,
-                dStates: dS.isEmpty ? nil : dS.baseAddress!, dLast: dL.isEmpty ? nil : dL.baseAddress!,
-                packedR: packedR.baseAddress!, dG: dG.baseAddress!, dNext: dNext.baseAddress!,
-                dRecurrent: dRecurrent.baseAddress!, dPre: dPre.baseAddress!)
-            // Per step, from t = T−1 down: the cell backward, then (unless cut) dG·R.
-            let perStep = cut ? 1 : 2
-            plan.run(phases: perStep * T) { phase, n, group in
-                let t = T - 1 - phase / perStep
-                if phase % perStep == 1 {
-                    recurrentProductUnit(L, plan, buffers, head: n, group: group)
-                    return
-                }
-                // The cell type travels as its kind (metatypes are not Sendable); each case is a
-                // concrete call, so the cell code is specialised.
-                switch kind {
-                case .lstm: backwardCellUnit(LSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
-                                             clip: clip, recurrentClip: recurrentClip, cut: cut)
-                case .slstm: backwardCellUnit(SLSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
-                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
-                case .gru: backwardCellUnit(GRUCell.self, L, plan, buffers, step: t, head: n, group: group,
-                                            clip: clip, recurrentClip: recurrentClip, cut: cut)
-                case .elman: backwardCellUnit(ElmanCell.self, L, plan, buffers, step: t, head: n, group: group,
-                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
-                }
-            }
-        } } } } } } } } } }
-
-        // The gradient reaching the initial states.
-        for n in 0..<N { for s in 0..<S { for b in 0..<B { for d in 0..<D {
-            var g = dNext[((n * S + s) * B + b) * D8 + d]
-            if s == 0 { g += recurrentTerm(dRecurrent[(n * B + b) * D8 + d], cut: cut, clip: recurrentClip) }
-            dInitial[L.initial(s, b) + n * D + d] = g
-        } } } }
-
-        if problem.cell == .slstm {
-            // m carries no gradient.
-            for b in 0..<B { for i in 0..<N * D { dInitial[L.initial(3, b) + i] = 0 } }
-        }
+        let (dPre, dInitial) = try backwardSweepFloat32(saved, problem, dStates: dStates, dLast: dLast)
         // dWx in the caller's layout: dPre itself when the layouts agree.
         let dWx: [Float]
         if L.inputLayout == .btgnd && GW == GT && wOff == 0 {
@@ -120,56 +49,92 @@ extension CPUBackend {
             }
         }
         let db = db64.map { Float($0) }
-        let dR = D % 8 == 0 ? recurrentWeightGradientFloat32(saved, dPre: dPre, recurrentGateOffset: rOff)
-                            : recurrentWeightGradient(saved, dPre: dPre, recurrentGateOffset: rOff)
+        // dR: float64 sums up to D = 64, as both GPU backends (Float32WeightGradient.swift).
+        let dR = recurrentWeightGradientOfFloat32(saved, dPre: dPre, recurrentGateOffset: rOff)
         return Gradients(dWx: Tensor(shape: problem.wx.shape, floats: dWx),
                          dR: Tensor(shape: problem.shape.rShape, floats: dR),
                          db: Tensor(shape: problem.shape.bShape, floats: db),
                          dInitialStates: Tensor(shape: problem.shape.lastStatesShape, floats: dInitial))
     }
 
-    /// `dR[k, n] = Σ_{b,t} dG[b, t, k, n, :] ⊗ h_{t-1}[b, n, :]` with the packed micro-kernel,
-    /// reading dG and h in place; split over (head, gate, block of 48 output rows). D % 8 == 0.
-    func recurrentWeightGradientFloat32(_ saved: CPUSaved<Float>, dPre: [Float], recurrentGateOffset rOff: Int) -> [Float] {
+    /// The backward sweep in float32: per step the cell backward on a member's chunks of D,
+    /// a barrier, then its chunks of `dh_{t-1} = dG·R`, one packed product per gate, the gates'
+    /// parts summed in float64 and rounded once. Returns dPre `[B, T, G_T, N, D]` and dInitial.
+    func backwardSweepFloat32(_ saved: CPUSaved<Float>, _ problem: RecurrentProblem,
+                              dStates: Tensor?, dLast: Tensor?) throws -> (dPre: [Float], dInitial: [Float]) {
         let L = saved.layout
-        let (B, T, N, D, GR, GT) = (L.B, L.T, L.N, L.D, L.GR, L.GT)
-        let rowBlock = 48, blocks = (D + rowBlock - 1) / rowBlock
-        // Rows of B·T at a time: a 128-row slice of a panel pair of h stays in L1.
-        let depth = 128
-        var dR = [Float](repeating: 0, count: GR * N * D * D)
-        dR.withUnsafeMutableBufferPointer { dROut in
-        dPre.withUnsafeBufferPointer { dPre in
+        let (B, T, N, D, S, GR, GT) = (L.B, L.T, L.N, L.D, L.S, L.GR, L.GT)
+        let options = problem.options
+        let dS = try dStates?.floats(), dL = try dLast?.floats()
+        let clip = options.forwardClip.map { Float($0) }
+        let recurrentClip = options.gradientRecurrentClip.map { Float($0) }
+        let cut = options.gradientRecurrentCut
+        let plan = Float32Plan(shape: problem.shape, workers: workerCount, minimumStepWork: minimumStepWorkForTeam)
+        let packed = cut ? PackedRecurrent(values: [0], panelsPerHead: 0, k: 0) : PackedRecurrent.backward(saved.r, L, plan)
+        let kind = problem.cell
+
+        // Every element of both is written by the sweep.
+        let preCount = B * T * GT * N * D
+        var dPre = [Float](unsafeUninitializedCapacity: preCount) { _, n in n = preCount }
+        var dInitial = [Float](repeating: 0, count: S * B * N * D)
+        let D8 = plan.chunks * 8
+        var dG = [Float](repeating: 0, count: N * B * GR * D)
+        var dNext = [Float](repeating: 0, count: N * S * B * D8)
+        var dRecurrent = [Float](repeating: 0, count: N * B * D8)
+        var dParts = [Float](repeating: 0, count: GR > 1 && !cut ? N * GR * B * D8 : 1)
+        let none = [Float]()
+
         saved.states.withUnsafeBufferPointer { states in
         saved.s0.withUnsafeBufferPointer { s0 in
-            let out = SharedPointer(dROut.baseAddress!)
-            let x = WeightGradientInputs(dPre: dPre.baseAddress!, states: states.baseAddress!, s0: s0.baseAddress!)
-            parallel(N * GR * blocks) { u in
-                let n = u / (GR * blocks), k = (u / blocks) % GR, i0 = (u % blocks) * rowBlock
-                let rows = min(rowBlock, D - i0)
-                let c = out.base + ((k * N + n) * D + i0) * D
-                let column = (k + rOff) * N * D + n * D + i0
-                for b in 0..<B {
-                    // Rows t = 1…T−1: h_{t-1} is in the states, rows N·D apart.
-                    var p0 = 1
-                    while p0 < T {
-                        let depthHere = min(depth, T - p0)
-                        panelProduct(rows: rows, panels: D / 8, k: depthHere,
-                                     ProductOperands(a: x.dPre + L.pre(b, p0) + column, aRow: 1, aStep: GT * N * D,
-                                                     b: x.states + L.state(0, b, p0 - 1) + n * D, bStep: N * D, bPanel: 8,
-                                                     c: c, cRow: D, cPanel: 8),
-                                     accumulate: true, pairedB: false)
-                        p0 += depthHere
-                    }
+        saved.pre.withUnsafeBufferPointer { pre in
+        (dS ?? none).withUnsafeBufferPointer { dS in
+        (dL ?? none).withUnsafeBufferPointer { dL in
+        packed.values.withUnsafeBufferPointer { packedR in
+        dG.withUnsafeMutableBufferPointer { dG in
+        dNext.withUnsafeMutableBufferPointer { dNext in
+        dRecurrent.withUnsafeMutableBufferPointer { dRecurrent in
+        dParts.withUnsafeMutableBufferPointer { dParts in
+        dPre.withUnsafeMutableBufferPointer { dPre in
+            let buffers = Float32BackwardBuffers(
+                states: states.baseAddress!, s0: s0.baseAddress!, pre: pre.baseAddress!,
+                dStates: dS.isEmpty ? nil : dS.baseAddress!, dLast: dL.isEmpty ? nil : dL.baseAddress!,
+                packedR: packedR.baseAddress!, dG: dG.baseAddress!, dParts: dParts.baseAddress!, dNext: dNext.baseAddress!,
+                dRecurrent: dRecurrent.baseAddress!, dPre: dPre.baseAddress!)
+            // Per step, from t = T−1 down: the cell backward, then (unless cut) dG·R.
+            let perStep = cut ? 1 : 2
+            plan.run(phases: perStep * T) { phase, n, group in
+                let t = T - 1 - phase / perStep
+                if phase % perStep == 1 {
+                    recurrentProductUnit(L, plan, buffers, head: n, group: group)
+                    return
                 }
-                // Rows t = 0 of every b: h_{-1} is the initial state.
-                panelProduct(rows: rows, panels: D / 8, k: B,
-                             ProductOperands(a: x.dPre + L.pre(0, 0) + column, aRow: 1, aStep: T * GT * N * D,
-                                             b: x.s0 + L.initial(0, 0) + n * D, bStep: N * D, bPanel: 8,
-                                             c: c, cRow: D, cPanel: 8),
-                             accumulate: true, pairedB: false)
+                // The cell type travels as its kind (metatypes are not Sendable); each case is a
+                // concrete call, so the cell code is specialised.
+                switch kind {
+                case .lstm: backwardCellUnit(LSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                             clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .slstm: backwardCellUnit(SLSTMCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .gru: backwardCellUnit(GRUCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                            clip: clip, recurrentClip: recurrentClip, cut: cut)
+                case .elman: backwardCellUnit(ElmanCell.self, L, plan, buffers, step: t, head: n, group: group,
+                                              clip: clip, recurrentClip: recurrentClip, cut: cut)
+                }
             }
+        } } } } } } } } } } }
+
+        // The gradient reaching the initial states.
+        for n in 0..<N { for s in 0..<S { for b in 0..<B { for d in 0..<D {
+            var g = dNext[((n * S + s) * B + b) * D8 + d]
+            if s == 0 { g += recurrentTerm(dRecurrent[(n * B + b) * D8 + d], cut: cut, clip: recurrentClip) }
+            dInitial[L.initial(s, b) + n * D + d] = g
         } } } }
-        return dR
+
+        if problem.cell == .slstm {
+            // m carries no gradient.
+            for b in 0..<B { for i in 0..<N * D { dInitial[L.initial(3, b) + i] = 0 } }
+        }
+        return (dPre, dInitial)
     }
 }
 
@@ -180,16 +145,35 @@ private func recurrentTerm(_ v: Float, cut: Bool, clip: Float?) -> Float {
     return v
 }
 
-/// `dRecurrent[:, chunks of the group] = dG · R_n[:, those columns]` for head n.
+/// `dRecurrent[:, chunks of the group] = Σ_k dG_k · R_{k,n}[:, those columns]` for head n: each
+/// gate's part a float32 product of its own, the G_R parts summed in float64 from 0 in gate order
+/// and rounded once. That is the order of cudaFused's float32 backward (`recurrentOf`) and of
+/// cudaAlternating's float32 `backward_step`; at D = 1 each part is one product, rounded once by
+/// every backend (an FMA onto zero), so the three compute dh_rec bit for bit alike there.
 private func recurrentProductUnit(_ L: CPULayout, _ plan: Float32Plan, _ x: Float32BackwardBuffers,
                                   head n: Int, group: Int) {
     let (B, D, GR) = (L.B, L.D, L.GR)
     let chunks = plan.groupRange(group), k = GR * D, D8 = plan.chunks * 8
-    panelProduct(rows: B, panels: chunks.count, k: k,
-                 ProductOperands(a: x.dG + n * B * k, aRow: k, aStep: 1,
-                                 b: x.packedR + (n * plan.chunks + chunks.lowerBound) * k * 8, bStep: 16, bPanel: 8,
-                                 c: x.dRecurrent + n * B * D8 + chunks.lowerBound * 8, cRow: D8, cPanel: 8),
-                 accumulate: false, pairedB: true)
+    let dRecurrent = x.dRecurrent + n * B * D8
+    @inline(__always) func part(_ g: Int) -> UnsafeMutablePointer<Float> {
+        GR == 1 ? dRecurrent : x.dParts + (n * GR + g) * B * D8
+    }
+    for g in 0..<GR {
+        panelProduct(rows: B, panels: chunks.count, k: D,
+                     ProductOperands(a: x.dG + n * B * k + g * D, aRow: k, aStep: 1,
+                                     b: x.packedR + ((n * GR + g) * plan.chunks + chunks.lowerBound) * D * 8, bStep: 16, bPanel: 8,
+                                     c: part(g) + chunks.lowerBound * 8, cRow: D8, cPanel: 8),
+                     accumulate: false, pairedB: true)
+    }
+    if GR == 1 { return }
+    for b in 0..<B {
+        for c in chunks {
+            let at = b * D8 + c * 8
+            var sum = Double8.zero
+            for g in 0..<GR { sum += widened(UnsafeRawPointer(part(g) + at).loadUnaligned(as: Float8.self)) }
+            UnsafeMutableRawPointer(dRecurrent + at).storeBytes(of: rounded(sum), as: Float8.self)
+        }
+    }
 }
 
 /// The cell backward of step t, head n, on the chunks of group `group`: the pre-activation

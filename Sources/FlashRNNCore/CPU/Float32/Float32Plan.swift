@@ -80,7 +80,9 @@ struct Float32Plan: Sendable {
 ///
 /// Forward (`R·h`): K = D_in, and the panels of chunk c are its G_R gates in order, so a
 /// unit's columns are contiguous and a chunk's gates come out next to each other.
-/// Backward (`Rᵀ·dG`): K = G_R·D_out (gate-major), one panel per chunk of D_in.
+/// Backward (`Rᵀ·dG`): one packed matrix per gate, `[head][gate][panel][K][8]`, K = D_out, one
+/// panel per chunk of D_in: each gate's part is a product of its own, so the parts can be summed
+/// over gates in float64 as the GPU backwards do (CPUBackend+Float32Backward.swift).
 struct PackedRecurrent {
     var values: [Float]
     let panelsPerHead: Int, k: Int
@@ -122,23 +124,23 @@ struct PackedRecurrent {
 
     static func backward(_ r: [Float], _ L: CPULayout, _ plan: Float32Plan) -> PackedRecurrent {
         let (N, D, GR) = (L.N, L.D, L.GR)
-        let chunks = plan.chunks, k = GR * D
-        var values = [Float](repeating: 0, count: N * chunks * k * 8)
+        let chunks = plan.chunks
+        var values = [Float](repeating: 0, count: N * GR * chunks * D * 8)
         values.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { r in
-                for n in 0..<N { for group in 0..<plan.groups {
+                for n in 0..<N { for g in 0..<GR { for group in 0..<plan.groups {
                     let owned = plan.groupRange(group)
-                    let head = out.baseAddress! + n * chunks * k * 8
+                    let gate = out.baseAddress! + (n * GR + g) * chunks * D * 8
                     for c in owned {
-                        for g in 0..<GR { for dOut in 0..<D {
+                        for dOut in 0..<D {
                             let row = r.baseAddress! + ((g * N + n) * D + dOut) * D + c * 8
-                            let at = offset(panel: c, p: g * D + dOut, first: owned.lowerBound, count: owned.count, k: k)
-                            for lane in 0..<min(8, D - c * 8) { head[at + lane] = row[lane] }
-                        } }
+                            let at = offset(panel: c, p: dOut, first: owned.lowerBound, count: owned.count, k: D)
+                            for lane in 0..<min(8, D - c * 8) { gate[at + lane] = row[lane] }
+                        }
                     }
-                } }
+                } } }
             }
         }
-        return PackedRecurrent(values: values, panelsPerHead: chunks, k: k)
+        return PackedRecurrent(values: values, panelsPerHead: chunks, k: D)
     }
 }
