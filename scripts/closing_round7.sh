@@ -6,9 +6,10 @@
 # loads; FLASHRNN_DR=products above D = 64; FLASHRNN_FUSED_GRID_EXCHANGE=counter|tagged for both
 # grid sweeps); batch and length sweeps; phase breakdown; first calls; compute-sanitizer on the
 # kernels the session changed (dR tiles with 16-byte loads, the tagged grid forward).
-# Usage: scripts/closing_round7.sh BIN_DIR (flashrnn.gz, cudnn_baseline.py); logs in $OUT/closing7-round.tgz.
+# Usage: scripts/closing_round7.sh BIN_DIR [OLD_BIN_DIR] (flashrnn.gz, cudnn_baseline.py; OLD: a binary to
+# time cudaAlternating float32 against); logs in $OUT/closing7-round.tgz.
 set -uo pipefail
-BIN=${1:-.device-bin/round}
+BIN=${1:-.device-bin/round}; OLD=${2:-}
 FLASHRNN_DEVICE_FILL=${FLASHRNN_DEVICE_FILL:-0}
 source "$(dirname "$0")/round_setup.sh" closing7
 SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
@@ -43,6 +44,13 @@ for v in default counter tagged; do echo "-- $v"
   E=$([ $v = default ] && echo FLASHRNN_NOTHING=1 || echo FLASHRNN_FUSED_GRID_EXCHANGE=$v)
   for t in bfloat16 float16; do env $E timeout -k 5 60 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype $t --shapes "16,1024,1,768" $B | grep -v "^device\|^backend"; done
 done
+if [ -n "${OLD:-}" ]; then
+  stamp "cudaAlternating float32 (f32exact's per-gate float64 sums): the binary before the merge ($OLD) against this one, interleaved"
+  O=/tmp/flashrnn-before; gunzip -c "$OLD/flashrnn.gz" > "$O"; chmod +x "$O"
+  for r in 1 2; do for X in "$O" "$F"; do echo "-- $([ "$X" = "$O" ] && echo before || echo after) ($r)"
+    T 90 "$X" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,12,64;16,1024,1,64" $B | grep -v "^device\|^backend"
+  done; done
+fi
 stamp "batch sweep (fused, LSTM bfloat16 64 x 12, T = 1024) and length sweep (B = 16)"
 T 150 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset batch $B --json "$L/batch.json" | grep -v "^device\|^backend"
 T 100 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --preset length $B --json "$L/length.json" | grep -v "^device\|^backend"
@@ -58,10 +66,9 @@ for b in cuda-fused cuda-alternating; do
   echo "-- warm $b"; FLASHRNN_CACHE_DIR=$c1 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
 done
 stamp "compute-sanitizer: dR tiles with 16-byte loads (check --quick up to D = 33 of both backends: s0, odd D, B > 8; GRU fp16 D = 128 fw+bw), tagged grid forward (LSTM bf16 D = 529)"
-for tool in memcheck racecheck; do
-  for b in cuda-fused cuda-alternating; do echo "-- $tool check $b lstm bfloat16 --quick --max-head-dim 33"
-    T 120 $CS --tool $tool "$F" check --backend $b --cell lstm --dtype bfloat16 --quick --max-head-dim 33 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" | head -3
-  done
+for run in "memcheck cuda-fused" "memcheck cuda-alternating" "racecheck cuda-fused"; do set -- $run
+  echo "-- $1 check $2 lstm bfloat16 --quick --max-head-dim 33"
+  T 60 $CS --tool $1 "$F" check --backend $2 --cell lstm --dtype bfloat16 --quick --max-head-dim 33 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" | head -3
 done
 sanitize_fused "gru float16 3,7,1,128" "lstm bfloat16 9,5,1,529" "lstm bfloat16 9,5,2,128"
 stamp done
