@@ -25,9 +25,11 @@ check_grids() {
 # compute-sanitizer racecheck, then memcheck, of one cudaFused gpu-bench call per argument
 # "cell dtype B,T,N,D"; prints each one's summary line.
 sanitize_fused() {
-  for tool in racecheck memcheck; do for args in "$@"; do set -- $args
-    echo "-- $tool $args"
-    timeout -k 5 90 /usr/local/cuda/bin/compute-sanitizer --tool $tool "$F" gpu-bench --backend cuda-fused --cell "$1" --dtype "$2" \
-      --shapes "$3" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
+  local runs=("$@") tool run cell dtype shape
+  for tool in ${SANITIZERS:-racecheck memcheck}; do for run in "${runs[@]}"; do
+    read -r cell dtype shape <<<"$run"
+    echo "-- $tool $run"
+    timeout -k 5 90 /usr/local/cuda/bin/compute-sanitizer --tool $tool "$F" gpu-bench --backend cuda-fused --cell "$cell" --dtype "$dtype" \
+      --shapes "$shape" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
   done; done
 }
