@@ -46,7 +46,7 @@ for v in default counter tagged; do echo "-- $v"
 done
 if [ -n "${OLD:-}" ]; then
   stamp "cudaAlternating float32 (f32exact's per-gate float64 sums): the binary before the merge ($OLD) against this one, interleaved"
-  O=/tmp/flashrnn-before; gunzip -c "$OLD/flashrnn.gz" > "$O"; chmod +x "$O"
+  unpack_old "$OLD"
   for r in 1 2; do for X in "$O" "$F"; do echo "-- $([ "$X" = "$O" ] && echo before || echo after) ($r)"
     T 90 "$X" gpu-bench --backend cuda-alternating --cell lstm --dtype float32 --shapes "16,1024,12,64;16,1024,1,64" $B | grep -v "^device\|^backend"
   done; done
@@ -59,17 +59,9 @@ for s in "16,1024,12,64" "16,1024,6,128" "16,1024,1,768"; do echo "-- cuda-fused
   FLASHRNN_TRACE=1 T 40 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "$s" --warmup 1 --reps 1 2>&1 | grep "stream time" | tail -5
 done
 stamp "first call of a new shape (gru float16 7,300,5,40): empty cache (cold; cold training call), then warm; with the modules each compiled"
-for b in cuda-fused cuda-alternating; do
-  c1=$(mktemp -d); c2=$(mktemp -d)
-  echo "-- cold $b"; FLASHRNN_CACHE_DIR=$c1 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
-  echo "-- cold training call $b"; FLASHRNN_CACHE_DIR=$c2 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-training-call 2>&1 | grep "^first"
-  echo "-- warm $b"; FLASHRNN_CACHE_DIR=$c1 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
-done
+first_calls
 stamp "compute-sanitizer: dR tiles with 16-byte loads (check --quick up to D = 33 of both backends: s0, odd D, B > 8; GRU fp16 D = 128 fw+bw), tagged grid forward (LSTM bf16 D = 529)"
-for run in "memcheck cuda-fused" "memcheck cuda-alternating" "racecheck cuda-fused"; do set -- $run
-  echo "-- $1 check $2 lstm bfloat16 --quick --max-head-dim 33"
-  T 60 $CS --tool $1 "$F" check --backend $2 --cell lstm --dtype bfloat16 --quick --max-head-dim 33 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" | head -3
-done
+sanitize_checks
 sanitize_fused "gru float16 3,7,1,128" "lstm bfloat16 9,5,1,529" "lstm bfloat16 9,5,2,128"
 stamp done
 } 2>&1 | tee "$L/round.log"

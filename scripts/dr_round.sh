@@ -10,7 +10,7 @@ set -uo pipefail
 BIN=$1; OLD=$2
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/round_setup.sh" dr
-O=/tmp/flashrnn-old; gunzip -c "$OLD/flashrnn.gz" > "$O"; chmod +x "$O"
+unpack_old "$OLD"
 OLD_CACHE=/tmp/dr-old-kernel-cache; mkdir -p "$OLD_CACHE"
 T() { timeout -k 5 "$@"; }
 {

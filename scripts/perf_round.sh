@@ -30,12 +30,7 @@ for d in default mma; do echo "-- FLASHRNN_DR=$d"
   FLASHRNN_DR=$d T 90 "$F" gpu-bench --backend cuda-fused --cell lstm --dtype bfloat16 --shapes "16,1024,8,96;16,1024,6,128;16,1024,4,192;16,1024,3,256" $B | grep -v "^device\|^backend"
 done
 stamp "first call of a new shape (gru float16 7,300,5,40): empty cache (cold; cold training call), then warm; each with the modules it compiled"
-for b in cuda-fused cuda-alternating; do
-  c1=$(mktemp -d); c2=$(mktemp -d)
-  echo "-- cold $b"; FLASHRNN_CACHE_DIR=$c1 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
-  echo "-- cold training call $b"; FLASHRNN_CACHE_DIR=$c2 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-training-call 2>&1 | grep "^first"
-  echo "-- warm $b"; FLASHRNN_CACHE_DIR=$c1 T 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
-done
+first_calls
 stamp "done"
 } 2>&1 | tee "$L/round.log"
 tar -czf "$RESULTS/perf-round.tgz" -C /tmp perf-round

@@ -8,7 +8,7 @@ set -uo pipefail
 BIN=$1; OLD=$2
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/round_setup.sh" ring
-O=/tmp/flashrnn-old; gunzip -c "$OLD/flashrnn.gz" > "$O"; chmod +x "$O"
+unpack_old "$OLD"
 CS=/usr/local/cuda/bin/compute-sanitizer
 T() { timeout -k 5 "$@"; }
 {
@@ -16,10 +16,7 @@ stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "quick check grids, both backends, every cell and dtype (8 processes)"
 check_grids --quick
 stamp "sanitizers: check --quick up to D = 33 (memcheck both backends, racecheck fused); gpu-bench D = 128, 256 (memcheck, racecheck)"
-for run in "memcheck cuda-fused" "memcheck cuda-alternating" "racecheck cuda-fused"; do set -- $run
-  echo "-- $1 check $2 lstm bfloat16 --quick --max-head-dim 33"
-  T 60 $CS --tool $1 "$F" check --backend $2 --cell lstm --dtype bfloat16 --quick --max-head-dim 33 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" | head -3
-done
+sanitize_checks
 sanitize_fused "gru float16 3,7,1,128" "lstm bfloat16 5,6,3,256" "lstm float16 9,40,4,24"
 stamp "LSTM bfloat16 fused, old and new interleaved twice (and float16 16 x 48 for tile 16)"
 for r in 1 2; do for v in old new; do echo "-- $v ($r)"

@@ -33,3 +33,27 @@ sanitize_fused() {
       --shapes "$shape" --warmup 0 --reps 1 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error|error" | head -3
   done; done
 }
+# First calls of a new shape (gru float16 7,300,5,40) for both GPU backends: an empty kernel cache
+# (inference forward then fw+bw; a training call alone, in another empty cache), then the disk
+# cache warm (a new process); each line says how many modules the process compiled.
+first_calls() {
+  local b c1 c2
+  for b in cuda-fused cuda-alternating; do
+    c1=$(mktemp -d); c2=$(mktemp -d)
+    echo "-- cold $b"; FLASHRNN_CACHE_DIR=$c1 timeout -k 5 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
+    echo "-- cold training call $b"; FLASHRNN_CACHE_DIR=$c2 timeout -k 5 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-training-call 2>&1 | grep "^first"
+    echo "-- warm $b"; FLASHRNN_CACHE_DIR=$c1 timeout -k 5 40 "$F" gpu-bench --backend $b --cell gru --dtype float16 --shapes 7,300,5,40 --first-call 2>&1 | grep "^first"
+  done
+}
+# compute-sanitizer memcheck of `check --quick` up to D = 33 for LSTM bfloat16 of both backends, and
+# racecheck of cudaFused's (small shapes with and without s0, odd D, B > 8, both layouts).
+sanitize_checks() {
+  local run
+  for run in "memcheck cuda-fused" "memcheck cuda-alternating" "racecheck cuda-fused"; do set -- $run
+    echo "-- $1 check $2 lstm bfloat16 --quick --max-head-dim 33"
+    timeout -k 5 60 /usr/local/cuda/bin/compute-sanitizer --tool $1 "$F" check --backend $2 --cell lstm --dtype bfloat16 --quick --max-head-dim 33 2>&1 \
+      | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" | head -3
+  done
+}
+# Unpacks a second binary (OLD_DIR/flashrnn.gz) to $O for rounds that time an earlier build in the same call.
+unpack_old() { O=/tmp/flashrnn-old; gunzip -c "$1/flashrnn.gz" > "$O"; chmod +x "$O"; }

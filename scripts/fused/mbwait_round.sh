@@ -8,7 +8,7 @@ set -uo pipefail
 BIN=$1; OLD=$2
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/../round_setup.sh" mbwait
-O=/tmp/flashrnn-old; gunzip -c "$OLD/flashrnn.gz" > "$O"; chmod +x "$O"
+unpack_old "$OLD"
 CS=/usr/local/cuda/bin/compute-sanitizer
 T() { timeout -k 5 "$@"; }
 SH="16,1024,12,64;16,1024,6,128;16,1024,4,192;16,1024,3,256;16,1024,1,512"
