@@ -132,6 +132,7 @@ enum CUAttribute {
     static let maxSharedMemoryPerBlockOptin: Int32 = 97
     static let clusterLaunch: Int32 = 120
     /// CUfunction_attribute
+    static let funcSharedSizeBytes: Int32 = 1
     static let funcNumRegisters: Int32 = 4
     static let funcLocalSizeBytes: Int32 = 3
     static let funcMaxDynamicSharedSizeBytes: Int32 = 8

@@ -43,7 +43,7 @@ extension CUDARuntime {
         guard !attributes.isEmpty, let launchEx = driver.cuLaunchKernelEx else {
             return try launch(kernel, grid: grid, block: block, sharedBytes: sharedBytes, arguments: arguments)
         }
-        if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        try kernel.allowSharedMemory(sharedBytes)   // static + dynamic beyond 48 KiB needs the opt-in
         let result = withLaunchConfig(grid: grid, block: block, sharedBytes: sharedBytes, attributes: attributes) { config in
             let storage = arguments.map { $0.boxed() }
             defer { storage.forEach { $0.deallocate() } }
@@ -61,7 +61,7 @@ extension CUDARuntime {
     /// GPU, for example). nil when the driver cannot say (no `cuOccupancyMaxActiveClusters`).
     func maxActiveClusters(_ kernel: Kernel, block: (Int, Int, Int), sharedBytes: Int, clusterSize: Int) throws -> Int? {
         guard let query = driver.cuOccupancyMaxActiveClusters else { return nil }
-        if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        try kernel.allowSharedMemory(sharedBytes)   // static + dynamic beyond 48 KiB needs the opt-in
         if clusterSize > 8 {
             try driver.check(driver.cuFuncSetAttribute(kernel.function, CUAttribute.funcNonPortableClusterSizeAllowed, 1),
                              "cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED)", "kernel \(kernel.name)")

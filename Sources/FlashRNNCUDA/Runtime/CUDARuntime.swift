@@ -204,7 +204,7 @@ public final class CUDARuntime: @unchecked Sendable {
     /// Launches `kernel` on the stream; a failure names the kernel, grid, block and shared memory.
     public func launch(_ kernel: Kernel, grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int = 0,
                        arguments: [any KernelArgument]) throws {
-        if sharedBytes > 48 * 1024 { try kernel.allowSharedMemory(sharedBytes) }
+        try kernel.allowSharedMemory(sharedBytes)   // static + dynamic beyond 48 KiB needs the opt-in
         let storage = arguments.map { $0.boxed() }
         defer { storage.forEach { $0.deallocate() } }
         var pointers: [UnsafeMutableRawPointer?] = storage.map { $0 }

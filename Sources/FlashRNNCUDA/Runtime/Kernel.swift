@@ -6,25 +6,51 @@ public final class Kernel: @unchecked Sendable {
     /// The name expression it was requested by, e.g. `&flashrnn::forward_step<...>`.
     public let name: String
     let runtime: CUDARuntime
-    private var sharedLimit = 48 * 1024
+    /// The kernel's static shared memory (asked once) and the dynamic shared memory a launch may
+    /// ask for without raising the attribute (nil: the default, 48 KiB less the static part).
+    private var staticSharedBytes: Int?
+    private var dynamicLimit: Int?
     private let lock = NSLock()
 
     init(function: CUhandle?, name: String, runtime: CUDARuntime) {
         self.function = function; self.name = name; self.runtime = runtime
     }
 
-    /// Raises the dynamic shared-memory limit (needed above 48 KiB).
+    /// The default per-block shared memory: static and dynamic together, beyond it the opt-in.
+    static let defaultSharedBytes = 48 * 1024
+
+    /// The dynamic limit a launch of `dynamicBytes` needs raised to, or nil when `limit` (nil: the
+    /// default, 48 KiB less the kernel's static shared memory) already allows it. The default
+    /// covers static and dynamic memory together, so a kernel with static shared memory needs
+    /// the opt-in below 48 KiB of dynamic memory.
+    static func raisedDynamicLimit(staticBytes: Int, dynamicBytes: Int, limit: Int?) -> Int? {
+        dynamicBytes > (limit ?? defaultSharedBytes - staticBytes) ? dynamicBytes : nil
+    }
+
+    /// Raises the dynamic shared-memory limit where a launch of `bytes` needs it (static and
+    /// dynamic beyond 48 KiB together); the device's opt-in maximum bounds both.
     func allowSharedMemory(_ bytes: Int) throws {
+        guard bytes > 0 else { return }
         lock.lock(); defer { lock.unlock() }
-        guard bytes > sharedLimit else { return }
-        guard bytes <= runtime.properties.sharedMemoryPerBlockOptIn else {
+        let staticBytes: Int
+        if let known = staticSharedBytes {
+            staticBytes = known
+        } else {
+            var value: Int32 = 0
+            try runtime.driver.check(runtime.driver.cuFuncGetAttribute(&value, CUAttribute.funcSharedSizeBytes, function),
+                                     "cuFuncGetAttribute(SHARED_SIZE_BYTES)", "kernel \(name)")
+            staticBytes = Int(value)
+            staticSharedBytes = staticBytes
+        }
+        guard let raised = Self.raisedDynamicLimit(staticBytes: staticBytes, dynamicBytes: bytes, limit: dynamicLimit) else { return }
+        guard staticBytes + raised <= runtime.properties.sharedMemoryPerBlockOptIn else {
             throw CUDAError.driver(call: "cuFuncSetAttribute", code: 1, name: "CUDA_ERROR_INVALID_VALUE",
-                                   message: "kernel \(name) needs \(bytes) bytes of shared memory; the device allows \(runtime.properties.sharedMemoryPerBlockOptIn)",
+                                   message: "kernel \(name) needs \(raised) bytes of dynamic and \(staticBytes) of static shared memory; the device allows \(runtime.properties.sharedMemoryPerBlockOptIn) in all",
                                    detail: "")
         }
-        try runtime.driver.check(runtime.driver.cuFuncSetAttribute(function, CUAttribute.funcMaxDynamicSharedSizeBytes, Int32(bytes)),
-                                 "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", "kernel \(name), \(bytes) bytes")
-        sharedLimit = bytes
+        try runtime.driver.check(runtime.driver.cuFuncSetAttribute(function, CUAttribute.funcMaxDynamicSharedSizeBytes, Int32(raised)),
+                                 "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", "kernel \(name), \(raised) bytes")
+        dynamicLimit = raised
     }
 
     /// Registers per thread and local (spill/stack) bytes, as loaded.
