@@ -13,8 +13,6 @@ BIN=${1:-.device-bin/round}; OLD=${2:-}
 FLASHRNN_DEVICE_FILL=${FLASHRNN_DEVICE_FILL:-0}
 source "$(dirname "$0")/round_setup.sh" closing7
 SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
-CS=/usr/local/cuda/bin/compute-sanitizer
-T() { timeout -k 5 "$@"; }
 bench() { T 90 "$F" gpu-bench "$@" $B | grep -v "^device"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"

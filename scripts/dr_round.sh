@@ -12,7 +12,6 @@ FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/round_setup.sh" dr
 unpack_old "$OLD"
 OLD_CACHE=/tmp/dr-old-kernel-cache; mkdir -p "$OLD_CACHE"
-T() { timeout -k 5 "$@"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "quick check grids, both backends, every cell and dtype (8 processes, new binary)"

@@ -8,7 +8,6 @@ set -uo pipefail
 BIN=$1
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/round_setup.sh" perf
-T() { timeout -k 5 "$@"; }
 bench() { T 90 "$F" gpu-bench "$@" $B | grep -v "^device\|^backend"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"

@@ -9,8 +9,6 @@ BIN=$1; OLD=$2
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/round_setup.sh" ring
 unpack_old "$OLD"
-CS=/usr/local/cuda/bin/compute-sanitizer
-T() { timeout -k 5 "$@"; }
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "quick check grids, both backends, every cell and dtype (8 processes)"

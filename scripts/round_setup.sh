@@ -10,6 +10,8 @@ F=/tmp/flashrnn-$ROUND; FLASHRNN_CACHE_DIR=/tmp/$ROUND-kernel-cache
 source "$(dirname "${BASH_SOURCE[0]}")/device_binary.sh"
 B="--warmup 2 --reps 5"
 stamp() { echo "== $(date -u +%T) $*"; }
+T() { timeout -k 5 "$@"; }   # kill what outlives its limit (a stuck process must not hold the GPU)
+CS=/usr/local/cuda/bin/compute-sanitizer
 # Runs `flashrnn check` of both GPU backends for every cell side by side (8 processes; arguments
 # go to every check, e.g. --quick; CHECK_S limits each), logs in $L/check-BACKEND-CELL.log, then
 # prints each one's summary line and failures.

@@ -9,8 +9,6 @@ BIN=$1; OLD=$2
 FLASHRNN_DEVICE_FILL=0
 source "$(dirname "$0")/../round_setup.sh" mbwait
 unpack_old "$OLD"
-CS=/usr/local/cuda/bin/compute-sanitizer
-T() { timeout -k 5 "$@"; }
 SH="16,1024,12,64;16,1024,6,128;16,1024,4,192;16,1024,3,256;16,1024,1,512"
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
