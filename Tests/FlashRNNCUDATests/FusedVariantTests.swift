@@ -181,7 +181,7 @@ struct FusedVariantTests {
         #expect(variant.weightTile == tile)
     }
 
-    @Test(arguments: [(16, 8, 2), (48, 8, 2), (64, 8, 2), (80, 8, 1), (96, 8, 1), (112, 16, 1), (128, 16, 1)])
+    @Test(arguments: [(16, 8, 4), (48, 8, 2), (64, 8, 2), (80, 8, 1), (96, 8, 1), (112, 16, 1), (128, 16, 1)])
     func warpLayoutsFollowTheRegisterBudget(headDim: Int, forwardFeatures: Int, backwardSplit: Int) {
         let variant = FusedVariant(cell: .lstm, dtype: .float16, headDim: headDim)
         #expect(variant.forwardFeaturesPerWarp == forwardFeatures)

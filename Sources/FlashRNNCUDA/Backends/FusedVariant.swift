@@ -6,7 +6,7 @@ import FlashRNNCore
 /// Decomposition "a head fits one SM": one CTA per (head n, batch slice of 8 columns). Forward:
 /// a warp owns `forwardFeaturesPerWarp` features of every recurrent gate (8 up to DP = 96, two
 /// gates per tensor-core tile; 16 beyond, where 8 would leave too few registers per thread).
-/// Backward: each 16 input features have one warp, or up to DP = 64 two warps that split the
+/// Backward: each 16 input features have one warp, or up to DP = 64 two (16-bit DP = 16: four) warps that split the
 /// product's K range and exchange partial sums (`backwardSplit`). R stays on chip for all T
 /// steps: the first `forwardRegisterTiles` (backward: `backwardRegisterTiles`) of a warp's
 /// tensor-core A tiles live in registers, the rest in shared memory. Batch size and length are
@@ -53,9 +53,10 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// Fragments per A tile (R or Rᵀ) and parts of the forward's h operand: 2 for float32 (a high
     /// and a low TF32 part), else 1. Mirrors `MmaTraits<S>::kParts`.
     public var operandParts: Int { dtype == .float32 ? 2 : 1 }
-    /// Warps sharing one 16-feature group of the backward sweep (splitting its K range): 2 while
-    /// the doubled warps leave enough registers per thread, else 1. Mirrors `BackwardShape`.
-    public var backwardSplit: Int { paddedHeadDim <= 64 ? 2 : 1 }
+    /// Warps sharing one 16-feature group of the backward sweep (splitting its K range): 16-bit
+    /// storage at DP = 16 four, up to DP = 64 two (where the extra warps leave enough registers
+    /// and measured faster), else 1. Mirrors `BackwardShape`.
+    public var backwardSplit: Int { paddedHeadDim > 64 ? 1 : paddedHeadDim == 16 && dtype != .float32 ? 4 : 2 }
     /// A tiles of Rᵀ per warp of the backward sweep: ⌈G_R · DP / kK / split⌉.
     public var tiles: Int { (cell.gatesR * paddedHeadDim / productK + backwardSplit - 1) / backwardSplit }
     /// Warps and threads of the backward sweep.
@@ -159,7 +160,7 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     var backwardBaseSharedBytes: Int {
         (tiles - backwardRegisterTiles) * operandParts * warps * 32 * 16
             + 2 * 2 * 8 * (cell.gatesR * paddedHeadDim / elementsPerWord + 4) * 4   // dG tiles: 2 steps, high and low part
-            + (backwardSplit > 1 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
+            + (backwardSplit == 4 ? warps * 32 * 16 : backwardSplit == 2 ? warps * 32 * 8 : 0)   // partial sums handed between split warps
     }
     /// Whether the backward stages each step's inputs (float32 pre-activations and previous
     /// states, dStates) through a shared-memory ring filled by cp.async `backwardStages` − 1 steps

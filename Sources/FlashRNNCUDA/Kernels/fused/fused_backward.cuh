@@ -1,5 +1,5 @@
 // Persistent reverse sweep, decomposed like the forward one: one CTA per (head n, batch slice
-// of 8), Rᵀ resident on chip. Each 16 input features p ∈ [16w, 16w+16) have one warp, or two
+// of 8), Rᵀ resident on chip. Each 16 input features p ∈ [16w, 16w+16) have one warp, or two or four
 // splitting the K range (see BackwardShape); per step
 //   dh_rec[16 features, 8 batch] = Rᵀ[16 features, G_R·D] · dG_{t+1}[G_R·D, 8 batch]   (mma.sync)
 // lands on the same (feature, batch) cells the thread updates with the cell's backward, which
@@ -16,27 +16,35 @@
 namespace flashrnn {
 namespace fused {
 
-// Up to DP = 64 two warps share each group of 16 input features and split the K range
-// (G_R·DP) of the product in halves: each computes a partial dh for all 16 × 8 cells, hands the
-// partner the row half it does not keep through shared memory (one 64-thread named barrier),
-// and runs the cell backward on its own half, 2 cells per lane. That doubles the warps (latency
-// hiding) and halves each lane's pointwise work and Rᵀ tiles. Beyond DP = 64 the doubled warps
-// would leave too few registers per thread (DP = 80 and 96 spill on sm_80), so one warp owns a
-// group and runs 4 cells per lane.
+// Up to DP = 64 several warps share each group of 16 input features and split the K range
+// (G_R·DP) of the product: each computes a partial dh for all 16 × 8 cells, hands its partners
+// the cells it does not keep through shared memory (one named barrier per group), and runs the
+// cell backward on its own: four warps (16-bit storage, DP = 16) keep one cell per lane, two a
+// row half, 2 cells per lane. More warps hide more latency and each lane has less pointwise
+// work and fewer Rᵀ tiles; at DP = 64 the fourfold split lost more to its exchange than it
+// gained (round split4).
+// Beyond DP = 64 the extra warps would leave too few registers per thread (DP = 80 and 96
+// spilled on sm_80 with two), so one warp owns a group and runs 4 cells per lane.
 template <class Cell, class S, int DP, int AREG>
 struct BackwardShape {
     using M = MmaTraits<S>;
-    static constexpr int kSplit = DP <= 64 ? 2 : 1;                      // warps per 16-feature group
+    // Warps per 16-feature group: 16-bit storage at DP = 16 four (each keeps one C-fragment cell
+    // per lane), up to DP = 64 two, beyond one. Four at DP = 32 and 64 measured slower or even
+    // (H200, round split4: LSTM bf16 fw+bw 64 × 12 2.06 → 2.15 ms, 32 × 24 1.52 → 1.51; 16 × 48
+    // 1.51 → 1.29). Mirrored by FusedVariant.backwardSplit.
+    static constexpr int kSplit = DP > 64 ? 1 : DP == 16 && M::kPerWord == 2 ? 4 : 2;
     static constexpr int kWarps = DP / 16 * kSplit;
     static constexpr int kThreads = kWarps * 32;
     static constexpr int kCells = 4 / kSplit;                            // (feature, batch) cells per lane
+    static constexpr int kColumns = kCells >= 2 ? 2 : 1;                 // batch columns per lane
     static constexpr int kProductTiles = Cell::kGatesR * (DP / M::kK);   // K tiles of Rᵀ · dG
     static constexpr int kTiles = (kProductTiles + kSplit - 1) / kSplit; // A tiles per warp
     static constexpr int kRegisterTiles = AREG < kTiles ? AREG : kTiles;
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
     static constexpr int kParts = M::kParts;                             // fragments per Rᵀ tile
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
-    static constexpr int kExchangeBytes = kSplit > 1 ? kWarps * 32 * 8 : 0;   // [kWarps, 32 lanes, 2]
+    // Partial sums handed between split warps: [kWarps, 32 lanes, 4 / (kSplit == 2 ? 2 : 1)] float.
+    static constexpr int kExchangeBytes = kSplit == 4 ? kWarps * 32 * 16 : kSplit == 2 ? kWarps * 32 * 8 : 0;
     static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
 
     // Step-input staging (STAGE, 16-bit storage, D % 8 == 0, 16-byte aligned dStates): a ring of
@@ -78,10 +86,10 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     uint4* rShared = shared;                                                   // [kSharedTiles, kParts, kWarps, 32]
     // [2 steps, 2 parts, GTile]: dG as a high and a low part (see recurrentProduct).
     unsigned* gTiles = reinterpret_cast<unsigned*>(shared + Shape::kSharedTiles * kParts * kWarps * 32);
-    float2* exchange = reinterpret_cast<float2*>(gTiles + 4 * GTile::kWords);  // [kWarps, 32]
+    float* exchange = reinterpret_cast<float*>(gTiles + 4 * GTile::kWords);    // Shape::kExchangeBytes
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-    const int group = warp / kSplit, half = warp % kSplit;      // feature group; K half (and row half kept)
+    const int group = warp / kSplit, half = warp % kSplit;      // feature group; K part (and cells kept)
     const int n = blockIdx.x, batch0 = blockIdx.y * 8;
     const int B = p.B, T = p.T, N = p.N, D = p.D;
     const long long ND = (long long)N * D;
@@ -109,15 +117,20 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
                 make_uint4(frag[part][0], frag[part][1], frag[part][2], frag[part][3]);
     }
 
-    // This lane's cells: feature dBase + 8·(e / 2), batch column 2q + e % 2. With the K split a
-    // warp keeps row half `half` of the C fragment (features g or g + 8 of the group).
-    const int dBase = group * 16 + g + (kSplit > 1 ? 8 * half : 0);
+    // This lane's cells: feature dBase + 8·(e / 2), batch column column0 + e % 2 (E = 4: the whole
+    // C fragment of the lane). With the K split in two a warp keeps row half `half` of the C
+    // fragment (features g or g + 8 of the group, both columns); in four, one cell: row half
+    // half / 2, column 2q + half % 2.
+    const int dBase = group * 16 + g + (kSplit == 2 ? 8 * half : kSplit == 4 ? 8 * (half >> 1) : 0);
+    const int column0 = 2 * q + (kSplit == 4 ? (half & 1) : 0);
+    // The lane's column of cell e (its pointers' index, < kColumns).
+    auto columnOf = [](int e) { return Shape::kColumns > 1 ? (e & 1) : 0; };
     int dOf[E], bOf[E];
     bool valid[E];
 #pragma unroll
     for (int e = 0; e < E; ++e) {
         dOf[e] = dBase + 8 * (e >> 1);
-        bOf[e] = batch0 + 2 * q + (e & 1);
+        bOf[e] = batch0 + column0 + columnOf(e);
         valid[e] = dOf[e] < D && bOf[e] < B;
     }
     const long long cell = (long long)n * D + dBase;
@@ -130,13 +143,14 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     const float gradientClip = p.gradientClip, forwardClip = p.forwardClip;
     const long long plane = (long long)B * T * ND;          // between states of [S, B, T, N, D]
 
-    // Pointers per batch column c (the lane's two) at feature dBase: the loads' at the step being
-    // fetched, the stores' at the step being computed; both move back one step at a time.
-    const float* preAt[2];
-    const float* previousAt[2];     // states32 at t − 1
-    const Bits* dStatesAt[2];
-    float* dGRAt[2];
-    Bits* dWxAt[2];
+    // Pointers per batch column c (the lane's kColumns) at feature dBase: the loads' at the step
+    // being fetched, the stores' at the step being computed; both move back one step at a time.
+    constexpr int kColumns = Shape::kColumns;
+    const float* preAt[kColumns];
+    const float* previousAt[kColumns];     // states32 at t − 1
+    const Bits* dStatesAt[kColumns];
+    float* dGRAt[kColumns];
+    Bits* dWxAt[kColumns];
     {
         const float* preIn = address<const float>(p.pre);
         const float* states32 = address<const float>(p.states32);
@@ -144,7 +158,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         float* dGR = address<float>(p.dGR);
         Bits* dWx = address<Bits>(p.dWx);
 #pragma unroll
-        for (int c = 0; c < 2; ++c) {
+        for (int c = 0; c < kColumns; ++c) {
             const long long row = (long long)bOf[c] * T + (T - 1);      // (b, t = T − 1)
             preAt[c] = preIn + (row * GT * ND + cell);
             previousAt[c] = states32 + ((row - 1) * ND + cell);
@@ -184,7 +198,6 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         if constexpr (kParts == 2) M::mma(acc[2 + chain], frag[1], b[0][0], b[0][1]);
     };
     auto recurrentProduct = [&](const unsigned* tile, float (&out)[E]) {
-        const unsigned* low = tile + GTile::kWords;
         float acc[4][4];
 #pragma unroll
         for (int c = 0; c < 4; ++c)
@@ -193,11 +206,12 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
 #pragma unroll
         for (int i = 0; i < kTiles; ++i) {
             const int kTile = half * kTiles + i;
-            // Only the last tile of the second half can lie beyond the product (odd tile count).
-            if (kSplit > 1 && kTiles * kSplit != kProductTiles && i == kTiles - 1 && kTile >= kProductTiles) break;
+            // Tiles beyond the product: with the split in two only the last of the second half
+            // (odd tile count), in four any of the last warps' (they would read past dG's K).
+            if (kSplit > 1 && kTiles * kSplit != kProductTiles && (kSplit == 4 || i == kTiles - 1) && kTile >= kProductTiles) break;
             unsigned b0, b1, l0, l1;
             GTile::load_b(tile, kTile * M::kK, b0, b1);
-            GTile::load_b(low, kTile * M::kK, l0, l1);
+            GTile::load_b(tile + GTile::kWords, kTile * M::kK, l0, l1);
             const unsigned b[2][2] = {{b0, b1}, {l0, l1}};
             if (i < kRegTiles) {
                 rtProduct(acc, a[i < kRegTiles ? i : 0], b, i & 1);
@@ -212,16 +226,27 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         float sum[4];
 #pragma unroll
         for (int v = 0; v < 4; ++v) sum[v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
-        if constexpr (kSplit > 1) {
+        if constexpr (kSplit == 4) {
+            // Every warp of the group hands out all four sums and adds its own cell's four parts
+            // in warp order; the group meets at barrier 1 + group (128 threads). Cell `half` of
+            // the C fragment is sum[half] (row half half / 2, column half % 2).
+            reinterpret_cast<float4*>(exchange)[warp * 32 + lane] = make_float4(sum[0], sum[1], sum[2], sum[3]);
+            asm volatile("bar.sync %0, 128;" :: "r"(1 + group) : "memory");
+            float v = 0.0f;
+#pragma unroll
+            for (int w = 0; w < 4; ++w) v += exchange[((group * 4 + w) * 32 + lane) * 4 + half];
+            out[0] = v;
+        } else if constexpr (kSplit == 2) {
             // Send the row half the partner keeps, take ours; the pair meets at barrier 1 + group.
             // The staged sweep selects: there an index on the run-time `half` put sum in local
             // memory (the register sweep keeps its checked form).
             const bool upper = half != 0;
             const int give = 2 * (1 - half);
-            exchange[warp * 32 + lane] = STAGE ? make_float2(upper ? sum[0] : sum[2], upper ? sum[1] : sum[3])
-                                               : make_float2(sum[give], sum[give + 1]);
+            float2* pairs = reinterpret_cast<float2*>(exchange);
+            pairs[warp * 32 + lane] = STAGE ? make_float2(upper ? sum[0] : sum[2], upper ? sum[1] : sum[3])
+                                            : make_float2(sum[give], sum[give + 1]);
             asm volatile("bar.sync %0, 64;" :: "r"(1 + group) : "memory");
-            const float2 other = exchange[(warp ^ 1) * 32 + lane];
+            const float2 other = pairs[(warp ^ 1) * 32 + lane];
             out[0] = (STAGE ? (upper ? sum[2] : sum[0]) : sum[2 * half]) + other.x;
             out[1] = (STAGE ? (upper ? sum[3] : sum[1]) : sum[2 * half + 1]) + other.y;
         } else {
@@ -242,7 +267,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     auto loadStep = [&](int t, StepInputs& in) {
 #pragma unroll
         for (int e = 0; e < E; ++e) {
-            const int c = e & 1, f = 8 * (e >> 1);
+            const int c = columnOf(e), f = 8 * (e >> 1);
 #pragma unroll
             for (int k = 0; k < 4; ++k)
                 in.pre[e][k] = k < GT ? predicated_load(preAt[c] + (k * ND + f), valid[e]) : 0.0f;
@@ -257,7 +282,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             }
         }
 #pragma unroll
-        for (int c = 0; c < 2; ++c) {
+        for (int c = 0; c < kColumns; ++c) {
             preAt[c] -= GT * ND;
             previousAt[c] -= ND;
             dStatesAt[c] -= ND;
@@ -308,7 +333,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             }
 #pragma unroll
             for (int s = 0; s < 4; ++s) dNext[e][s] = dPrevious[s];
-            const int column = 2 * q + (e & 1), c = e & 1, f = 8 * (e >> 1);
+            const int c = columnOf(e), column = column0 + c, f = 8 * (e >> 1);
 #pragma unroll
             for (int k = 0; k < GR; ++k) GTile::store_split(gNext, column, k * DP + dOf[e], dPre[k + kROff]);
             if (valid[e]) {
@@ -321,7 +346,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             for (int k = 0; k < GT; ++k) dbSum[k][e] += dPre[k];
         }
 #pragma unroll
-        for (int c = 0; c < 2; ++c) {
+        for (int c = 0; c < kColumns; ++c) {
             dGRAt[c] -= GR * ND;
             dWxAt[c] -= wxStrideT;
         }
@@ -345,7 +370,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
                 const int item = g + 8 * r;
                 const bool isState = item >= GT, isGradient = item >= GT + kS;
 #pragma unroll
-                for (int c = 0; c < 2; ++c) {
+                for (int c = 0; c < kColumns; ++c) {
                     const float* at32 = isState ? previousAt[c] + ((item - GT) * plane - back * ND)
                                                 : preAt[c] + (item - back * GT) * ND;
                     const Bits* at16 = dStatesAt[c] + ((item - GT - kS) * plane - back * ND);
@@ -371,7 +396,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     const unsigned ringAddress = shared_address(reinterpret_cast<unsigned char*>(shared) + Shape::kSharedBytes);
     const float* floatFrom[kStage ? kFloatSlots : 1];
     unsigned floatTo[kStage ? kFloatSlots : 1];
-    bool floatValid[kStage ? kFloatSlots : 1], floatIsState[kStage ? kFloatSlots : 1];
+    // Bit c: float slot c copies real data (else it zero-fills); floatValidLast, at step 0, where
+    // the state chunks have no previous state to copy. Bit masks, not bool arrays: those were
+    // bytes in registers, widened and tested again at every copy.
+    unsigned floatValid = 0, floatValidLast = 0;
+    bool floatIsState[kStage ? kFloatSlots : 1];
     const Bits* bitsFrom[kStage ? kBitsSlots : 1];
     unsigned bitsTo[kStage ? kBitsSlots : 1];
     bool bitsValid[kStage ? kBitsSlots : 1];
@@ -387,9 +416,11 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             const bool isState = j >= GT * kQuarter;
             const int k = (isState ? j - GT * kQuarter : j) / kQuarter, f = 4 * (j % kQuarter);
             const long long bt = (long long)(batch0 + row) * T + (T - 1);   // (b, t = T − 1)
-            floatValid[c] = i < 8 * Shape::kFloatChunksPerRow && batch0 + row < B && f < D;
+            const bool valid = i < 8 * Shape::kFloatChunksPerRow && batch0 + row < B && f < D;
+            floatValid |= (unsigned)valid << c;
+            floatValidLast |= (unsigned)(valid && !isState) << c;
             floatIsState[c] = isState;
-            floatFrom[c] = !floatValid[c] ? preIn
+            floatFrom[c] = !valid ? preIn
                 : isState ? states32 + (k * plane + (bt - 1) * ND + (long long)n * D + f)
                           : preIn + (bt * GT * ND + k * ND + (long long)n * D + f);
             floatTo[c] = (row * kRowF + 4 * j) * 4;
@@ -412,16 +443,19 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     auto stageNext = [&]() {
         if (stagedSteps < T) {
             const unsigned slot = ringAddress + stageSlot * Shape::kStageBytes;
-            const bool hasPrevious = stagedSteps < T - 1;
+            const unsigned floatCopies = stagedSteps < T - 1 ? floatValid : floatValidLast;
 #pragma unroll
             for (int c = 0; c < kFloatSlots; ++c) {
-                if (threadIdx.x + Shape::kThreads * c < 8 * Shape::kFloatChunksPerRow)
-                    copy16_async(slot + floatTo[c], floatFrom[c], floatValid[c] && (hasPrevious || !floatIsState[c]));
+                // Slots every thread has need no test of the thread index.
+                const bool everyThread = Shape::kThreads * (c + 1) <= 8 * Shape::kFloatChunksPerRow;
+                if (everyThread || threadIdx.x + Shape::kThreads * c < 8 * Shape::kFloatChunksPerRow)
+                    copy16_async(slot + floatTo[c], floatFrom[c], (floatCopies >> c) & 1u);
                 floatFrom[c] -= floatIsState[c] ? ND : GT * ND;
             }
 #pragma unroll
             for (int c = 0; c < kBitsSlots; ++c) {
-                if (threadIdx.x + Shape::kThreads * c < 8 * Shape::kBitsChunksPerRow)
+                const bool everyThread = Shape::kThreads * (c + 1) <= 8 * Shape::kBitsChunksPerRow;
+                if (everyThread || threadIdx.x + Shape::kThreads * c < 8 * Shape::kBitsChunksPerRow)
                     copy16_async(slot + bitsTo[c], bitsFrom[c], bitsValid[c]);
                 bitsFrom[c] -= ND;
             }
@@ -436,15 +470,19 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         const float* rowsF = reinterpret_cast<const float*>(reinterpret_cast<const unsigned char*>(shared)
                                                             + Shape::kSharedBytes + slot * Shape::kStageBytes);
         const Bits* rowsB = reinterpret_cast<const Bits*>(rowsF + 8 * kRowF);
+        // Cell e is batch column column0 + columnOf(e), feature dBase + 8 · (e >> 1): one lane base per
+        // step, constant offsets (indices from dOf put an address add before every read).
+        const float* laneF = rowsF + (column0 * kRowF + dBase);
+        const Bits* laneB = rowsB + (column0 * kRowB + dBase);
 #pragma unroll
         for (int e = 0; e < E; ++e) {
-            const int column = 2 * q + (e & 1);
+            const int fOff = columnOf(e) * kRowF + 8 * (e >> 1), bOff = columnOf(e) * kRowB + 8 * (e >> 1);
 #pragma unroll
-            for (int k = 0; k < 4; ++k) in.pre[e][k] = k < GT ? rowsF[column * kRowF + k * DP + dOf[e]] : 0.0f;
+            for (int k = 0; k < 4; ++k) in.pre[e][k] = k < GT ? laneF[fOff + k * DP] : 0.0f;
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                in.previous[e][s] = s < kS ? rowsF[column * kRowF + (GT + s) * DP + dOf[e]] : 0.0f;
-                in.external[e][s] = s < kS ? rowsB[column * kRowB + s * DP + dOf[e]] : Bits{};
+                in.previous[e][s] = s < kS ? laneF[fOff + (GT + s) * DP] : 0.0f;
+                in.external[e][s] = s < kS ? laneB[bOff + s * DP] : Bits{};
             }
         }
     };
@@ -504,13 +542,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         }
     }
 
-    // db: the thread's two batch columns, then the four lanes of a row (same d), then one atomic.
+    // db: the thread's batch columns, then the four lanes of a row (same d), then one atomic (with
+    // the K split in four, one per warp of a column pair).
     float* db = address<float>(p.db);
 #pragma unroll
     for (int k = 0; k < GT; ++k) {
 #pragma unroll
-        for (int f = 0; f < E / 2; ++f) {
-            typename RowSum<S>::Type v = dbSum[k][2 * f] + dbSum[k][2 * f + 1];
+        for (int f = 0; f < (E + 1) / 2; ++f) {
+            typename RowSum<S>::Type v = dbSum[k][2 * f];
+            if constexpr (E > 1) v += dbSum[k][2 * f + 1];
             v += __shfl_xor_sync(0xffffffffu, v, 1);
             v += __shfl_xor_sync(0xffffffffu, v, 2);
             const int d = dBase + 8 * f;
