@@ -249,9 +249,10 @@ __device__ __forceinline__ long long states32_index(const Params* p, int s, int 
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
 }
 
-// states32[s][0] = s0 (or zeros).
-template <class Cell, class S>
-__global__ void init_states(const Params* __restrict__ p) {
+// Runs body(i, s, b, nd) over the elements i of a [G][B][N·D] array (G = the cell's states),
+// grid-stride.
+template <class Cell, typename Body>
+__device__ __forceinline__ void for_each_state_element(const Params* p, Body body) {
     const long long ND = static_cast<long long>(p->N) * p->D;
     const long long total = Cell::kStates * p->B * ND;
     for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
@@ -259,9 +260,16 @@ __global__ void init_states(const Params* __restrict__ p) {
         const int s = static_cast<int>(i / (p->B * ND));
         const long long rest = i - s * p->B * ND;
         const int b = static_cast<int>(rest / ND);
-        const long long nd = rest - b * ND;
-        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+        body(i, s, b, rest - b * ND);
     }
+}
+
+// states32[s][0] = s0 (or zeros).
+template <class Cell, class S>
+__global__ void init_states(const Params* __restrict__ p) {
+    for_each_state_element<Cell>(p, [&](long long i, int s, int b, long long nd) {
+        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+    });
 }
 
 // The cell's bias at nd into pre[k].
@@ -482,15 +490,9 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
 template <class Cell, class S>
 __global__ void copy_last(const Params* __restrict__ p) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
-    const long long total = Cell::kStates * p->B * ND;
-    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-         i += static_cast<long long>(gridDim.x) * blockDim.x) {
-        const int s = static_cast<int>(i / (p->B * ND));
-        const long long rest = i - s * p->B * ND;
-        const int b = static_cast<int>(rest / ND);
-        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, rest - b * ND)]);
-    }
+    for_each_state_element<Cell>(p, [&](long long i, int s, int b, long long nd) {
+        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, nd)]);
+    });
 }
 
 // rT[k][n][q][d] = R[k][n][d][q]
