@@ -219,7 +219,7 @@ __device__ __forceinline__ void multiply_rows(typename Quad<S>::Type (&r)[U][GR]
     } else {
         constexpr int V = 4;  // columns in flight per lane
         for (int c0 = lane; c0 < D; c0 += 32 * V) {
-            float rs[V][KN];
+            float rs[V][KN];  // at rows + c0 + 32·u: constant offsets (rows + c cost the float32 backward 2–6 registers)
             #pragma unroll
             for (int u = 0; u < V; ++u) {
                 const int c = c0 + 32 * u;
