@@ -64,15 +64,16 @@ __device__ __forceinline__ typename Quad<S>::Type load_quad(const typename S::Bi
     return v;
 }
 
-// r[u][k] = columns c + 128·u … c + 128·u + 3 of rows[k]; zeros past D or where !inside.
-template <class S, int U, int GR>
+// r[u][k] = columns c + 128·u … c + 128·u + 3 of rows[k] for the gates k = k0 … k0 + KN − 1;
+// zeros past D or where !inside.
+template <class S, int U, int GR, int KN = GR>
 __device__ __forceinline__ void load_r_chunks(typename Quad<S>::Type (&r)[U][GR], const typename S::Bits* const (&rows)[GR],
-                                              int c, int D, bool inside) {
+                                              int c, int D, bool inside, int k0 = 0) {
     #pragma unroll
     for (int u = 0; u < U; ++u) {
         const int q = c + 128 * u;
         #pragma unroll
-        for (int k = 0; k < GR; ++k) r[u][k] = load_quad<S>(rows[k] + q, inside && q < D);
+        for (int j = 0; j < KN; ++j) r[u][k0 + j] = load_quad<S>(rows[k0 + j] + q, inside && q < D);
     }
 }
 
@@ -177,13 +178,81 @@ __device__ __forceinline__ void load_tile(float* tile, const float* src, int row
 template <class S, int WARPS>
 struct TileBatch { static constexpr int value = WARPS <= 4 && sizeof(typename S::Bits) == 2 ? 16 : 8; };
 
+// The product of both step kernels, over the gates k = k0 … k0 + KN − 1 of a warp's rows and the
+// columns c this lane walks:
+//   forward (kGateRows false):  acc[k − k0][bi] += Σ_c R[k, n, d, c] · tile[bi][c]       (the h tile
+//     [BT][D]: one row per batch column, read once for all gates; one sum per gate);
+//   backward (kGateRows true):  acc[0][bi] += Σ_k Σ_c Rᵀ[k, n, q, c] · tile[bi][k][c]   (the dG tile
+//     [BT][G_R][D]: a row per batch column and gate; the pass's gates in one sum).
+// Wide (D % 4 == 0): four consecutive columns per lane, c = lane·4 + 128·u, walked 128·U at a time;
+// r holds the first U chunks of the pass's gates (loaded before the wait) and is refilled for each
+// later 128·U columns, those gates only. Otherwise one column per lane, V at a time. Each sum adds
+// its terms in column order, gate by gate inside a column, rows below nb skipped.
+template <class S, bool kGateRows, int BT, int U, int GR, int KN = GR>
+__device__ __forceinline__ void multiply_rows(typename Quad<S>::Type (&r)[U][GR], const typename S::Bits* const (&rows)[GR],
+                                              const float* tile, int D, int nb, int lane, bool wide, int k0,
+                                              float (&acc)[kGateRows ? 1 : KN][BT]) {
+    if (wide) {
+        for (int c0 = lane * 4; c0 < D; c0 += 128 * U) {
+            if (c0 != lane * 4) load_r_chunks<S, U, GR, KN>(r, rows, c0, D, true, k0);
+            #pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int c = c0 + 128 * u;
+                if (c >= D) break;
+                float rf[KN][4];
+                #pragma unroll
+                for (int j = 0; j < KN; ++j) widen_quad<S>(r[u][k0 + j], rf[j]);
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        Float4 h = {};
+                        if constexpr (!kGateRows) h = *reinterpret_cast<const Float4*>(&tile[bi * D + c]);
+                        #pragma unroll
+                        for (int j = 0; j < KN; ++j) {
+                            const Float4 v = kGateRows ? *reinterpret_cast<const Float4*>(&tile[(bi * GR + k0 + j) * D + c]) : h;
+                            acc[kGateRows ? 0 : j][bi] += rf[j][0] * v.x + rf[j][1] * v.y + rf[j][2] * v.z + rf[j][3] * v.w;
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        constexpr int V = 4;  // columns in flight per lane
+        for (int c0 = lane; c0 < D; c0 += 32 * V) {
+            float rs[V][KN];  // at rows + c0 + 32·u: constant offsets (rows + c cost the float32 backward 2–6 registers)
+            #pragma unroll
+            for (int u = 0; u < V; ++u) {
+                const int c = c0 + 32 * u;
+                #pragma unroll
+                for (int j = 0; j < KN; ++j) rs[u][j] = c < D ? S::load(rows[k0 + j] + c0 + 32 * u) : 0.0f;
+            }
+            #pragma unroll
+            for (int u = 0; u < V; ++u) {
+                const int c = c0 + 32 * u;
+                if (c >= D) break;
+                #pragma unroll
+                for (int bi = 0; bi < BT; ++bi) {
+                    if (bi < nb) {
+                        float h = 0.0f;
+                        if constexpr (!kGateRows) h = tile[bi * D + c];
+                        #pragma unroll
+                        for (int j = 0; j < KN; ++j)
+                            acc[kGateRows ? 0 : j][bi] += rs[u][j] * (kGateRows ? tile[(bi * GR + k0 + j) * D + c] : h);
+                    }
+                }
+            }
+        }
+    }
+}
+
 __device__ __forceinline__ long long states32_index(const Params* p, int s, int t, int b, long long nd) {
     return ((static_cast<long long>(s) * (p->T + 1) + t) * p->B + b) * (static_cast<long long>(p->N) * p->D) + nd;
 }
 
-// states32[s][0] = s0 (or zeros).
-template <class Cell, class S>
-__global__ void init_states(const Params* __restrict__ p) {
+// Runs body(i, s, b, nd) over the elements i of a [G][B][N·D] array (G = the cell's states),
+// grid-stride.
+template <class Cell, typename Body>
+__device__ __forceinline__ void for_each_state_element(const Params* p, Body body) {
     const long long ND = static_cast<long long>(p->N) * p->D;
     const long long total = Cell::kStates * p->B * ND;
     for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
@@ -191,32 +260,49 @@ __global__ void init_states(const Params* __restrict__ p) {
         const int s = static_cast<int>(i / (p->B * ND));
         const long long rest = i - s * p->B * ND;
         const int b = static_cast<int>(rest / ND);
-        const long long nd = rest - b * ND;
-        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+        body(i, s, b, rest - b * ND);
     }
 }
 
-// The cell's bias and Wx at (b, nd) of step t into pre[k] (the R gates' recurrent parts are
-// added after the product).
+// states32[s][0] = s0 (or zeros).
 template <class Cell, class S>
-__device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, long long nd, float (&pre)[4]) {
+__global__ void init_states(const Params* __restrict__ p) {
+    for_each_state_element<Cell>(p, [&](long long i, int s, int b, long long nd) {
+        f32(p->states32)[states32_index(p, s, 0, b, nd)] = p->hasInitialStates ? load_at<S>(p->s0, i) : 0.0f;
+    });
+}
+
+// The cell's bias at nd into pre[k].
+template <class Cell, class S>
+__device__ __forceinline__ void load_bias(const Params* p, long long nd, float (&pre)[4]) {
     const long long ND = static_cast<long long>(p->N) * p->D;
     #pragma unroll
     for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
-                             * Cell::kGatesW * ND;
+}
+
+// Where Wx of batch row b at step t starts (the caller's layout, [T][B] or [B][T] rows of G_W·N·D).
+template <class Cell>
+__device__ __forceinline__ long long wx_row(const Params* p, int t, int b) {
+    return (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
+           * Cell::kGatesW * (static_cast<long long>(p->N) * p->D);
+}
+
+// The cell's bias and Wx at (b, nd) of step t into pre[k] (16-bit storage: b + Wx; the R gates'
+// recurrent parts are added after the product).
+template <class Cell, class S>
+__device__ __forceinline__ void load_cell_inputs(const Params* p, int t, int b, long long nd, float (&pre)[4]) {
+    const long long ND = static_cast<long long>(p->N) * p->D, row = wx_row<Cell>(p, t, b);
+    load_bias<Cell, S>(p, nd, pre);
     #pragma unroll
-    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, wx_row + w * ND + nd);
+    for (int w = 0; w < Cell::kGatesW; ++w) pre[w + Cell::kInputGateOffset] += load_at<S>(p->wx, row + w * ND + nd);
 }
 
 // Wx alone into wx[w] (float32 storage, SumsAsCPU: the bias is added after the product).
 template <class Cell, class S>
 __device__ __forceinline__ void load_wx(const Params* p, int t, int b, long long nd, float (&wx)[4]) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
-    const long long wx_row = (p->inputLayoutTB ? static_cast<long long>(t) * p->B + b : static_cast<long long>(b) * p->T + t)
-                             * Cell::kGatesW * ND;
+    const long long ND = static_cast<long long>(p->N) * p->D, row = wx_row<Cell>(p, t, b);
     #pragma unroll
-    for (int w = 0; w < Cell::kGatesW; ++w) wx[w] = load_at<S>(p->wx, wx_row + w * ND + nd);
+    for (int w = 0; w < Cell::kGatesW; ++w) wx[w] = load_at<S>(p->wx, row + w * ND + nd);
 }
 
 // The forward cell at (b, nd) of step t: adds the product to the R gates' pre-activations, writes
@@ -230,10 +316,7 @@ __device__ __forceinline__ void finish_forward_cell(const Params* p, int t, int 
                                                     const float (&previous)[4], const float (&recurrent)[Cell::kGatesR],
                                                     const float (*wx)[4] = nullptr, bool biasInPre = false) {
     const long long ND = static_cast<long long>(p->N) * p->D;
-    if (SumsAsCPU<S>::value && !biasInPre) {
-        #pragma unroll
-        for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-    }
+    if (SumsAsCPU<S>::value && !biasInPre) load_bias<Cell, S>(p, nd, pre);
     #pragma unroll
     for (int k = 0; k < Cell::kGatesR; ++k) pre[k + Cell::kRecurrentGateOffset] += recurrent[k];
     if constexpr (SumsAsCPU<S>::value) {
@@ -351,10 +434,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     if (active && lane < nb) {
         if constexpr (SumsAsCPU<S>::value) {
             load_wx<Cell, S>(p, t, b, nd, wx);
-            if constexpr (kBiasInPre) {
-                #pragma unroll
-                for (int k = 0; k < Cell::kGatesT; ++k) pre[k] = load_at<S>(p->b, k * ND + nd);
-            }
+            if constexpr (kBiasInPre) load_bias<Cell, S>(p, nd, pre);
         } else {
             load_cell_inputs<Cell, S>(p, t, b, nd, pre);
         }
@@ -386,52 +466,7 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
     for (int k = 0; k < GR; ++k)
         #pragma unroll
         for (int bi = 0; bi < BT; ++bi) acc[k][bi] = 0.0f;
-    if (wide) {
-        for (int q0 = lane * 4; q0 < D; q0 += 128 * U) {
-            if (q0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, q0, D, true);
-            #pragma unroll
-            for (int u = 0; u < U; ++u) {
-                const int q = q0 + 128 * u;
-                if (q >= D) break;
-                float rf[GR][4];
-                #pragma unroll
-                for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
-                #pragma unroll
-                for (int bi = 0; bi < BT; ++bi) {
-                    if (bi < nb) {
-                        const Float4 hv = *reinterpret_cast<const Float4*>(&h_tile[bi * D + q]);
-                        #pragma unroll
-                        for (int k = 0; k < GR; ++k)
-                            acc[k][bi] += rf[k][0] * hv.x + rf[k][1] * hv.y + rf[k][2] * hv.z + rf[k][3] * hv.w;
-                    }
-                }
-            }
-        }
-    } else {
-        constexpr int V = 4;  // columns in flight per lane
-        for (int q0 = lane; q0 < D; q0 += 32 * V) {
-            float rs[V][GR];
-            #pragma unroll
-            for (int u = 0; u < V; ++u) {
-                const int q = q0 + 32 * u;
-                #pragma unroll
-                for (int k = 0; k < GR; ++k) rs[u][k] = q < D ? S::load(rows[k] + q) : 0.0f;
-            }
-            #pragma unroll
-            for (int u = 0; u < V; ++u) {
-                const int q = q0 + 32 * u;
-                if (q >= D) break;
-                #pragma unroll
-                for (int bi = 0; bi < BT; ++bi) {
-                    if (bi < nb) {
-                        const float hv = h_tile[bi * D + q];
-                        #pragma unroll
-                        for (int k = 0; k < GR; ++k) acc[k][bi] += rs[u][k] * hv;
-                    }
-                }
-            }
-        }
-    }
+    multiply_rows<S, false, BT, U, GR>(r, rows, h_tile, D, nb, lane, wide, 0, acc);
     // Value k·BT + bi ends in lanes (k·BT + bi)·(32/P); lane bi collects its G_R sums.
     constexpr int P = NextPowerOfTwo<GR * BT>::value;
     static_assert(P <= 32, "G_R·BT must fit a warp");
@@ -455,15 +490,9 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) forwar
 // last[s][b] = states[s][b][T-1], from the float32 copy (the same rounding as `states`).
 template <class Cell, class S>
 __global__ void copy_last(const Params* __restrict__ p) {
-    const long long ND = static_cast<long long>(p->N) * p->D;
-    const long long total = Cell::kStates * p->B * ND;
-    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-         i += static_cast<long long>(gridDim.x) * blockDim.x) {
-        const int s = static_cast<int>(i / (p->B * ND));
-        const long long rest = i - s * p->B * ND;
-        const int b = static_cast<int>(rest / ND);
-        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, rest - b * ND)]);
-    }
+    for_each_state_element<Cell>(p, [&](long long i, int s, int b, long long nd) {
+        store_at<S>(p->last, i, f32(p->states32)[states32_index(p, s, p->T, b, nd)]);
+    });
 }
 
 // rT[k][n][q][d] = R[k][n][d][q]
@@ -479,67 +508,34 @@ __global__ void transpose_r(const Params* __restrict__ p) {
     }
 }
 
-// Float32 storage (SumsAsCPU): rec[b] = Σ_k (Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]) with each gate's
-// part summed in float32 (this lane's columns, then the warp), the G_R parts added in float64 from
-// 0 in gate order and rounded once: cudaFused's `recurrentOf` and the CPU float32 backend's order.
-// At D = 1 each part is one product, rounded once here (an FMA onto 0; the other lanes add zeros),
-// in cudaFused and on the CPU alike, so all three compute the same dh_rec bit for bit there.
-// Gate by gate, one accumulator per batch row as in 16-bit storage (an accumulator per gate and
-// row spilled at 3 chunks); past the held chunks only this gate's R columns are loaded.
+// rec of lane bi's batch row = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d] (0 where !recurrent).
+// 16-bit storage: one pass over all gates into one float32 accumulator per batch row.
+// Float32 storage (SumsAsCPU): a pass per gate, each gate's part summed in float32 (this lane's
+// columns, then the warp), the G_R parts added in float64 from 0 in gate order and rounded once:
+// cudaFused's `recurrentOf` and the CPU float32 backend's order. At D = 1 each part is one
+// product, rounded once here (an FMA onto 0; the other lanes add zeros), in cudaFused and on the
+// CPU alike, so all three compute the same dh_rec bit for bit there. Still one accumulator per
+// batch row (an accumulator per gate and row spilled at 3 chunks); past the held chunks only the
+// pass's gate's Rᵀ columns are loaded.
 template <class S, int BT, int U, int GR>
-__device__ __forceinline__ float recurrent_gradient_by_gate(typename Quad<S>::Type (&r)[U][GR],
-                                                            const typename S::Bits* const (&rows)[GR],
-                                                            const float* dg_tile, int D, int nb, int lane,
-                                                            bool wide, bool recurrent) {
+__device__ __forceinline__ float recurrent_gradient(typename Quad<S>::Type (&r)[U][GR], const typename S::Bits* const (&rows)[GR],
+                                                    const float* dg_tile, int D, int nb, int lane, bool wide, bool recurrent) {
     if (!recurrent) return 0.0f;
-    double sum = 0.0;
+    constexpr int KN = SumsAsCPU<S>::value ? 1 : GR;  // gates per pass
+    double sum = 0.0;                                 // float32 storage
+    float rec = 0.0f;                                 // 16-bit storage: the one pass
     #pragma unroll
-    for (int k = 0; k < GR; ++k) {
-        float acc[BT];
+    for (int k0 = 0; k0 < GR; k0 += KN) {
+        float acc[1][BT];
         #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
-        if (wide) {
-            for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
-                if (d0 != lane * 4) {
-                    #pragma unroll
-                    for (int u = 0; u < U; ++u) r[u][k] = load_quad<S>(rows[k] + d0 + 128 * u, d0 + 128 * u < D);
-                }
-                #pragma unroll
-                for (int u = 0; u < U; ++u) {
-                    const int dd = d0 + 128 * u;
-                    if (dd >= D) break;
-                    float rf[4];
-                    widen_quad<S>(r[u][k], rf);
-                    #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi) {
-                        if (bi < nb) {
-                            const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                            acc[bi] += rf[0] * g.x + rf[1] * g.y + rf[2] * g.z + rf[3] * g.w;
-                        }
-                    }
-                }
-            }
-        } else {
-            constexpr int V = 4;  // columns in flight per lane
-            for (int d0 = lane; d0 < D; d0 += 32 * V) {
-                float rs[V];
-                #pragma unroll
-                for (int u = 0; u < V; ++u) rs[u] = d0 + 32 * u < D ? S::load(rows[k] + d0 + 32 * u) : 0.0f;
-                #pragma unroll
-                for (int u = 0; u < V; ++u) {
-                    const int dd = d0 + 32 * u;
-                    if (dd >= D) break;
-                    #pragma unroll
-                    for (int bi = 0; bi < BT; ++bi)
-                        if (bi < nb) acc[bi] += rs[u] * dg_tile[(bi * GR + k) * D + dd];
-                }
-            }
-        }
+        for (int bi = 0; bi < BT; ++bi) acc[0][bi] = 0.0f;
+        multiply_rows<S, true, BT, U, GR, KN>(r, rows, dg_tile, D, nb, lane, wide, k0, acc);
         // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
-        const float mine = warp_reduce_scatter<BT>(acc, lane);
-        sum += static_cast<double>(__shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31));
+        const float mine = warp_reduce_scatter<BT>(acc[0], lane);
+        rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
+        if constexpr (SumsAsCPU<S>::value) sum += static_cast<double>(rec);
     }
-    return static_cast<float>(sum);
+    return SumsAsCPU<S>::value ? static_cast<float>(sum) : rec;
 }
 
 template <class Cell, class S, int BT, int WARPS, int U>
@@ -587,66 +583,8 @@ __global__ void __launch_bounds__(WARPS * 32, MinBlocks<WARPS, U>::value) backwa
     __syncthreads();
     if (!active) return;
 
-    // 4. acc[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: gate by gate (SumsAsCPU).
-    float rec;
-    if constexpr (SumsAsCPU<S>::value) {
-        rec = recurrent_gradient_by_gate<S, BT, U, GR>(r, rows, dg_tile, D, nb, lane, wide, recurrent);
-    } else {
-        float acc[BT];
-        #pragma unroll
-        for (int bi = 0; bi < BT; ++bi) acc[bi] = 0.0f;
-        if (recurrent) {
-            if (wide) {
-                for (int d0 = lane * 4; d0 < D; d0 += 128 * U) {
-                    if (d0 != lane * 4) load_r_chunks<S, U, GR>(r, rows, d0, D, true);
-                    #pragma unroll
-                    for (int u = 0; u < U; ++u) {
-                        const int dd = d0 + 128 * u;
-                        if (dd >= D) break;
-                        float rf[GR][4];
-                        #pragma unroll
-                        for (int k = 0; k < GR; ++k) widen_quad<S>(r[u][k], rf[k]);
-                        #pragma unroll
-                        for (int bi = 0; bi < BT; ++bi) {
-                            if (bi < nb) {
-                                #pragma unroll
-                                for (int k = 0; k < GR; ++k) {
-                                    const Float4 g = *reinterpret_cast<const Float4*>(&dg_tile[(bi * GR + k) * D + dd]);
-                                    acc[bi] += rf[k][0] * g.x + rf[k][1] * g.y + rf[k][2] * g.z + rf[k][3] * g.w;
-                                }
-                            }
-                        }
-                    }
-                }
-            } else {
-                constexpr int V = 4;  // columns in flight per lane
-                for (int d0 = lane; d0 < D; d0 += 32 * V) {
-                    float rs[V][GR];
-                    #pragma unroll
-                    for (int u = 0; u < V; ++u) {
-                        const int dd = d0 + 32 * u;
-                        #pragma unroll
-                        for (int k = 0; k < GR; ++k) rs[u][k] = dd < D ? S::load(rows[k] + dd) : 0.0f;
-                    }
-                    #pragma unroll
-                    for (int u = 0; u < V; ++u) {
-                        const int dd = d0 + 32 * u;
-                        if (dd >= D) break;
-                        #pragma unroll
-                        for (int bi = 0; bi < BT; ++bi) {
-                            if (bi < nb) {
-                                #pragma unroll
-                                for (int k = 0; k < GR; ++k) acc[bi] += rs[u][k] * dg_tile[(bi * GR + k) * D + dd];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Value bi ends in lanes bi·(32/BT); lane bi fetches it.
-        const float mine = warp_reduce_scatter<BT>(acc, lane);
-        rec = __shfl_sync(0xffffffffu, mine, ((lane & (BT - 1)) * (32 / BT)) & 31);
-    }
+    // 4. rec[b] = Σ_k Σ_d Rᵀ[k, n, q, d] · dG[b, k, d]; float32 storage: gate by gate (SumsAsCPU).
+    const float rec = recurrent_gradient<S, BT, U, GR>(r, rows, dg_tile, D, nb, lane, wide, recurrent);
 
     // 5. The cell backward at (b, n, q), or the initial-state gradient.
     if (lane >= nb) return;

@@ -67,13 +67,9 @@ __global__ void __launch_bounds__(WARPS * 32, 1) backward_step_mma(const Params*
     if (recurrent) {
         const float* gRows[NT];
         bool gInside[NT];
-        #pragma unroll
-        for (int j = 0; j < NT; ++j) {
-            const int bj = at.b0 + 8 * j + g;
-            gInside[j] = bj < B;
-            gRows[j] = f32(p->dPre32) + (static_cast<long long>(t + 1) * B + min(bj, B - 1)) * Cell::kGatesT * ND
-                       + Cell::kRecurrentGateOffset * ND + static_cast<long long>(at.n) * D + 8 * q;
-        }
+        at.template batch_rows<NT>(f32(p->dPre32) + static_cast<long long>(t + 1) * B * Cell::kGatesT * ND
+                                       + Cell::kRecurrentGateOffset * ND + static_cast<long long>(at.n) * D,
+                                   Cell::kGatesT * ND, B, gRows, gInside);
         at.template for_each_chunk<U>(chunks, load_a, [&](int u, int c) {
             const int k = c / perGate;
             unsigned bf[NT][2][2][2];

@@ -73,12 +73,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) forward_step_mma(const Params* 
     }
     const float* hRows[NT];
     bool hInside[NT];
-    #pragma unroll
-    for (int j = 0; j < NT; ++j) {
-        const int bj = at.b0 + 8 * j + g;
-        hInside[j] = bj < B;
-        hRows[j] = f32(p->states32) + states32_index(p, 0, t, min(bj, B - 1), static_cast<long long>(at.n) * D) + 8 * q;
-    }
+    at.template batch_rows<NT>(f32(p->states32) + states32_index(p, 0, t, 0, static_cast<long long>(at.n) * D),
+                               static_cast<long long>(N) * D, B, hRows, hInside);
     float acc[MT][NT][4] = {};
     at.template for_each_chunk<U>(chunks, load_a, [&](int u, int c) {
         unsigned bf[NT][2][2][2];

@@ -66,6 +66,19 @@ struct MmaStepBlock {
         }
     }
 
+    // The B operand's rows of this lane's batch column in each n8 tile: first + b·stride + 8q for
+    // b = b0 + 8j + g, inside[j] where b < B (rows past B read row B − 1, and load_b_chunk skips them).
+    template <int NT>
+    __device__ __forceinline__ void batch_rows(const float* first, long long stride, int B, const float* (&rows)[NT],
+                                               bool (&inside)[NT]) const {
+        #pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            const int bj = b0 + 8 * j + g;
+            inside[j] = bj < B;
+            rows[j] = first + min(bj, B - 1) * stride + 8 * q;
+        }
+    }
+
     // The sum over the warps' partial-sum tiles [warp][batch column][STRIDE] at (cb, row).
     template <int STRIDE>
     __device__ __forceinline__ float sum_partials(const float* partial, int row) const {
