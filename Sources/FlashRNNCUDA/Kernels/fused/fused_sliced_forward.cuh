@@ -151,9 +151,23 @@ struct SliceCells {
     }
 };
 
+// The forward wait experiment of an exchange (ClusterExchange::kForwardWait; 0 for the others).
+// Bits 0-1: where a step issues the next step's Wx loads and L2 prefetches: 0 at its start, 1
+// after the product, 2 after publishing, 3 never (timing only: Wx reads as zero); bit 2: one
+// thread per CTA waits for the exchange (ONE_WAITER); bit 3: the waiters spin on test_wait; bit 4:
+// a step loads the Wx of two steps later (three register copies) instead of the next step's.
+template <class...> using VoidType = void;
+template <class X, class = void> struct ForwardWaitOf { static constexpr int value = 0; };
+template <class X> struct ForwardWaitOf<X, VoidType<decltype(X::kForwardWait)>> { static constexpr int value = X::kForwardWait; };
+constexpr int kForwardLoadsAtStart = 0, kForwardLoadsAfterProduct = 1, kForwardLoadsAfterPublish = 2, kForwardNoLoads = 3;
+
 // X: how the KS CTAs of a head exchange h_t (ClusterExchange, GridExchange).
 template <class Cell, class S, int DS, int KS, int KW, int AREG, class X>
 __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x) {
+    constexpr int kWait = ForwardWaitOf<X>::value;
+    constexpr int kLoads = kWait & 3;
+    constexpr bool kOneWaiter = (kWait & 4) != 0, kSpin = (kWait & 8) != 0;
+    constexpr int kLead = (kWait & 16) != 0 ? 2 : 1;   // steps between a Wx load and its use
     using Shape = SlicedShape<Cell, S, DS, KS, AREG, KW>;
     using Cells = SliceCells<Shape>;
     using HTile = typename Shape::HTile;
@@ -210,10 +224,11 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         for (int j = 0; j < GW; ++j)
 #pragma unroll
             for (int i = 0; i < C; ++i)
-                w[j][i] = raw_if<S>(wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]), valid[i]);
+                w[j][i] = raw_if<S>(wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]),
+                                    valid[i] && kLoads != kForwardNoLoads);
     };
     auto prefetchWx = [&](int t) {
-        if (t + kPrefetchSteps < T && g == 0) {
+        if (kLoads != kForwardNoLoads && t + kPrefetchSteps < T && g == 0) {
 #pragma unroll
             for (int j = 0; j < GW; ++j)
 #pragma unroll
@@ -248,22 +263,31 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         for (int i = 0; i < C; ++i) h0[i] = state[i][0];
         publish(0, h0);
     }
+    // (The grid exchanges take no wait options: only ClusterExchange has forward wait experiments.)
+    auto complete = [&](int buffer) {
+        if constexpr (kWait == 0) x.template complete<HTile>(hTiles, buffer);
+        else x.template complete<HTile, kOneWaiter, kSpin>(hTiles, buffer);
+    };
     x.arrive();
-    x.template complete<HTile>(hTiles, 0);
+    complete(0);
 
     // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
     // Where the exchange's arrive fences (split barrier), the next step's loads are issued after
     // it, so the fence does not wait for them.
-    constexpr bool kLoadAfterArrive = X::kArriveFences;
+    constexpr bool kLoadAfterArrive = X::kArriveFences || kLoads == kForwardLoadsAfterPublish;
     auto step = [&](int t, const Bits (&use)[GW][C], Bits (&fetch)[GW][C]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
-        if (!kLoadAfterArrive) {
-            if (t + 1 < T) loadWx(t + 1, fetch);
+        if (!kLoadAfterArrive && kLoads != kForwardLoadsAfterProduct) {
+            if (t + kLead < T) loadWx(t + kLead, fetch);
             prefetchWx(t);
         }
 
         float acc[GR][4];
         sliced_product<Shape, S, HTile, false>(acc, a, rShared, hNow);
+        if (kLoads == kForwardLoadsAfterProduct) {
+            if (t + kLead < T) loadWx(t + kLead, fetch);
+            prefetchWx(t);
+        }
 
         // The recurrent pre-activations of this lane's cells: the warp's own sums, or with K split
         // the sum of every split warp's partial sums (one CTA barrier; the copy is rewritten only
@@ -326,7 +350,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         }
         x.arrive();
         if (kLoadAfterArrive) {
-            if (t + 1 < T) loadWx(t + 1, fetch);
+            if (t + kLead < T) loadWx(t + kLead, fetch);
             prefetchWx(t);
         }
         // The step's outputs: after the publishing stores, so a split barrier's fence does not
@@ -355,17 +379,30 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
                 }
             }
         }
-        x.template complete<HTile>(hTiles, (t + 1) & 1);
+        complete((t + 1) & 1);
     };
 
     Bits wxA[GW][C], wxB[GW][C];
     loadWx(0, wxA);
     int t = 0;
-    for (; t + 1 < T; t += 2) {
-        step(t, wxA, wxB);
-        step(t + 1, wxB, wxA);
+    if constexpr (kLead == 1) {
+        for (; t + 1 < T; t += 2) {
+            step(t, wxA, wxB);
+            step(t + 1, wxB, wxA);
+        }
+        if (t < T) step(t, wxA, wxB);
+    } else {
+        // Two steps of lead: step t uses copy t mod 3 and fetches Wx of step t + 2 into copy (t + 2) mod 3.
+        Bits wxC[GW][C];
+        if (1 < T) loadWx(1, wxB);
+        for (; t + 2 < T; t += 3) {
+            step(t, wxA, wxC);
+            step(t + 1, wxB, wxA);
+            step(t + 2, wxC, wxB);
+        }
+        if (t < T) step(t, wxA, wxC);
+        if (t + 1 < T) step(t + 1, wxB, wxA);
     }
-    if (t < T) step(t, wxA, wxB);
     x.finish();
 }
 
