@@ -151,21 +151,41 @@ struct SliceCells {
     }
 };
 
-// The forward wait experiment of an exchange (ClusterExchange::kForwardWait; 0 for the others).
-// Bits 0-1: where a step issues the next step's Wx loads and L2 prefetches: 0 at its start, 1
-// after the product, 2 after publishing, 3 never (timing only: Wx reads as zero); bit 2: one
-// thread per CTA waits for the exchange (ONE_WAITER); bit 3: the waiters spin on test_wait; bit 4:
-// a step loads the Wx of two steps later (three register copies) instead of the next step's.
+// The forward wait experiment of an exchange (ClusterExchange::kForwardWait; 0, the policy, for
+// the others). Bits 0-1: where a step issues the next step's Wx loads and L2 prefetches: 0 the
+// policy (below), 1 after the product, 2 at the step's start, 3 never (timing only: Wx reads as
+// zero); bit 2: one thread per CTA waits for the exchange (ONE_WAITER); bit 3: the waiters spin on
+// test_wait; bit 4: a step loads the Wx of two steps later (three register copies) instead of the
+// next step's; bit 5: Wx loads cached in L2 only (ld.global.cg); bit 6: no L2 prefetch of Wx.
 template <class...> using VoidType = void;
 template <class X, class = void> struct ForwardWaitOf { static constexpr int value = 0; };
 template <class X> struct ForwardWaitOf<X, VoidType<decltype(X::kForwardWait)>> { static constexpr int value = X::kForwardWait; };
 constexpr int kForwardLoadsAtStart = 0, kForwardLoadsAfterProduct = 1, kForwardLoadsAfterPublish = 2, kForwardNoLoads = 3;
 
+// The Wx bits at p, or 0 where !valid, through L2 only (one predicated load).
+__device__ __forceinline__ unsigned short predicated_load_l2(const unsigned short* p, bool valid) {
+    unsigned short v;
+    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %2, 0; cvta.to.global.u64 g, %1; mov.b16 %0, 0; @q ld.global.cg.b16 %0, [g]; }"
+                 : "=h"(v) : "l"(p), "r"(static_cast<int>(valid)));
+    return v;
+}
+
 // X: how the KS CTAs of a head exchange h_t (ClusterExchange, GridExchange).
 template <class Cell, class S, int DS, int KS, int KW, int AREG, class X>
 __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x) {
     constexpr int kWait = ForwardWaitOf<X>::value;
-    constexpr int kLoads = kWait & 3;
+    // Where the next step's Wx loads go. Policy: with the mbarrier exchange (and the split
+    // barrier, whose arrive fences) after publishing h_t, where a cell thread waits for its peers
+    // anyway. At the step's start (before the product) their address arithmetic, the four loads
+    // and the prefetch branch delayed the product of every cell warp, so the K split's barrier and
+    // the whole cluster (H200, LSTM bf16 B = 16 T = 1024 forward: 128 × 6 0.76 → 0.66 ms, 64 × 12
+    // 0.61 → 0.52, 256 × 3 0.98 → 0.84; docs/performance-fused.md, round fwcluster). Loads in flight
+    // at the wait do not hold it up: the acquire's CCTL.IVALL waits on the try_wait's scoreboard
+    // only (control bits of the SASS); the loads are back long before the next step's cell phase.
+    constexpr int kPlace = kWait & 3;
+    constexpr int kLoads = kPlace == 1 ? kForwardLoadsAfterProduct : kPlace == 2 ? kForwardLoadsAtStart : kPlace == 3 ? kForwardNoLoads
+        : X::kNeedsCtaBarrierBeforePublish || X::kArriveFences ? kForwardLoadsAfterPublish : kForwardLoadsAtStart;
+    constexpr bool kL2Only = (kWait & 32) != 0, kPrefetch = (kWait & 64) == 0;
     constexpr bool kOneWaiter = (kWait & 4) != 0, kSpin = (kWait & 8) != 0;
     constexpr int kLead = (kWait & 16) != 0 ? 2 : 1;   // steps between a Wx load and its use
     using Shape = SlicedShape<Cell, S, DS, KS, AREG, KW>;
@@ -223,12 +243,15 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int i = 0; i < C; ++i)
-                w[j][i] = raw_if<S>(wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]),
-                                    valid[i] && kLoads != kForwardNoLoads);
+            for (int i = 0; i < C; ++i) {
+                const Bits* at = wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]);
+                const bool load = valid[i] && kLoads != kForwardNoLoads;
+                if constexpr (kL2Only) w[j][i] = predicated_load_l2(at, load);
+                else w[j][i] = raw_if<S>(at, load);
+            }
     };
     auto prefetchWx = [&](int t) {
-        if (kLoads != kForwardNoLoads && t + kPrefetchSteps < T && g == 0) {
+        if (kPrefetch && kLoads != kForwardNoLoads && t + kPrefetchSteps < T && g == 0) {
 #pragma unroll
             for (int j = 0; j < GW; ++j)
 #pragma unroll
@@ -271,10 +294,10 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
     x.arrive();
     complete(0);
 
-    // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh).
-    // Where the exchange's arrive fences (split barrier), the next step's loads are issued after
-    // it, so the fence does not wait for them.
-    constexpr bool kLoadAfterArrive = X::kArriveFences || kLoads == kForwardLoadsAfterPublish;
+    // One step; `use` holds Wx of step t, `fetch` receives Wx of step t + kLead (see fused_forward.cuh).
+    // After publishing (kLoads above; the split barrier's arrive fences, so its fence does not
+    // wait for them either) or at the step's start.
+    constexpr bool kLoadAfterArrive = kLoads == kForwardLoadsAfterPublish;
     auto step = [&](int t, const Bits (&use)[GW][C], Bits (&fetch)[GW][C]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
         if (!kLoadAfterArrive && kLoads != kForwardLoadsAfterProduct) {
