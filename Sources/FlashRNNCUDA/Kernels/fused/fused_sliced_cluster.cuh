@@ -192,9 +192,12 @@ struct ClusterExchange {
     // so a sweep that loads its next step's inputs before the wait (the backward: pre-activations,
     // states, dStates) waited for them in the step that issued them (21 % of the stall samples of
     // the LSTM bf16 128 × 6 backward on 8 CTAs, ncu). The last warp runs no cells in the sweeps
-    // with KW = 8 and so has none of those loads. The forward (few loads before the wait) keeps
-    // every thread waiting: the extra barrier made it slower (H200, seventh session: 128 × 6
-    // 0.751 → 0.897 ms forward, while the backward gained 0.37 ms).
+    // with KW = 8 and so has none of those loads. The forward keeps every thread waiting: one
+    // waiter made it slower (H200, seventh session: 128 × 6 0.751 → 0.897 ms forward, while the
+    // backward gained 0.37 ms; eighth session, FLASHRNN_FUSED_CLUSTER_FW=4: 0.75 → 0.91, 64 × 12
+    // 0.63 → 0.66). Its CCTL.IVALL waits on the try_wait's scoreboard alone (control bits of the
+    // SASS; the Wx loads use another), so those long_sb stalls are mostly the peers' data arriving;
+    // the forward's gain was moving its Wx loads after publishing (fused_sliced_forward.cuh).
     // SPIN: the waiting threads poll with test_wait instead of the suspending try_wait.
     template <class Tile, bool ONE_WAITER = false, bool SPIN = false>
     __device__ __forceinline__ void complete(unsigned*, int buffer) {

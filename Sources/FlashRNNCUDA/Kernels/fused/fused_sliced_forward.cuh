@@ -179,9 +179,11 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
     // anyway. At the step's start (before the product) their address arithmetic, the four loads
     // and the prefetch branch delayed the product of every cell warp, so the K split's barrier and
     // the whole cluster (H200, LSTM bf16 B = 16 T = 1024 forward: 128 × 6 0.76 → 0.66 ms, 64 × 12
-    // 0.61 → 0.52, 256 × 3 0.98 → 0.84; docs/performance-fused.md, round fwcluster). Loads in flight
-    // at the wait do not hold it up: the acquire's CCTL.IVALL waits on the try_wait's scoreboard
-    // only (control bits of the SASS); the loads are back long before the next step's cell phase.
+    // 0.61 → 0.52, 256 × 3 0.99 → 0.84, 512 × 1 1.79 → 1.71; but 192 × 4, eight clusters of 16,
+    // 1.25 → 1.59, not understood; docs/performance-fused.md, round fwcluster). The acquire's
+    // CCTL.IVALL waits on the try_wait's scoreboard only (control bits of the SASS), not the loads';
+    // a third copy (two steps of lead) did not help, and no Wx loads at all (timing only) is a
+    // further 0.1 ms faster at 128 × 6, so the loads still cost something where they are.
     constexpr int kPlace = kWait & 3;
     constexpr int kLoads = kPlace == 1 ? kForwardLoadsAfterProduct : kPlace == 2 ? kForwardLoadsAtStart : kPlace == 3 ? kForwardNoLoads
         : X::kNeedsCtaBarrierBeforePublish || X::kArriveFences ? kForwardLoadsAfterPublish : kForwardLoadsAtStart;
