@@ -207,11 +207,22 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     /// The cluster kernels take the sync as their last template argument, the grid kernels the
     /// sweep's protocol where it is not counter (the default argument, so the counter modules keep
     /// their names).
-    private func kernelArguments(_ gridExchange: GridExchangeProtocol?) -> String {
+    private func kernelArguments(_ gridExchange: GridExchangeProtocol?, forwardWait: Int = 0) -> String {
         "\(arguments), \(split), \(registerTiles)"
-            + (gridExchange.map { $0 == .counter ? "" : ", \($0.templateValue)" } ?? ", \(sync.templateValue)")
+            + (gridExchange.map { $0 == .counter ? "" : ", \($0.templateValue)" } ?? ", \(sync.templateValue + Self.forwardWaitStride * forwardWait)")
     }
-    public var forwardKernelName: String { "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments(forwardGridExchange))>" }
+    public var forwardKernelName: String {
+        "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments(forwardGridExchange, forwardWait: forwardWait))>"
+    }
+    /// Measuring: FLASHRNN_FUSED_CLUSTER_FW selects a forward wait experiment of the mbarrier
+    /// cluster sweep (`kForwardWait`, fused_sliced_forward.cuh: bits 0-1 where the Wx loads go, 0
+    /// the policy (after publishing), 1 after the product, 2 at the step's start, 3 none (timing
+    /// only); bit 2 one waiter; bit 3 test_wait spin; bit 4 Wx two steps ahead; bit 5 Wx through L2
+    /// only; bit 6 no L2 prefetch); unset or 0: the policy.
+    public static let forwardWaitOverride = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_CLUSTER_FW"].flatMap { Int($0) } ?? 0
+    /// kForwardWaitStride of fused_sliced_cluster.cuh.
+    static let forwardWaitStride = 8
+    var forwardWait: Int { exchange == .cluster && sync == .mbarrier && (1..<128).contains(Self.forwardWaitOverride) ? Self.forwardWaitOverride : 0 }
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments(backwardGridExchange))>" }
     /// dR output tile: heads beyond one SM are wider than 128, so the widest tile (a small-cluster
     /// head keeps its one-SM tile: `CUDAFusedBackend.sweepPlan`).
@@ -220,7 +231,9 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
 
     /// The forward sweep's module. sm_90 and later only: the backend refuses every sliced variant
     /// on a device without thread-block clusters (`limitation`), so older architectures never load them.
-    public var forwardSpec: KernelModuleSpec { spec(label: "forward", kernel: forwardKernelName, gridExchange: forwardGridExchange) }
+    public var forwardSpec: KernelModuleSpec {
+        spec(label: forwardWait == 0 ? "forward" : "forward FW=\(forwardWait)", kernel: forwardKernelName, gridExchange: forwardGridExchange)
+    }
     /// The backward sweep's module (dR and the conversions are `weightGradientModule`'s).
     public var backwardSpec: KernelModuleSpec { spec(label: "backward", kernel: backwardKernelName, gridExchange: backwardGridExchange) }
     private func spec(label: String, kernel: String, gridExchange: GridExchangeProtocol?) -> KernelModuleSpec {
