@@ -159,29 +159,35 @@ struct OperandTile {
     static constexpr int kWordsPerColumn = K / M::kPerWord + 4;
     static constexpr int kWords = 8 * kWordsPerColumn;   // [8 batch, K]
 
-    // Words of one K tile (kK operands) in a column.
-    static constexpr int kWordsPerKTile = M::kK / M::kPerWord;
-
-    // This lane's first B-fragment word of the tile (K tile 0); K tile i's two words lie at
-    // kWordsPerKTile · i and 4 words further (load_b_at).
-    __device__ __forceinline__ static const unsigned* lane_b(const unsigned* tile) {
-        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
-        return tile + g * kWordsPerColumn + q;
-    }
-
-    // The B fragment of K tile i from a lane_b pointer. A loop over compile-time i reads at
-    // constant offsets from one address (load_b with a run-time k0 put an address add before
-    // every load).
-    __device__ __forceinline__ static void load_b_at(const unsigned* laneB, int i, unsigned& b0, unsigned& b1) {
-        b0 = laneB[i * kWordsPerKTile];
-        b1 = laneB[i * kWordsPerKTile + 4];
-    }
-
     // The B fragment of K-range [k0, k0 + kK) for this lane.
     __device__ __forceinline__ static void load_b(const unsigned* tile, int k0, unsigned& b0, unsigned& b1) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+        const unsigned* column = tile + g * kWordsPerColumn;
+        if constexpr (M::kPerWord == 2) {
+            b0 = column[(k0 >> 1) + q];
+            b1 = column[(k0 >> 1) + q + 4];
+        } else {
+            b0 = column[k0 + q];
+            b1 = column[k0 + q + 4];
+        }
+    }
+
+    // The same fragment, addressed from the lane's first word of the tile. The one-SM backward
+    // reads with it: its loads of a step then share one base with constant offsets, where
+    // load_b's form put an address add before each (SASS, eighth session). The forwards keep
+    // load_b: with this form ptxas scheduled the one-SM forward at DP = 64 differently (1720 →
+    // 1760 instructions), and in the closing call its B = 128 forward was 10 % slower than the
+    // seventh session's.
+    __device__ __forceinline__ static void load_b_from_lane(const unsigned* tile, int k0, unsigned& b0, unsigned& b1) {
         const unsigned* laneB = lane_b(tile) + (M::kPerWord == 2 ? k0 >> 1 : k0);
         b0 = laneB[0];
         b1 = laneB[4];
+    }
+
+    // This lane's first B-fragment word of the tile (K tile 0's b0).
+    __device__ __forceinline__ static const unsigned* lane_b(const unsigned* tile) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+        return tile + g * kWordsPerColumn + q;
     }
 
     // Stores v rounded to the operand format at (column, k) of `tile`, and what the rounding left
