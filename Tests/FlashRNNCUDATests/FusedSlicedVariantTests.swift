@@ -207,6 +207,14 @@ struct FusedSlicedVariantTests {
         #expect(cases.contains { $0.headDim > FusedVariant.maxHeadDim && $0.options.inputLayout == .tbgnd })
     }
 
+    /// The plan leaves clusters of 16 only where they would need a second wave and the portable
+    /// clusters would not (e.g. eight clusters of 16 where seven run at once: 192 × 4 at B = 16).
+    @Test(arguments: [(8, 7, 16, true), (6, 7, 16, false), (7, 7, 16, false), (12, 7, 12, true), (12, 7, 11, false),
+                      (8, nil, 16, false), (8, 7, nil, false), (8, 0, 16, true)] as [(Int, Int?, Int?, Bool)])
+    func portableClustersOnlyWhereTheLargeOnesNeedASecondWave(needed: Int, active: Int?, activePortable: Int?, takes: Bool) {
+        #expect(CUDAFusedBackend.takesPortableClusters(needed: needed, active: active, activePortable: activePortable) == takes)
+    }
+
     /// With NVRTC present (CI), the largest cluster and grid variants of each cell compile for Hopper.
     @Test(arguments: CellKind.allCases, [false, true])
     func theLargestSlicedVariantCompiles(cell: CellKind, grid: Bool) throws {

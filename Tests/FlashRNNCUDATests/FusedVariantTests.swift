@@ -188,6 +188,9 @@ struct FusedVariantTests {
         #expect(variant.forwardThreads == headDim / forwardFeatures * 32)
         #expect(variant.backwardSplit == backwardSplit)
         #expect(variant.threads == headDim / 16 * backwardSplit * 32)
+        // float32 (the TF32 sweep, FLASHRNN_FUSED_F32_BACKWARD=tf32) never splits in four.
+        let float32 = FusedVariant(cell: .lstm, dtype: .float32, headDim: headDim)
+        #expect(float32.backwardSplit == min(backwardSplit, 2))
     }
 
     @Test func batchAndLengthNeverSelectAVariant() {

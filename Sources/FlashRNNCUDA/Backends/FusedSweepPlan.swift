@@ -145,11 +145,21 @@ extension CUDAFusedBackend {
             if let active = try activeClusters(runtime, variant, backward: backward), needed > active,
                let smaller = FusedSlicedVariant.portableFallback(cell: cell, dtype: dtype, headDim: D,
                                                                  sharedMemoryLimit: runtime.properties.sharedMemoryPerBlockOptIn),
-               let activeSmaller = try activeClusters(runtime, smaller, backward: backward), activeSmaller >= needed {
+               takesPortableClusters(needed: needed, active: active,
+                                     activePortable: try activeClusters(runtime, smaller, backward: backward)) {
                 variant = smaller
             }
         }
         return slicedPlan(variant, dtype: dtype, shape: shape, weightTile: variant.weightTile)
+    }
+
+    /// Whether a problem needing `needed` clusters of 16 CTAs, of which the device runs `active` at
+    /// once, takes the portable fallback (of which it runs `activePortable`; nil: the driver
+    /// cannot say): only where the large clusters would need a second wave and the portable
+    /// ones would not.
+    static func takesPortableClusters(needed: Int, active: Int?, activePortable: Int?) -> Bool {
+        guard let active, needed > active, let activePortable else { return false }
+        return activePortable >= needed
     }
 
     /// KS CTAs per (head, batch slice): one cluster, or the cooperative grid.
