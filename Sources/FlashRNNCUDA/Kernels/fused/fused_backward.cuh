@@ -43,7 +43,8 @@ struct BackwardShape {
     static constexpr int kSharedTiles = kTiles - kRegisterTiles;
     static constexpr int kParts = M::kParts;                             // fragments per Rᵀ tile
     using GTile = OperandTile<S, Cell::kGatesR * DP>;                 // [8 batch, G_R·DP] dG
-    // Partial sums handed between split warps: [kWarps, 32 lanes, 4 / (kSplit == 2 ? 2 : 1)] float.
+    // Partial sums handed between split warps, [kWarps, 32 lanes] of a float4 (split in four: all
+    // four sums of the lane's C fragment) or a float2 (in two: the row half the partner keeps).
     static constexpr int kExchangeBytes = kSplit == 4 ? kWarps * 32 * 16 : kSplit == 2 ? kWarps * 32 * 8 : 0;
     static constexpr int kSharedBytes = kSharedTiles * kParts * kWarps * 32 * 16 + 4 * GTile::kWords * 4 + kExchangeBytes;
 
@@ -470,8 +471,8 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
         const float* rowsF = reinterpret_cast<const float*>(reinterpret_cast<const unsigned char*>(shared)
                                                             + Shape::kSharedBytes + slot * Shape::kStageBytes);
         const Bits* rowsB = reinterpret_cast<const Bits*>(rowsF + 8 * kRowF);
-        // Cell e is batch column column0 + columnOf(e), feature dBase + 8 · (e >> 1): one lane base per
-        // step, constant offsets (indices from dOf put an address add before every read).
+        // Cell e is batch column column0 + columnOf(e), feature dBase + 8 · (e >> 1): one lane
+        // base per step, constant offsets (indices from dOf put an address add before each read).
         const float* laneF = rowsF + (column0 * kRowF + dBase);
         const Bits* laneB = rowsB + (column0 * kRowB + dBase);
 #pragma unroll
@@ -543,7 +544,7 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
     }
 
     // db: the thread's batch columns, then the four lanes of a row (same d), then one atomic (with
-    // the K split in four, one per warp of a column pair).
+    // the K split in four two per feature: the two warps of its row half hold a column each).
     float* db = address<float>(p.db);
 #pragma unroll
     for (int k = 0; k < GT; ++k) {
