@@ -8,7 +8,6 @@
 set -uo pipefail
 BIN=${1:-.device-bin/round}
 source "$(dirname "$0")/round_setup.sh" check
-SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
 {
 stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 stamp "check, full grids of both backends, every cell (8 processes)"

@@ -10,7 +10,6 @@
 set -uo pipefail
 BIN=${1:-.device-bin/round}
 source "$(dirname "$0")/round_setup.sh" closing
-SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
 CS=/usr/local/cuda/bin/compute-sanitizer
 T() { timeout -k 5 "$@"; }   # kill what outlives its limit (a stuck process must not hold the GPU)
 bench() { T 60 "$F" gpu-bench "$@" $B | grep -v "^device"; }

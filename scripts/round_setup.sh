@@ -10,6 +10,14 @@ F=/tmp/flashrnn-$ROUND; FLASHRNN_CACHE_DIR=/tmp/$ROUND-kernel-cache
 source "$(dirname "${BASH_SOURCE[0]}")/device_binary.sh"
 B="--warmup 2 --reps 5"
 stamp() { echo "== $(date -u +%T) $*"; }
+# The upstream head-dimension sweep (B = 16, T = 1024, N·D = 768); bench: gpu-bench with the
+# round's timing arguments; sweep_both_backends: the LSTM bfloat16 sweep of both GPU backends,
+# JSON in $L/bench-BACKEND.json.
+SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
+bench() { timeout -k 5 90 "$F" gpu-bench "$@" $B | grep -v "^device"; }
+sweep_both_backends() {
+  for b in cuda-fused cuda-alternating; do bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" --json "$L/bench-$b.json"; done
+}
 T() { timeout -k 5 "$@"; }   # kill what outlives its limit (a stuck process must not hold the GPU)
 CS=/usr/local/cuda/bin/compute-sanitizer
 # Runs `flashrnn check` of both GPU backends for every cell side by side (8 processes; arguments

@@ -9,7 +9,6 @@ set -uo pipefail
 BIN=${1:-.device-bin/tcdr}
 source "$(dirname "$0")/round_setup.sh" tcdr
 pack() { tar -czf "$RESULTS/tcdr-round.tgz" -C "$L" .; }
-SWEEP="16,1024,48,16;16,1024,24,32;16,1024,12,64;16,1024,6,128;16,1024,3,256;16,1024,1,768"
 bench() {  # backend, FLASHRNN_DR value, shapes, log name (timeout -k: a process stuck in the driver ignores SIGTERM)
   echo "-- $1 FLASHRNN_DR=$2"
   FLASHRNN_DR=$2 timeout -k 5 40 "$F" gpu-bench --backend "$1" --cell lstm --dtype bfloat16 --shapes "$3" $B --json "$L/bench-$4.json" | grep -v "^device"
