@@ -214,15 +214,14 @@ public struct FusedSlicedVariant: Hashable, Sendable, CustomStringConvertible {
     public var forwardKernelName: String {
         "&flashrnn::fused::\(prefix)_forward_kernel<\(kernelArguments(forwardGridExchange, forwardWait: forwardWait))>"
     }
-    /// Measuring: FLASHRNN_FUSED_CLUSTER_FW selects a forward wait experiment of the mbarrier
-    /// cluster sweep (`kForwardWait`, fused_sliced_forward.cuh: bits 0-1 where the Wx loads go, 0
-    /// the policy (after publishing), 1 after the product, 2 at the step's start, 3 none (timing
-    /// only); bit 2 one waiter; bit 3 test_wait spin; bit 4 Wx two steps ahead; bit 5 Wx through L2
-    /// only; bit 6 no L2 prefetch); unset or 0: the policy.
+    /// Measuring: FLASHRNN_FUSED_CLUSTER_FW=2 has the mbarrier cluster forward issue its Wx loads
+    /// at the step's start (`ClusterExchange::kForwardLoadsAtStart`), the place before round
+    /// fwcluster; anything else: the policy (after publishing h_t). The round's other experiments
+    /// (codes 1 and 3-127) were measured and removed (docs/performance-fused.md).
     public static let forwardWaitOverride = ProcessInfo.processInfo.environment["FLASHRNN_FUSED_CLUSTER_FW"].flatMap { Int($0) } ?? 0
     /// kForwardWaitStride of fused_sliced_cluster.cuh.
     static let forwardWaitStride = 8
-    var forwardWait: Int { exchange == .cluster && sync == .mbarrier && (1..<128).contains(Self.forwardWaitOverride) ? Self.forwardWaitOverride : 0 }
+    var forwardWait: Int { exchange == .cluster && sync == .mbarrier && Self.forwardWaitOverride == 2 ? 2 : 0 }
     public var backwardKernelName: String { "&flashrnn::fused::\(prefix)_backward_kernel<\(kernelArguments(backwardGridExchange))>" }
     /// dR output tile: heads beyond one SM are wider than 128, so the widest tile (a small-cluster
     /// head keeps its one-SM tile: `CUDAFusedBackend.sweepPlan`).

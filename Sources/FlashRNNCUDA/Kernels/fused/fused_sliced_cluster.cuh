@@ -83,14 +83,13 @@ __device__ __forceinline__ void mbarrier_arrive_expect(unsigned address, unsigne
 }
 
 // Waits until the phase of parity `parity` completed; acquire at cluster scope, so the peers'
-// st.async data (released by their complete-tx) is visible after it. SPIN: poll with the
-// non-blocking test_wait instead of the suspending try_wait.
-#define FLASHRNN_MBARRIER_WAIT_LOOP(OP) \
-    "{\n\t.reg .pred done;\nwait_%=:\n\t" OP ".parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n\t@!done bra wait_%=;\n\t}"
-template <bool SPIN = false>
+// st.async data (released by their complete-tx) is visible after it.
 __device__ __forceinline__ void mbarrier_wait_cluster(unsigned address, unsigned parity) {
-    if constexpr (SPIN) FLASHRNN_CLUSTER_PTX(asm volatile(FLASHRNN_MBARRIER_WAIT_LOOP("mbarrier.test_wait") :: "r"(address), "r"(parity) : "memory"));
-    else FLASHRNN_CLUSTER_PTX(asm volatile(FLASHRNN_MBARRIER_WAIT_LOOP("mbarrier.try_wait") :: "r"(address), "r"(parity) : "memory"));
+    FLASHRNN_CLUSTER_PTX(asm volatile("{\n\t.reg .pred done;\n"
+                                      "wait_%=:\n\t"
+                                      "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n\t"
+                                      "@!done bra wait_%=;\n\t}"
+                                      :: "r"(address), "r"(parity) : "memory"));
 }
 
 // Stores `value` at the shared offset `local` of the CTA of cluster rank `rank` and counts its 4
@@ -106,16 +105,17 @@ __device__ __forceinline__ void store_async_to_rank(unsigned local, unsigned bar
 // of the cluster (distributed shared memory), then `arrive` and `complete` finish the step in the
 // form SYNC names. Protocol of a sweep: start(sync words), then per step publish_word…, arrive(),
 // the step's global stores, complete(); finish() before the kernel ends.
-// Measuring (FLASHRNN_FUSED_CLUSTER_FW, FusedSlicedVariant): a forward kernel's SYNC argument
-// kSyncMbarrier + kForwardWaitStride · FW selects the forward sweep's wait experiment FW
-// (kForwardWait…, fused_sliced_forward.cuh); 0 is the policy.
+// Measuring (FLASHRNN_FUSED_CLUSTER_FW=2, FusedSlicedVariant): a forward kernel's SYNC argument
+// kSyncMbarrier + 2 · kForwardWaitStride issues the forward sweep's Wx loads at the step's start
+// (the place before round fwcluster) instead of after publishing.
 constexpr int kForwardWaitStride = 8;
 
 template <int KS, int SYNC_ARGUMENT = kSyncBarrier>
 struct ClusterExchange {
     static constexpr int SYNC = SYNC_ARGUMENT % kForwardWaitStride;
-    static constexpr int kForwardWait = SYNC_ARGUMENT / kForwardWaitStride;
-    static_assert(kForwardWait == 0 || SYNC == kSyncMbarrier, "forward wait experiments need the mbarrier exchange");
+    static_assert(SYNC_ARGUMENT / kForwardWaitStride == 0 || SYNC_ARGUMENT == kSyncMbarrier + 2 * kForwardWaitStride,
+                  "the forward's Wx placement switch is 2 and needs the mbarrier exchange");
+    static constexpr bool kForwardLoadsAtStart = SYNC_ARGUMENT / kForwardWaitStride == 2;
     static_assert(KS <= 16, "a cluster holds at most 16 CTAs");
     static_assert(SYNC == kSyncBarrier || SYNC == kSyncSplitBarrier || SYNC == kSyncMbarrier, "unknown cluster sync");
     // Whether `arrive` fences the thread's earlier memory operations (so loads meant to overlap
@@ -194,12 +194,11 @@ struct ClusterExchange {
     // the LSTM bf16 128 × 6 backward on 8 CTAs, ncu). The last warp runs no cells in the sweeps
     // with KW = 8 and so has none of those loads. The forward keeps every thread waiting: one
     // waiter made it slower (H200, seventh session: 128 × 6 0.751 → 0.897 ms forward, while the
-    // backward gained 0.37 ms; eighth session, FLASHRNN_FUSED_CLUSTER_FW=4: 0.75 → 0.91, 64 × 12
+    // backward gained 0.37 ms; eighth session, round fwcluster: 0.75 → 0.91, 64 × 12
     // 0.63 → 0.66). Its CCTL.IVALL waits on the try_wait's scoreboard alone (control bits of the
     // SASS; the Wx loads use another), so those long_sb stalls are mostly the peers' data arriving;
     // the forward's gain was moving its Wx loads after publishing (fused_sliced_forward.cuh).
-    // SPIN: the waiting threads poll with test_wait instead of the suspending try_wait.
-    template <class Tile, bool ONE_WAITER = false, bool SPIN = false>
+    template <class Tile, bool ONE_WAITER = false>
     __device__ __forceinline__ void complete(unsigned*, int buffer) {
         if constexpr (SYNC == kSyncBarrier) {
             cluster_barrier();
@@ -208,7 +207,7 @@ struct ClusterExchange {
         } else {
             const unsigned barrier = barriers + 8 * buffer;
             const bool waits = !ONE_WAITER || threadIdx.x == blockDim.x - 32;
-            if (waits) mbarrier_wait_cluster<SPIN>(barrier, (parities >> buffer) & 1u);
+            if (waits) mbarrier_wait_cluster(barrier, (parities >> buffer) & 1u);
             // The buffer's next phase: one arrival and the bytes it expects. Peers write the next
             // phase only after this CTA's next words, which every thread of the CTA publishes
             // after passing this wait (and the sweep's CTA barrier or the one below).

@@ -151,45 +151,19 @@ struct SliceCells {
     }
 };
 
-// The forward wait experiment of an exchange (ClusterExchange::kForwardWait; 0, the policy, for
-// the others). Bits 0-1: where a step issues the next step's Wx loads and L2 prefetches: 0 the
-// policy (below), 1 after the product, 2 at the step's start, 3 never (timing only: Wx reads as
-// zero); bit 2: one thread per CTA waits for the exchange (ONE_WAITER); bit 3: the waiters spin on
-// test_wait; bit 4: a step loads the Wx of two steps later (three register copies) instead of the
-// next step's; bit 5: Wx loads cached in L2 only (ld.global.cg); bit 6: no L2 prefetch of Wx.
-template <class...> using VoidType = void;
-template <class X, class = void> struct ForwardWaitOf { static constexpr int value = 0; };
-template <class X> struct ForwardWaitOf<X, VoidType<decltype(X::kForwardWait)>> { static constexpr int value = X::kForwardWait; };
-constexpr int kForwardLoadsAtStart = 0, kForwardLoadsAfterProduct = 1, kForwardLoadsAfterPublish = 2, kForwardNoLoads = 3;
-
-// The Wx bits at p, or 0 where !valid, through L2 only (one predicated load).
-__device__ __forceinline__ unsigned short predicated_load_l2(const unsigned short* p, bool valid) {
-    unsigned short v;
-    asm volatile("{ .reg .pred q; .reg .u64 g; setp.ne.b32 q, %2, 0; cvta.to.global.u64 g, %1; mov.b16 %0, 0; @q ld.global.cg.b16 %0, [g]; }"
-                 : "=h"(v) : "l"(p), "r"(static_cast<int>(valid)));
-    return v;
-}
-
 // X: how the KS CTAs of a head exchange h_t (ClusterExchange, GridExchange).
 template <class Cell, class S, int DS, int KS, int KW, int AREG, class X>
 __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x) {
-    constexpr int kWait = ForwardWaitOf<X>::value;
-    // Where the next step's Wx loads go. Policy: with the mbarrier exchange (and the split
-    // barrier, whose arrive fences) after publishing h_t, where a cell thread waits for its peers
-    // anyway. At the step's start (before the product) their address arithmetic, the four loads
-    // and the prefetch branch delayed the product of every cell warp, so the K split's barrier and
-    // the whole cluster (H200, LSTM bf16 B = 16 T = 1024 forward: 128 × 6 0.76 → 0.66 ms, 64 × 12
-    // 0.61 → 0.52, 256 × 3 0.99 → 0.84, 512 × 1 1.79 → 1.71; but 192 × 4, eight clusters of 16,
-    // 1.25 → 1.59, not understood; docs/performance-fused.md, round fwcluster). The acquire's
-    // CCTL.IVALL waits on the try_wait's scoreboard only (control bits of the SASS), not the loads';
-    // a third copy (two steps of lead) did not help, and no Wx loads at all (timing only) is a
-    // further 0.1 ms faster at 128 × 6, so the loads still cost something where they are.
-    constexpr int kPlace = kWait & 3;
-    constexpr int kLoads = kPlace == 1 ? kForwardLoadsAfterProduct : kPlace == 2 ? kForwardLoadsAtStart : kPlace == 3 ? kForwardNoLoads
-        : X::kNeedsCtaBarrierBeforePublish || X::kArriveFences ? kForwardLoadsAfterPublish : kForwardLoadsAtStart;
-    constexpr bool kL2Only = (kWait & 32) != 0, kPrefetch = (kWait & 64) == 0;
-    constexpr bool kOneWaiter = (kWait & 4) != 0, kSpin = (kWait & 8) != 0;
-    constexpr int kLead = (kWait & 16) != 0 ? 2 : 1;   // steps between a Wx load and its use
+    // Where the next step's Wx loads go: with the mbarrier exchange (and the split barrier, whose
+    // arrive fences) after publishing h_t, where a cell thread waits for its peers anyway. At the
+    // step's start (before the product) their address arithmetic, the four loads and the prefetch
+    // branch delayed the product of every cell warp, so the K split's barrier and the whole cluster
+    // (H200, LSTM bf16 B = 16 T = 1024 forward: 128 × 6 0.76 → 0.66 ms, 64 × 12 0.61 → 0.52, 256 × 3
+    // 0.99 → 0.84; docs/performance-fused.md, round fwcluster, with the experiments that lost: loads
+    // after the product, two steps of lead, L2-only loads, one waiter, test_wait spin, no prefetch).
+    // The acquire's CCTL.IVALL waits on the try_wait's scoreboard only (control bits of the SASS),
+    // not the loads'. X::kForwardLoadsAtStart (FLASHRNN_FUSED_CLUSTER_FW=2) keeps the old place.
+    constexpr bool kLoadAfterArrive = !X::kForwardLoadsAtStart && (X::kNeedsCtaBarrierBeforePublish || X::kArriveFences);
     using Shape = SlicedShape<Cell, S, DS, KS, AREG, KW>;
     using Cells = SliceCells<Shape>;
     using HTile = typename Shape::HTile;
@@ -245,15 +219,11 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
 #pragma unroll
         for (int j = 0; j < GW; ++j)
 #pragma unroll
-            for (int i = 0; i < C; ++i) {
-                const Bits* at = wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]);
-                const bool load = valid[i] && kLoads != kForwardNoLoads;
-                if constexpr (kL2Only) w[j][i] = predicated_load_l2(at, load);
-                else w[j][i] = raw_if<S>(at, load);
-            }
+            for (int i = 0; i < C; ++i)
+                w[j][i] = raw_if<S>(wx + (bOf[i] * p.wxStrideB + (long long)t * p.wxStrideT + j * ND + n * D + dOf[i]), valid[i]);
     };
     auto prefetchWx = [&](int t) {
-        if (kPrefetch && kLoads != kForwardNoLoads && t + kPrefetchSteps < T && g == 0) {
+        if (t + kPrefetchSteps < T && g == 0) {
 #pragma unroll
             for (int j = 0; j < GW; ++j)
 #pragma unroll
@@ -288,31 +258,21 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         for (int i = 0; i < C; ++i) h0[i] = state[i][0];
         publish(0, h0);
     }
-    // (The grid exchanges take no wait options: only ClusterExchange has forward wait experiments.)
-    auto complete = [&](int buffer) {
-        if constexpr (kWait == 0) x.template complete<HTile>(hTiles, buffer);
-        else x.template complete<HTile, kOneWaiter, kSpin>(hTiles, buffer);
-    };
     x.arrive();
-    complete(0);
+    x.template complete<HTile>(hTiles, 0);
 
-    // One step; `use` holds Wx of step t, `fetch` receives Wx of step t + kLead (see fused_forward.cuh).
-    // After publishing (kLoads above; the split barrier's arrive fences, so its fence does not
-    // wait for them either) or at the step's start.
-    constexpr bool kLoadAfterArrive = kLoads == kForwardLoadsAfterPublish;
+    // One step; `use` holds Wx of step t, `fetch` receives Wx of step t+1 (see fused_forward.cuh),
+    // after publishing (kLoadAfterArrive above; the split barrier's arrive fences, so its fence
+    // does not wait for them either) or at the step's start.
     auto step = [&](int t, const Bits (&use)[GW][C], Bits (&fetch)[GW][C]) {
         const unsigned* hNow = hTiles + (t & 1) * HTile::kWords;
-        if (!kLoadAfterArrive && kLoads != kForwardLoadsAfterProduct) {
-            if (t + kLead < T) loadWx(t + kLead, fetch);
+        if (!kLoadAfterArrive) {
+            if (t + 1 < T) loadWx(t + 1, fetch);
             prefetchWx(t);
         }
 
         float acc[GR][4];
         sliced_product<Shape, S, HTile, false>(acc, a, rShared, hNow);
-        if (kLoads == kForwardLoadsAfterProduct) {
-            if (t + kLead < T) loadWx(t + kLead, fetch);
-            prefetchWx(t);
-        }
 
         // The recurrent pre-activations of this lane's cells: the warp's own sums, or with K split
         // the sum of every split warp's partial sums (one CTA barrier; the copy is rewritten only
@@ -375,7 +335,7 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
         }
         x.arrive();
         if (kLoadAfterArrive) {
-            if (t + kLead < T) loadWx(t + kLead, fetch);
+            if (t + 1 < T) loadWx(t + 1, fetch);
             prefetchWx(t);
         }
         // The step's outputs: after the publishing stores, so a split barrier's fence does not
@@ -404,30 +364,17 @@ __device__ __forceinline__ void sliced_forward_sweep(const FusedParams& p, X& x)
                 }
             }
         }
-        complete((t + 1) & 1);
+        x.template complete<HTile>(hTiles, (t + 1) & 1);
     };
 
     Bits wxA[GW][C], wxB[GW][C];
     loadWx(0, wxA);
     int t = 0;
-    if constexpr (kLead == 1) {
-        for (; t + 1 < T; t += 2) {
-            step(t, wxA, wxB);
-            step(t + 1, wxB, wxA);
-        }
-        if (t < T) step(t, wxA, wxB);
-    } else {
-        // Two steps of lead: step t uses copy t mod 3 and fetches Wx of step t + 2 into copy (t + 2) mod 3.
-        Bits wxC[GW][C];
-        if (1 < T) loadWx(1, wxB);
-        for (; t + 2 < T; t += 3) {
-            step(t, wxA, wxC);
-            step(t + 1, wxB, wxA);
-            step(t + 2, wxC, wxB);
-        }
-        if (t < T) step(t, wxA, wxC);
-        if (t + 1 < T) step(t + 1, wxB, wxA);
+    for (; t + 1 < T; t += 2) {
+        step(t, wxA, wxB);
+        step(t + 1, wxB, wxA);
     }
+    if (t < T) step(t, wxA, wxB);
     x.finish();
 }
 

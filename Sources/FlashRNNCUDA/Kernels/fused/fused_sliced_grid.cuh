@@ -77,6 +77,7 @@ struct GridExchange {
     }
     static constexpr bool kArriveFences = false;
     static constexpr bool kNeedsCtaBarrierBeforePublish = false;
+    static constexpr bool kForwardLoadsAtStart = false;   // Wx loads' place: the sweep's policy
     static constexpr int kPartialSumBuffers = 1;   // complete() holds a CTA barrier
     // tagged: 16-byte polls a thread holds in flight at once (registers: 4 each).
     static constexpr int kPollBatch = 8;
