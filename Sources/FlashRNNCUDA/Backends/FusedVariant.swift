@@ -175,11 +175,13 @@ public struct FusedVariant: Hashable, Sendable, CustomStringConvertible {
     /// 16-bit storage, and a staged kernel that compiles without register spills: on sm_90a
     /// (NVRTC 13.0, `flashrnn compile-kernels`) LSTM DP = 80 (108 B) and sLSTM DP = 112 (8-52 B)
     /// spilled at 255 registers (one warp per 16 features, 8 Rᵀ tiles in registers, plus the
-    /// ring's copy addresses); those keep the register backward. float32 never stages.
+    /// ring's copy addresses), and since the eighth session's step-input changes (round bwdiet)
+    /// sLSTM DP = 80 bfloat16 (8 B on sm_80 and sm_90a; float16 none, both kept together);
+    /// those keep the register backward. float32 never stages.
     public var canStageStepInputs: Bool {
         dtype != .float32 && !Self.stagedBackwardSpills.contains(where: { $0 == (cell, paddedHeadDim) })
     }
-    static let stagedBackwardSpills: [(CellKind, Int)] = [(.lstm, 80), (.slstm, 112)]
+    static let stagedBackwardSpills: [(CellKind, Int)] = [(.lstm, 80), (.slstm, 80), (.slstm, 112)]
     /// Bytes of one step of that ring: 8 batch rows of (G_T + S)·DP + 4 float32 and S·DP + 8
     /// 16-bit elements; 0 for float32 storage (never staged).
     public var backwardStageBytes: Int {

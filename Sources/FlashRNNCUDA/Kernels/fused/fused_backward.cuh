@@ -211,8 +211,15 @@ __device__ __forceinline__ void backward_sweep(const FusedParams& p) {
             // (odd tile count), in four any of the last warps' (they would read past dG's K).
             if (kSplit > 1 && kTiles * kSplit != kProductTiles && (kSplit == 4 || i == kTiles - 1) && kTile >= kProductTiles) break;
             unsigned b0, b1, l0, l1;
-            GTile::load_b_from_lane(tile, kTile * M::kK, b0, b1);
-            GTile::load_b_from_lane(tile + GTile::kWords, kTile * M::kK, l0, l1);
+            // The lane-base form where K is split (DP ≤ 64, round bwdiet); beyond, one warp per
+            // group at 255 registers: there it spilled sLSTM DP = 80 and 96 (8-32 B, sm_80/sm_90a).
+            if constexpr (kSplit > 1) {
+                GTile::load_b_from_lane(tile, kTile * M::kK, b0, b1);
+                GTile::load_b_from_lane(tile + GTile::kWords, kTile * M::kK, l0, l1);
+            } else {
+                GTile::load_b(tile, kTile * M::kK, b0, b1);
+                GTile::load_b(tile + GTile::kWords, kTile * M::kK, l0, l1);
+            }
             const unsigned b[2][2] = {{b0, b1}, {l0, l1}};
             if (i < kRegTiles) {
                 rtProduct(acc, a[i < kRegTiles ? i : 0], b, i & 1);
