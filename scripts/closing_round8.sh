@@ -11,11 +11,7 @@ BIN=${1:-.device-bin/round}
 FLASHRNN_DEVICE_FILL=${FLASHRNN_DEVICE_FILL:-0}
 source "$(dirname "$0")/round_setup.sh" closing8
 {
-stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
-stamp "check, full grids of both backends, every cell and dtype (8 processes)"
-CHECK_S=150 check_grids
-stamp "LSTM bfloat16 head-dimension sweep, both backends"
-sweep_both_backends
+closing_checks_and_sweep 150
 stamp "cuDNN (PyTorch, dense), same call: TF32 as PyTorch's default, then float32 with TF32 off"
 PYTHONUNBUFFERED=1 T 100 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes float16,float32 --shapes "16,1024,768;16,1024,256;16,1024,64" --json "$L/cudnn.json" 2>&1 | grep -v Warning | grep -v "_VF"
 PYTHONUNBUFFERED=1 T 60 python3 "$BIN/cudnn_baseline.py" --cells lstm --dtypes float32 --shapes "16,1024,64" --tf32 off --json "$L/cudnn-f32-notf32.json" 2>&1 | grep -v Warning | grep -v "_VF"

@@ -18,6 +18,15 @@ bench() { timeout -k 5 90 "$F" gpu-bench "$@" $B | grep -v "^device"; }
 sweep_both_backends() {
   for b in cuda-fused cuda-alternating; do bench --backend $b --cell lstm --dtype bfloat16 --shapes "$SWEEP" --json "$L/bench-$b.json"; done
 }
+# The opening of a closing call: the machine line, full check grids of both backends (each
+# check limited to $1 seconds), then the LSTM bfloat16 sweep of both backends.
+closing_checks_and_sweep() {
+  stamp "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
+  stamp "check, full grids of both backends, every cell and dtype (8 processes)"
+  CHECK_S=$1 check_grids
+  stamp "LSTM bfloat16 head-dimension sweep, both backends"
+  sweep_both_backends
+}
 T() { timeout -k 5 "$@"; }   # kill what outlives its limit (a stuck process must not hold the GPU)
 CS=/usr/local/cuda/bin/compute-sanitizer
 # Runs `flashrnn check` of both GPU backends for every cell side by side (8 processes; arguments
